@@ -1,0 +1,1 @@
+"""Training-run simulation for GPT models: GPTfluence, Simfluence, TracIn-CP and Grad-Dot."""
