@@ -1,0 +1,121 @@
+"""Execute every notebook of notebooks/ with papermill at a named scale, then build the Jupyter Book.
+
+    python -m lib.book_runner --scale smoke --out build/smoke-book   # CI: minutes, untracked output
+    python -m lib.book_runner --scale default --out book              # the committed book
+
+Each notebook is written atomically (a failed run never replaces a good page); the parameters of
+the run are recorded in <out>/parameters.json; a failing notebook is named with its failing cell.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lib.paths import REPO_ROOT, data_dir
+from lib.scales import get_scale
+
+NOTEBOOKS = REPO_ROOT / "notebooks"
+BOOK_FILES = ("_config.yml", "_toc.yml")
+
+
+class NotebookFailed(RuntimeError):
+    """A notebook raised: names the notebook, the failing cell and the error."""
+
+
+@dataclass
+class BookRun:
+    """One execution of the notebooks at a scale into an output book folder."""
+
+    scale: str
+    out: Path
+    data_dir: Path = field(default_factory=data_dir)
+    only: tuple[str, ...] = ()
+
+    def parameters(self) -> dict:
+        return {"scale": self.scale, "data_dir": str(self.data_dir.resolve())}
+
+    def notebooks(self) -> list[Path]:
+        found = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+        if self.only:
+            unknown = set(self.only) - {p.stem for p in found}
+            if unknown:
+                raise ValueError(f"unknown notebook(s) {sorted(unknown)}; have {[p.stem for p in found]}")
+            found = [p for p in found if p.stem in self.only]
+        return found
+
+    def prepare(self) -> None:
+        """Make `out` a book root: relative symlinks to the top-level _config.yml and _toc.yml."""
+        (self.out / "notebooks").mkdir(parents=True, exist_ok=True)
+        for name in BOOK_FILES:
+            link = self.out / name
+            if not link.exists():
+                link.symlink_to(os.path.relpath(REPO_ROOT / name, self.out.resolve()))
+
+    def execute(self, notebook: Path) -> float:
+        """Run one notebook with papermill into out/notebooks/, atomically; return its wall time."""
+        import papermill as pm
+
+        target = self.out / "notebooks" / notebook.name
+        partial = target.with_suffix(".running.ipynb")
+        start = time.perf_counter()
+        try:
+            pm.execute_notebook(str(notebook), str(partial), parameters=self.parameters(),
+                                kernel_name="python3", cwd=str(REPO_ROOT), progress_bar=False)
+        except pm.PapermillExecutionError as err:
+            failed = target.with_suffix(".failed.ipynb")
+            os.replace(partial, failed)
+            first_line = (err.source or "").strip().splitlines()[0] if (err.source or "").strip() else ""
+            raise NotebookFailed(f"notebook {notebook.name} failed in the cell starting {first_line!r} "
+                                 f"({err.ename}: {err.evalue}); executed copy with the traceback: {failed}") from None
+        os.replace(partial, target)
+        return time.perf_counter() - start
+
+    def record(self, timings: dict[str, float]) -> None:
+        record = {"parameters": self.parameters(), "notebook_seconds": timings,
+                  "python": platform.python_version(), "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
+        (self.out / "parameters.json").write_text(json.dumps(record, indent=2) + "\n")
+
+    def build(self) -> None:
+        """`jupyter-book build <out> -W`: warnings are errors."""
+        exe = Path(sys.executable).with_name("jupyter-book")
+        cmd = [str(exe), "build", str(self.out), "-W", "-n", "--keep-going"]
+        if subprocess.run(cmd).returncode != 0:
+            raise NotebookFailed(f"book build failed: {' '.join(cmd)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scale", default="default", help="smoke | default")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "book", help="book folder to write")
+    parser.add_argument("--data-dir", type=Path, default=None, help="task data (default: $GPTFLUENCE_DATA_DIR or ../shared/data)")
+    parser.add_argument("--only", nargs="*", default=(), help="notebook stems to run (default: all)")
+    parser.add_argument("--no-build", action="store_true", help="execute notebooks only")
+    args = parser.parse_args(argv)
+    get_scale(args.scale)
+    run = BookRun(scale=args.scale, out=args.out, data_dir=data_dir(args.data_dir), only=tuple(args.only))
+    run.prepare()
+    timings = {}
+    try:
+        for notebook in run.notebooks():
+            print(f"[book] executing {notebook.name} at scale {args.scale} ...", flush=True)
+            timings[notebook.stem] = round(run.execute(notebook), 1)
+            print(f"[book] {notebook.name} done in {timings[notebook.stem]} s", flush=True)
+        run.record(timings)
+        if not args.no_build:
+            run.build()
+    except NotebookFailed as err:
+        print(f"[book] ERROR: {err}", file=sys.stderr)
+        return 1
+    print(f"[book] built {args.out}/_build/html/index.html", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

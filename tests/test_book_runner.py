@@ -1,0 +1,47 @@
+import json
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from lib import book_runner
+from lib.book_runner import BookRun, NotebookFailed
+
+
+def _notebook(path, *sources):
+    cells = [new_code_cell("scale = 'default'\ndata_dir = None")]
+    cells[0].metadata["tags"] = ["parameters"]
+    cells += [new_code_cell(s) for s in sources]
+    nbformat.write(new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}), path)
+
+
+def test_every_book_notebook_has_a_parameters_cell():
+    notebooks = BookRun(scale="smoke", out=book_runner.REPO_ROOT / "book").notebooks()
+    assert notebooks
+    for path in notebooks:
+        tags = [c.metadata.get("tags", []) for c in nbformat.read(path, as_version=4).cells]
+        assert ["parameters"] in tags, path.name
+
+
+def test_runner_injects_parameters_and_names_the_failing_cell(tmp_path, monkeypatch):
+    src = tmp_path / "src"
+    src.mkdir()
+    _notebook(src / "01_ok.ipynb", "assert scale == 'smoke', scale\nprint('ran at', scale)")
+    _notebook(src / "02_bad.ipynb", "x = 1", "raise KeyError('boom')")
+    monkeypatch.setattr(book_runner, "NOTEBOOKS", src)
+    run = BookRun(scale="smoke", out=tmp_path / "book", data_dir=tmp_path)
+    run.prepare()
+    assert (run.out / "_config.yml").resolve() == book_runner.REPO_ROOT / "_config.yml"
+    ok, bad = run.notebooks()
+    run.execute(ok)
+    executed = nbformat.read(run.out / "notebooks" / "01_ok.ipynb", as_version=4)
+    assert "ran at smoke" in json.dumps(executed.cells[-1].outputs)
+    with pytest.raises(NotebookFailed, match=r"02_bad.ipynb failed in the cell starting \"raise KeyError\('boom'\)\" \(KeyError"):
+        run.execute(bad)
+    assert not (run.out / "notebooks" / "02_bad.ipynb").exists()
+    assert (run.out / "notebooks" / "02_bad.failed.ipynb").exists()
+
+
+def test_unknown_notebook_selection_is_named(tmp_path):
+    with pytest.raises(ValueError, match="nope"):
+        BookRun(scale="smoke", out=tmp_path, only=("nope",)).notebooks()

@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+
+from lib.encoders import CachedEncoder, CausalLMEncoder, load_encoder
+
+PARAPHRASES = ("A man is playing a guitar.", "Someone is playing the guitar.")
+UNRELATED = "The stock market fell sharply today."
+
+
+def _cos(a, b):
+    return float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
+
+
+@pytest.mark.parametrize("name", ["minilm-mean", "minilm-cls"])
+def test_minilm_paraphrases_are_closer_than_unrelated(name, tmp_path):
+    encoder = load_encoder(name, cache_dir=tmp_path)
+    a, b, c = encoder.embed([*PARAPHRASES, UNRELATED])
+    assert encoder.dim == 384 and a.dtype == np.float32
+    assert _cos(a, b) > _cos(a, c) + 0.2
+
+
+def test_mean_and_cls_pooling_differ(tmp_path):
+    mean = load_encoder("minilm-mean", cache_dir=tmp_path).embed([UNRELATED])
+    cls = load_encoder("minilm-cls", cache_dir=tmp_path).embed([UNRELATED])
+    assert abs(np.linalg.norm(mean) - 1) < 1e-4  # published model: mean pooling + normalize
+    assert not np.allclose(mean / np.linalg.norm(mean), cls / np.linalg.norm(cls), atol=1e-2)
+
+
+class CountingEncoder:
+    name, dim = "counting", 3
+
+    def __init__(self):
+        self.seen: list[str] = []
+
+    def embed(self, texts):
+        self.seen.extend(texts)
+        return np.array([[len(t), t.count("a"), 1.0] for t in texts], dtype=np.float32)
+
+
+def test_cache_embeds_each_text_once_and_persists(tmp_path):
+    inner = CountingEncoder()
+    cached = CachedEncoder(inner, tmp_path)
+    first = cached.embed(["aa", "b", "aa"])
+    assert inner.seen == ["aa", "b"]
+    np.testing.assert_array_equal(first[0], first[2])
+    reopened = CachedEncoder(CountingEncoder(), tmp_path)
+    np.testing.assert_array_equal(reopened.embed(["b", "aa"]), first[[1, 0]])
+    assert reopened.encoder.seen == []
+    reopened.embed(["new"])
+    assert reopened.encoder.seen == ["new"]
+
+
+def test_causal_lm_encoder_ignores_padding():
+    encoder = CausalLMEncoder("tiny-neox", bf16=False)
+    alone = encoder.embed(["short"])
+    batched = encoder.embed(["short", "a much longer sentence that forces padding of the first"])
+    np.testing.assert_allclose(alone[0], batched[0], atol=1e-5)
+    assert batched.shape == (2, encoder.dim)
