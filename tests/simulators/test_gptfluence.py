@@ -1,0 +1,129 @@
+"""GPTfluence: fits known processes from one-hot features, early stopping, factors, unseen examples, errors."""
+import sys
+import types
+
+import numpy as np
+import pytest
+
+from lib.dynamics import Dynamics
+from lib.metrics import all_steps_mse
+from lib.simulators import GPTfluence, GPTfluenceConfig, Simfluence
+from lib.simulators.rollout import rollout
+
+FAST = dict(hidden=64, shared=False, lr=1e-2, batch_size=8, max_epochs=40, patience=40, warmup_steps=20, l2=0.0)
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_fits_a_known_process_near_the_noise_floor(process, encoder_for, order):
+    """One-hot features can express any A and B: held-out MSE near the true process's own rollout error."""
+    p = process(order=order, noise=0.01)
+    sim = GPTfluence(encoder_for(p), order=order, **FAST).fit(p.split("train"), p.split("val"))
+    held_out = p.split("test")
+    mse = all_steps_mse(sim.simulate(held_out), held_out.values, order)[0]
+    oracle = all_steps_mse(p.oracle(held_out), held_out.values, order)[0]
+    constant = all_steps_mse(np.repeat(held_out.values[:, :1], held_out.n_steps + 1, axis=1), held_out.values, order)[0]
+    assert mse < 3 * oracle
+    assert mse < constant / 50
+    if order == 1:  # method.md section 3: one-hot features and order 1 make it Simfluence
+        simfluence = Simfluence().fit(p.split("train"), p.split("val"))
+        assert mse < 3 * all_steps_mse(simfluence.simulate(held_out), held_out.values)[0]
+
+
+def test_early_stopping_keeps_the_best_epoch(process, encoder_for):
+    p = process(noise=0.01)
+    val = p.split("val")
+    sim = GPTfluence(encoder_for(p), hidden=16, lr=3e-2, batch_size=64, max_epochs=60, patience=3,
+                     warmup_steps=0).fit(p.split("train"), val)
+    history = sim.history_
+    assert list(history.columns) == ["epoch", "train_mse", "val_mse", "seconds"]
+    assert history.val_mse.idxmin() + 1 == sim.best_epoch_
+    if len(history) < 60:  # stopped early: exactly `patience` epochs without improvement
+        assert len(history) == sim.best_epoch_ + 3
+    final = all_steps_mse(sim.simulate(val), val.values)[0]
+    assert final == pytest.approx(history.val_mse.min(), rel=1e-6)
+
+
+def test_simulation_is_the_rollout_of_its_factors_also_for_unseen_examples(process, encoder_for):
+    p = process(order=2)
+    d = p.dynamics
+    train = d.select_runs("train").select_tests(d.test_ids[:3])
+    seen_train = Dynamics.from_arrays(train.curricula % 30, train.values, train.test_ids, "loss",
+                                      train_texts=d.train_texts, test_texts=d.test_texts)
+    sim = GPTfluence(encoder_for(p), order=2, hidden=8, max_epochs=1).fit(seen_train)
+    held_out = d.select_runs("test")  # test ids 1003, 1004 and training ids 30..39 were never seen in fit
+    assert held_out.train_ids.max() >= 30
+    A, B = sim.factors(held_out.train_ids, held_out.test_ids)
+    assert A.shape == (len(held_out.train_ids), 2, held_out.n_tests) and B.shape == (len(held_out.train_ids), held_out.n_tests)
+    rows = np.searchsorted(held_out.train_ids, held_out.curricula)
+    expected = rollout(A[rows].sum(axis=2), B[rows].sum(axis=2), held_out.values[:, :2])
+    np.testing.assert_allclose(sim.simulate(held_out), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_self_influence_is_the_order_one_factor_of_an_example_on_itself(process):
+    p = process(pool=6, tests=2, subset=4, runs=3, splits=(3, 0, 0))
+    d = p.dynamics
+    texts = sorted(set(d.train_texts.values()))
+    vectors = {t: np.random.default_rng(i).normal(size=5) for i, t in enumerate(texts)}
+
+    class Encoder:
+        name, dim = "table", 5
+
+        def embed(self, batch):
+            return np.stack([vectors.get(t, np.ones(5)) for t in batch])
+
+    sim = GPTfluence(Encoder(), hidden=8, max_epochs=1).fit(d)
+    scores = sim.self_influence(d)
+    # the same examples presented as test examples: their A_{i,i} is the diagonal of the factor matrix
+    as_tests = Dynamics.from_arrays(d.curricula, np.zeros((3, d.n_steps + 1, len(d.train_ids))), d.train_ids, "loss",
+                                    train_texts=d.train_texts, test_texts=d.train_texts)
+    A, _ = sim.factors(d.train_ids, d.train_ids, texts_from=as_tests)
+    np.testing.assert_allclose([scores[i] for i in d.train_ids.tolist()], np.diag(A[:, 0]), rtol=1e-5)
+    assert sim.self_influence(d.train_ids[:2]).keys() == set(d.train_ids[:2].tolist())
+
+
+def test_embeds_each_text_once(process, encoder_for):
+    p = process(runs=6, splits=(4, 1, 1))
+    encoder = encoder_for(p)
+    sim = GPTfluence(encoder, hidden=8, max_epochs=2).fit(p.split("train"), p.split("val"))
+    sim.simulate(p.split("test"))
+    assert len(encoder.embedded) == len(set(encoder.embedded))
+
+
+def test_parameter_count_of_the_papers_architecture():
+    class Encoder:
+        name, dim = "fake-384", 384
+
+        def embed(self, texts):
+            return np.zeros((len(texts), 384), dtype=np.float32)
+
+    per_mlp = 384 * 384 + 384 + 384 * 384 + 384
+    assert GPTfluence(Encoder()).n_parameters == 2 * per_mlp  # ~0.6M: one shared MLP for A, one for B
+    assert GPTfluence(Encoder(), shared=False).n_parameters == 4 * per_mlp
+    assert GPTfluence(Encoder(), order=3).n_parameters == 4 * per_mlp
+
+
+def test_encoder_name_is_loaded_lazily(monkeypatch, process, encoder_for):
+    encoder = encoder_for(process())
+    fake = types.ModuleType("lib.encoders")
+    fake.load_encoder = lambda name: encoder if name == "minilm-cls" else None
+    monkeypatch.setitem(sys.modules, "lib.encoders", fake)
+    assert GPTfluence("minilm-cls", hidden=8).features.encoder is encoder
+
+
+def test_errors(process, encoder_for):
+    p = process()
+    encoder = encoder_for(p)
+    no_texts = Dynamics.from_arrays(p.dynamics.curricula, p.dynamics.values, p.dynamics.test_ids, "loss")
+    with pytest.raises(ValueError, match="no text for train ids \\[0, 1, 2"):
+        GPTfluence(encoder, hidden=8, max_epochs=1).fit(no_texts)
+    with pytest.raises(ValueError, match="unknown GPTfluence options \\['hiden'\\]"):
+        GPTfluence(encoder, hiden=8)
+    with pytest.raises(ValueError, match="order must be >= 1, got 0"):
+        GPTfluenceConfig(order=0)
+    with pytest.raises(ValueError, match="lacks \\['embed'\\]"):
+        GPTfluence(types.SimpleNamespace(name="x", dim=3))
+    with pytest.raises(ValueError, match="not fitted"):
+        GPTfluence(encoder, hidden=8).simulate(p.dynamics)
+    short = p.dynamics.select_steps(2)
+    with pytest.raises(ValueError, match="Markov order 3 needs at least 3"):
+        GPTfluence(encoder, hidden=8, order=3).fit(short)
