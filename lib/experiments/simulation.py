@@ -1,0 +1,91 @@
+"""Fit every simulator on a collection's training runs and score it on the held-out runs, side by side.
+
+Method names are those of the papers' tables (`paper_tables.csv` column `method`), so our rows join
+theirs directly.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from lib.dynamics import Dynamics
+from lib.metrics import compare
+from lib.simulators import GPTfluence, GPTfluenceConfig, GradDot, Simfluence, TracInCP
+from lib.simulators.gradient_baselines import GradientSimulator
+
+METHODS: dict[str, Callable[..., object]] = {
+    "TracIn-CP (10 ckpts)": lambda **_: TracInCP(checkpoints="ckpt10"),
+    "TracIn-CP (all steps)": lambda **_: TracInCP(checkpoints="all"),
+    "Grad-Dot": lambda **_: GradDot(),
+    "TracIn-CP (10 ckpts), raw": lambda **_: TracInCP(checkpoints="ckpt10", rescale=False),
+    "TracIn-CP (all steps), raw": lambda **_: TracInCP(checkpoints="all", rescale=False),
+    "Grad-Dot, raw": lambda **_: GradDot(rescale=False),
+    "Simfluence": lambda **_: Simfluence(variant="linear"),
+    "Simfluence-Additive": lambda **_: Simfluence(variant="additive"),
+    "Simfluence-Multiplicative": lambda **_: Simfluence(variant="multiplicative"),
+    "GPTfluence": lambda encoder, gptfluence, **_: GPTfluence(encoder, gptfluence),
+}
+
+
+def make_simulator(method: str, *, encoder=None, gptfluence: GPTfluenceConfig | None = None):
+    """A fresh simulator for a paper method name (see METHODS)."""
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
+    if method == "GPTfluence" and encoder is None:
+        raise ValueError("GPTfluence needs an encoder (an Encoder object or a name such as 'minilm-mean')")
+    return METHODS[method](encoder=encoder, gptfluence=gptfluence or GPTfluenceConfig())
+
+
+@dataclass
+class SimulationResult:
+    """Predictions of every method on the held-out runs, their scores and their cost."""
+
+    truth: Dynamics                       # the held-out ("test") runs
+    predictions: dict[str, np.ndarray]    # method -> [runs, steps + 1, tests]
+    table: pd.DataFrame                   # tidy: method, target, metric, value, std, n, + labels
+    fit_seconds: dict[str, float] = field(default_factory=dict)
+    simulate_seconds: dict[str, float] = field(default_factory=dict)
+    simulators: dict[str, object] = field(default_factory=dict)
+
+
+def simulate_methods(dyn: Dynamics, methods: Sequence[str], *, encoder=None,
+                     gptfluence: GPTfluenceConfig | None = None, held_out: Dynamics | None = None,
+                     **labels) -> SimulationResult:
+    """Fit each method on the train runs (val runs for model selection) and score it on the test runs.
+
+    The gradient baselines have no parameters but their rescaling factor sigma, which the papers fit
+    against the ground truth of the simulated runs themselves (an oracle advantage): so do we.
+    `held_out` replaces the collection's own test runs (e.g. runs with unseen examples).
+    """
+    train, val = dyn.select_runs("train"), _maybe(dyn, "val")
+    truth = held_out if held_out is not None else dyn.select_runs("test")
+    predictions, fit_s, sim_s, fitted = {}, {}, {}, {}
+    for method in methods:
+        simulator = make_simulator(method, encoder=encoder, gptfluence=gptfluence)
+        start = time.perf_counter()
+        if isinstance(simulator, GradientSimulator):
+            simulator.fit(truth)  # oracle rescaling, as both papers
+        else:
+            simulator.fit(train, val)
+        fit_s[method] = time.perf_counter() - start
+        start = time.perf_counter()
+        predictions[method] = simulator.simulate(truth)
+        sim_s[method] = time.perf_counter() - start
+        fitted[method] = simulator
+    orders = {m: getattr(fitted[m], "order", 1) for m in methods}
+    table = compare(predictions, truth, order=orders, **labels)
+    return SimulationResult(truth, predictions, table, fit_s, sim_s, fitted)
+
+
+def _maybe(dyn: Dynamics, split: str) -> Dynamics | None:
+    return dyn.select_runs(split) if (dyn.split == split).any() else None
+
+
+def per_trajectory_seconds(result: SimulationResult) -> Mapping[str, float]:
+    """Simulation wall time per (run x test example) trajectory, per method."""
+    n = result.truth.n_runs * result.truth.n_tests
+    return {m: s / n for m, s in result.simulate_seconds.items()}
