@@ -24,8 +24,9 @@ SCALES: dict[str, Scale] = {
             "so its numbers mean nothing."),
     "default": Scale(
         name="default", model="smollm2-135m", encoder="minilm-mean", examples_shown=2,
-        why="The book a reader gets: SmolLM2-135M-Instruct fine-tuned on real task data, sized to be "
-            "collected on two CPU cores."),
+        why="The book a reader gets: SmolLM2-135M-Instruct fine-tuned on real task data. This is an interim "
+            "size (8 runs of 24 steps per collection, about an hour of two CPU cores in all); the planned "
+            "reference collection (24+ runs of 48+ steps, about 8 hours) will replace it."),
 }
 
 

@@ -66,3 +66,20 @@ def _finished(folder: Path, config: CollectionConfig) -> int:
     if read_header(folder)["config_hash"] != config.config_hash:
         return 0  # collect() then refuses the folder with a message naming both hashes
     return len(completed_runs(folder, config.config_hash))
+
+
+def collections_table(scale: str) -> "pd.DataFrame":
+    """One row per collection config of a scale: what is trained, how long, and on how many runs and tests."""
+    import pandas as pd
+
+    rows = []
+    for path in sorted((CONFIGS / scale).glob("*.toml")):
+        c = CollectionConfig.from_toml(path)
+        rows.append({"collection": path.stem, "task": c.data.task, "model": c.model.name, "regime": c.model.regime,
+                     "pool": c.data.pool_size, "per run": c.training.subset_size, "batch": c.training.batch_size,
+                     "steps": c.training.steps, "lr": c.training.lr,
+                     "runs (train/val/test)": f"{c.runs.train}/{c.runs.val}/{c.runs.test}",
+                     "test examples": c.data.test_size, "metrics": ", ".join(c.metrics)})
+    if not rows:
+        raise ValueError(f"no collection configs for scale {scale!r} in {CONFIGS / scale}")
+    return pd.DataFrame(rows).set_index("collection")

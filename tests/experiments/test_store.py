@@ -1,0 +1,41 @@
+import numpy as np
+import pytest
+
+from lib.experiments import store
+from lib.experiments.store import collection_config, collections_table, dynamics, dynamics_folder
+
+
+def test_unknown_collection_lists_known_ones():
+    with pytest.raises(ValueError, match=r"no collection 'nope' at scale 'smoke'.*sst2"):
+        collection_config("smoke", "nope")
+    with pytest.raises(ValueError, match="unknown scale"):
+        collection_config("huge", "sst2")
+
+
+def test_default_dynamics_live_in_the_repo_and_smoke_in_build():
+    assert dynamics_folder("default", "sst2").parts[-4:] == ("data", "dynamics", "default", "sst2")
+    assert dynamics_folder("smoke", "sst2").parts[-4:] == ("build", "dynamics", "smoke", "sst2")
+
+
+def test_missing_runs_fail_with_the_command_to_collect_them(tmp_path, monkeypatch):
+    monkeypatch.setattr(store, "dynamics_folder", lambda scale, name: tmp_path / name)
+    with pytest.raises(FileNotFoundError, match=r"has 0 of 7 runs.*python -m lib.collect .*sst2.toml"):
+        dynamics("smoke", "sst2", collect_missing=False)
+
+
+def test_smoke_dynamics_are_collected_once_and_complete(tmp_path, monkeypatch):
+    monkeypatch.setattr(store, "dynamics_folder", lambda scale, name: tmp_path / name)
+    first = dynamics("smoke", "sst2")
+    config = collection_config("smoke", "sst2")
+    assert first.n_runs == config.runs.total and first.n_steps == config.training.steps
+    assert sorted(set(first.split)) == ["test", "train", "val"]
+    again = dynamics("smoke", "sst2", collect_missing=False)  # no new runs needed
+    np.testing.assert_array_equal(first.values, again.values)
+
+
+def test_collections_table_reads_every_config_of_a_scale():
+    table = collections_table("smoke")
+    assert "sst2" in table.index
+    sst2 = collection_config("smoke", "sst2")
+    assert table.loc["sst2", "steps"] == sst2.training.steps
+    assert table.loc["sst2", "runs (train/val/test)"] == f"{sst2.runs.train}/{sst2.runs.val}/{sst2.runs.test}"
