@@ -62,14 +62,15 @@ class MiniLMEncoder:
 class CausalLMEncoder:
     """A causal LM used as a frozen encoder: the masked mean of its last hidden states."""
 
-    def __init__(self, model_name: str, batch_size: int = 16, max_length: int = 256, bf16: bool = True):
-        from lib.models import load_causal_lm
+    def __init__(self, model_name: str, batch_size: int = 16, max_length: int = 256, bf16: bool | None = None):
+        from lib.models import cpu_has_fast_bf16, load_causal_lm
 
         self.model, self.tokenizer = load_causal_lm(model_name)
         self.model.eval()
         self.name = model_name
         self.dim = int(self.model.config.hidden_size)
-        self.batch_size, self.max_length, self.bf16 = batch_size, max_length, bf16
+        self.batch_size, self.max_length = batch_size, max_length
+        self.bf16 = cpu_has_fast_bf16() if bf16 is None else bf16
 
     @torch.inference_mode()
     def embed(self, texts: Sequence[str]) -> np.ndarray:

@@ -25,7 +25,7 @@ SCALES: dict[str, Scale] = {
     "default": Scale(
         name="default", model="smollm2-135m", encoder="minilm-mean", examples_shown=2,
         why="The book a reader gets: SmolLM2-135M-Instruct fine-tuned on real task data. This is an interim "
-            "size (8 runs of 24 steps per collection, about an hour of two CPU cores in all); the planned "
+            "size (8 runs of 24 steps per collection, in fp32 because this CPU has no bf16 units); the planned "
             "reference collection (24+ runs of 48+ steps, about 8 hours) will replace it."),
 }
 

@@ -1,0 +1,92 @@
+"""A whole collection: validate, draw the examples, skip finished runs, run the rest, write each atomically.
+
+Resumable: a run is written only when finished (atomic folder rename), so an interrupted collection
+(Ctrl-C, kill -9) loses at most the runs in progress, and calling `collect` again with the same config
+and folder runs only the missing ones. Temporary folders of killed writers are removed at start, under
+an exclusive lock on the folder.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Sequence
+
+from .config import CollectionConfig, ConfigError, load_config
+from .examples import draw_examples
+from .executors import make_executor
+from .storage import clean_temp, collection_lock, completed_runs, prepare_folder, write_run
+from .train_run import RunResult
+
+log = logging.getLogger("lib.collect")
+
+
+def default_out_dir(config: CollectionConfig) -> Path:
+    """runs/<config name> under the repository root (runs/ is gitignored)."""
+    from lib.paths import REPO_ROOT
+
+    return REPO_ROOT / "runs" / config.name
+
+
+def collect(config: CollectionConfig | str | os.PathLike | dict, out_dir: str | os.PathLike | None = None,
+            executor: str = "local", *, ray_address: str | None = None, progress: bool = True,
+            only: Sequence[int] | None = None, max_runs: int | None = None) -> Path:
+    """Run (or finish) a collection into `out_dir` and return the folder; bad configs fail before any training.
+
+    `only` restricts this call to some run indices and `max_runs` to the first few pending ones (a partial
+    collection, finished by a later call); the runs themselves do not depend on either.
+    """
+    from tqdm.auto import tqdm
+
+    config = load_config(config)
+    examples = draw_examples(config)  # data errors surface here, before any training
+    if executor not in ("local", "ray"):
+        raise ValueError(f"unknown executor {executor!r}; valid: local, ray")
+    out = Path(out_dir) if out_dir is not None else default_out_dir(config)
+    if only is not None:
+        bad = [i for i in only if not 0 <= int(i) < config.runs.total]
+        if bad:
+            raise ConfigError(f"run indices {bad} out of range: the config has {config.runs.total} runs")
+    if max_runs is not None and max_runs < 1:
+        raise ConfigError(f"max_runs must be >= 1, got {max_runs}")
+    if any(e.target.count("\n") for e in examples.test) and config.evaluation.stop_at_newline \
+            and config.generation_metrics:
+        log.warning("some test targets contain newlines but generations stop at the first newline")
+    with collection_lock(out):
+        removed = clean_temp(out)
+        if removed:
+            log.info("removed %d temporary item(s) of an interrupted collection: %s", len(removed), removed)
+        prepare_folder(out, config, examples)
+        done = set(completed_runs(out, config.config_hash))
+        pending = [i for i in range(config.runs.total) if i not in done]
+        if only is not None:
+            pending = [i for i in pending if i in {int(j) for j in only}]
+        if max_runs is not None:
+            pending = pending[:max_runs]
+        log.info("collection %s (%s, hash %s) in %s: %d of %d runs finished, %d to run now",
+                 config.name, config.model.name, config.config_hash[:12], out, len(done), config.runs.total,
+                 len(pending))
+        if not pending:
+            return out
+        start = time.perf_counter()
+        bar = tqdm(total=config.runs.total, initial=len(done), desc=f"collection {config.name}", unit="run",
+                   position=0, disable=not progress, dynamic_ncols=True)
+
+        def on_result(result: RunResult) -> None:
+            write_run(out, result, config)
+            bar.update(1)
+            t = result.timing
+            log.info("run %04d (%s) finished in %.1f s: %d steps, %.2f steps/s (train %.1f s, eval %.1f s, "
+                     "gradients %.1f s); mean test %s %.4f -> %.4f", result.run_index, result.split,
+                     t["wall_seconds"], result.steps, t["steps_per_second"], t["train_seconds"], t["eval_seconds"],
+                     t["gradient_seconds"], config.metrics[0], result.values[config.metrics[0]][0].mean(),
+                     result.values[config.metrics[0]][-1].mean())
+
+        try:
+            make_executor(executor, ray_address=ray_address, progress=progress).run(config, examples, pending,
+                                                                                    on_result)
+        finally:
+            bar.close()
+        log.info("collection %s: %d runs in %.1f s", config.name, len(pending), time.perf_counter() - start)
+    return out

@@ -1,0 +1,460 @@
+"""What one collection is: a validated, hashable configuration read from TOML or a dict.
+
+A configuration has a `name`, a `[runtime]` section (threads, data and cache folders: how it runs,
+never what it computes) and the sections whose values decide the recorded numbers: `[data]`,
+`[model]`, `[training]`, `[runs]`, `[evaluation]`, `[gradients]`. The config hash is the sha256 of
+the canonical JSON of those sections (defaults filled in), so a renamed config or another thread
+count still fits an existing collection, and any change of what is computed does not.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+COLLECTOR_VERSION = 1
+"""Bumped whenever the collector's code changes the numbers it records for a given config."""
+
+MIXTURE = "mixture"
+METRIC_NAMES = ("loss", "bleu", "rougeL")
+GENERATION_METRICS = ("bleu", "rougeL")
+RUN_SPLITS = ("train", "val", "test")
+REGIMES = ("full", "lora")
+DECODINGS = ("sample", "greedy")
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid; the message names the key and the value."""
+
+
+@dataclass(frozen=True)
+class DataSettings:
+    """Which examples: the task (or "mixture"), pool / test / unseen sizes and the prompt style."""
+
+    task: str
+    pool_size: int = 64
+    test_size: int = 64
+    unseen_size: int = 0
+    style: str = "plain"
+    balanced: bool = True
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """Which GPT and how it is tuned: full fine-tuning or LoRA."""
+
+    name: str = "smollm2-135m"
+    regime: str = "full"
+    lora_r: int = 8
+    lora_alpha: int = 4
+    lora_dropout: float = 0.05
+    lora_targets: tuple[str, ...] | None = None
+    max_length: int = 512
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """One run's optimisation: subset size, batch size, epochs, AdamW with linear decay and no warmup."""
+
+    subset_size: int = 32
+    batch_size: int = 4
+    epochs: int = 6
+    lr: float = 1e-5
+    weight_decay: float = 0.001
+    adam_beta1: float = 0.9
+    adam_beta2: float = 0.999
+    adam_eps: float = 1e-6
+    bf16: bool | str = "auto"  # "auto": bf16 autocast where it is fast (AMX / AVX512-BF16 CPUs, CUDA), else fp32
+
+    @property
+    def steps_per_epoch(self) -> int:
+        """Full batches per epoch (the remainder of a shuffled subset is dropped)."""
+        return self.subset_size // self.batch_size
+
+    @property
+    def steps(self) -> int:
+        """Training steps T of every run."""
+        return self.epochs * self.steps_per_epoch
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How many runs of each split, the collection seed, and which splits train on the unseen examples."""
+
+    train: int = 25
+    val: int = 2
+    test: int = 5
+    seed: int = 0
+    unseen_splits: tuple[str, ...] = ()
+
+    @property
+    def total(self) -> int:
+        """Number of runs K."""
+        return self.train + self.val + self.test
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    """Per-step test metrics and the decoding used for BLEU / ROUGE-L."""
+
+    metrics: tuple[str, ...] | None = None  # None: the task's metrics (loss, plus bleu/rougeL for generation)
+    batch_size: int = 16
+    decoding: str = "sample"
+    top_p: float = 0.95
+    temperature: float = 0.2
+    max_new_tokens: int = 32
+    generation_seed: int = 0
+    stop_at_newline: bool = True
+
+
+@dataclass(frozen=True)
+class GradientSettings:
+    """Which run splits record LM-head gradient dot products (TracIn-CP / Grad-Dot) and how many checkpoints."""
+
+    splits: tuple[str, ...] = ("test",)
+    checkpoints: int = 10
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    """How the collection runs (not hashed): torch threads, data and cache folders.
+
+    threads None = all cores of the process. On a shared, oversubscribed machine fewer threads can be
+    much faster (2 cores at load ~5: one SmolLM2 evaluation 12.5 s with 1 thread, 30 s with 2): OpenMP
+    threads wait for each other when one is descheduled. Thread count can change the last bits of results.
+    """
+
+    threads: int | None = None
+    data_dir: str | None = None
+    cache_dir: str | None = None
+
+
+@dataclass(frozen=True)
+class CollectionConfig:
+    """A whole collection: K runs of one task/model/regime, recorded with per-step test metrics."""
+
+    name: str
+    data: DataSettings
+    model: ModelSettings = field(default_factory=ModelSettings)
+    training: TrainingSettings = field(default_factory=TrainingSettings)
+    runs: RunSettings = field(default_factory=RunSettings)
+    evaluation: EvalSettings = field(default_factory=EvalSettings)
+    gradients: GradientSettings = field(default_factory=GradientSettings)
+    runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> "CollectionConfig":
+        """Build from nested dicts (TOML sections), rejecting unknown keys, then validate."""
+        return from_dict(raw)
+
+    @classmethod
+    def from_toml(cls, path: str | os.PathLike) -> "CollectionConfig":
+        """Read a TOML file (tomllib) and build a validated config; `name` defaults to the file stem."""
+        path = Path(path)
+        try:
+            with open(path, "rb") as handle:
+                raw = tomllib.load(handle)
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {path}") from None
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError(f"{path}: invalid TOML: {err}") from None
+        raw.setdefault("name", path.stem)
+        return from_dict(raw)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain nested dict (tuples as lists), the form written to collection.json."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    def hashed_dict(self) -> dict[str, Any]:
+        """The part of the config that decides the recorded numbers, plus the collector version."""
+        out = self.to_dict()
+        out.pop("name")
+        out.pop("runtime")
+        out["collector_version"] = COLLECTOR_VERSION
+        return out
+
+    @property
+    def config_hash(self) -> str:
+        """sha256 of the canonical JSON of `hashed_dict()`."""
+        text = json.dumps(self.hashed_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """The resolved metrics (filled in by validation)."""
+        assert self.evaluation.metrics is not None
+        return self.evaluation.metrics
+
+    @property
+    def generation_metrics(self) -> tuple[str, ...]:
+        """The metrics that need a generation (bleu, rougeL)."""
+        return tuple(m for m in self.metrics if m in GENERATION_METRICS)
+
+    def run_split(self, run_index: int) -> str:
+        """The split of run `run_index`: the first `train` runs are "train", then "val", then "test"."""
+        if not 0 <= run_index < self.runs.total:
+            raise ValueError(f"run index {run_index} out of range for {self.runs.total} runs")
+        if run_index < self.runs.train:
+            return "train"
+        if run_index < self.runs.train + self.runs.val:
+            return "val"
+        return "test"
+
+    def records_gradients(self, run_index: int) -> bool:
+        """Whether run `run_index` records gradient dot products."""
+        return self.run_split(run_index) in self.gradients.splits
+
+    def with_overrides(self, **sections: dict[str, Any]) -> "CollectionConfig":
+        """A copy with some keys of some sections replaced, validated again (e.g. runtime={"threads": 1})."""
+        raw = self.to_dict()
+        for section, values in sections.items():
+            if section == "name":
+                raw["name"] = values
+                continue
+            if section not in raw or not isinstance(raw[section], dict):
+                raise ConfigError(f"unknown config section {section!r}")
+            raw[section].update(values)
+        return from_dict(raw)
+
+
+_SECTIONS: dict[str, type] = {
+    "data": DataSettings,
+    "model": ModelSettings,
+    "training": TrainingSettings,
+    "runs": RunSettings,
+    "evaluation": EvalSettings,
+    "gradients": GradientSettings,
+    "runtime": RuntimeSettings,
+}
+
+
+def from_dict(raw: dict[str, Any]) -> CollectionConfig:
+    """Build a CollectionConfig from nested dicts, naming any unknown section or key, then validate it."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"a config must be a table of sections, got {type(raw).__name__}")
+    unknown = sorted(set(raw) - set(_SECTIONS) - {"name"})
+    if unknown:
+        raise ConfigError(f"unknown config section(s) {unknown}; expected 'name' and {sorted(_SECTIONS)}")
+    name = raw.get("name", "collection")
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"name must be a non-empty string, got {name!r}")
+    if "data" not in raw or "task" not in raw.get("data", {}):
+        raise ConfigError("[data] task is required (a task name or 'mixture')")
+    sections = {}
+    for key, kind in _SECTIONS.items():
+        values = raw.get(key, {})
+        if not isinstance(values, dict):
+            raise ConfigError(f"[{key}] must be a table, got {values!r}")
+        names = {f.name: f for f in dataclasses.fields(kind)}
+        bad = sorted(set(values) - set(names))
+        if bad:
+            raise ConfigError(f"unknown key(s) {bad} in [{key}]; expected some of {sorted(names)}")
+        converted = {}
+        for k, v in values.items():
+            converted[k] = _convert(key, k, v, names[k].type)
+        sections[key] = kind(**converted)
+    config = CollectionConfig(name=name, **sections)
+    return validate(config)
+
+
+def _convert(section: str, key: str, value: Any, annotation: str) -> Any:
+    """Check one value's type against its field annotation (lists become tuples, ints may be floats)."""
+    where = f"[{section}] {key}"
+    if "tuple" in annotation:
+        if value is None and "None" in annotation:
+            return None
+        if isinstance(value, str) or not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where} must be a list of strings, got {value!r}")
+        if not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where} must be a list of strings, got {value!r}")
+        return tuple(value)
+    if value is None:
+        if "None" in annotation:
+            return None
+        raise ConfigError(f"{where} must not be empty")
+    base = annotation.replace(" | None", "")
+    if base == "bool | str":  # a boolean or "auto"
+        if value != "auto" and not isinstance(value, bool):
+            raise ConfigError(f"{where} must be true, false or \"auto\", got {value!r}")
+        return value
+    if base == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} must be true or false, got {value!r}")
+        return value
+    if base == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where} must be an integer, got {value!r}")
+        return value
+    if base == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ConfigError(f"{where} must be a finite number, got {value!r}")
+        return float(value)
+    if base == "str":
+        if not isinstance(value, str):
+            raise ConfigError(f"{where} must be a string, got {value!r}")
+        return value
+    return value
+
+
+def validate(config: CollectionConfig) -> CollectionConfig:
+    """Check every value before any training, fill in the default metrics, and return the config."""
+    from lib.data import TASK_NAMES, get_task
+
+    d, m, t, r, e, g, rt = (config.data, config.model, config.training, config.runs, config.evaluation,
+                           config.gradients, config.runtime)
+    if d.task != MIXTURE and d.task not in TASK_NAMES:
+        raise ConfigError(f"unknown task {d.task!r} in [data] task; valid: {', '.join(TASK_NAMES)}, {MIXTURE}")
+    _positive("data", "pool_size", d.pool_size)
+    _positive("data", "test_size", d.test_size)
+    _non_negative("data", "unseen_size", d.unseen_size)
+    _check_model_name(m.name)
+    if m.regime not in REGIMES:
+        raise ConfigError(f"[model] regime must be one of {REGIMES}, got {m.regime!r}")
+    _positive("model", "lora_r", m.lora_r)
+    _positive("model", "lora_alpha", m.lora_alpha)
+    if not 0 <= m.lora_dropout < 1:
+        raise ConfigError(f"[model] lora_dropout must be in [0, 1), got {m.lora_dropout!r}")
+    _positive("model", "max_length", m.max_length)
+    _positive("training", "subset_size", t.subset_size)
+    _positive("training", "batch_size", t.batch_size)
+    _positive("training", "epochs", t.epochs)
+    if t.lr <= 0:
+        raise ConfigError(f"[training] lr must be > 0, got {t.lr!r}")
+    if t.weight_decay < 0 or t.adam_eps <= 0 or not (0 <= t.adam_beta1 < 1 and 0 <= t.adam_beta2 < 1):
+        raise ConfigError(
+            f"[training] AdamW settings out of range: weight_decay={t.weight_decay}, eps={t.adam_eps}, "
+            f"betas=({t.adam_beta1}, {t.adam_beta2})")
+    for split in r.unseen_splits:
+        if split not in RUN_SPLITS:
+            raise ConfigError(f"[runs] unseen_splits entry {split!r} is not one of {RUN_SPLITS}")
+    if r.unseen_splits and d.unseen_size < t.subset_size:
+        raise ConfigError(
+            f"[runs] unseen_splits={list(r.unseen_splits)} train on the unseen examples, so [data] unseen_size "
+            f"({d.unseen_size}) must be >= [training] subset_size ({t.subset_size})")
+    if t.subset_size > d.pool_size and set(r.unseen_splits) != set(RUN_SPLITS):
+        raise ConfigError(
+            f"[training] subset_size ({t.subset_size}) is larger than the pool ([data] pool_size = {d.pool_size})")
+    if t.batch_size > t.subset_size:
+        raise ConfigError(
+            f"[training] batch_size ({t.batch_size}) is larger than the subset ([training] subset_size = "
+            f"{t.subset_size})")
+    for key in ("train", "val", "test"):
+        value = getattr(r, key)
+        if value < 0:
+            raise ConfigError(f"[runs] {key} must be >= 0 (a count of runs), got {value}")
+    if r.total < 1:
+        raise ConfigError(f"[runs] train + val + test must be >= 1, got {r.train} + {r.val} + {r.test}")
+    _non_negative("runs", "seed", r.seed)
+    _non_negative("data", "seed", d.seed)
+    kind = "mixture" if d.task == MIXTURE else get_task(d.task).kind
+    if e.metrics is None:
+        metrics = ("loss",) if d.task == MIXTURE else tuple(x for x in get_task(d.task).metrics if x in METRIC_NAMES)
+    else:
+        metrics = e.metrics
+    if not metrics:
+        raise ConfigError("[evaluation] metrics must name at least one metric")
+    for metric in metrics:
+        if metric not in METRIC_NAMES:
+            raise ConfigError(f"[evaluation] unknown metric {metric!r}; valid: {METRIC_NAMES}")
+        if metric in GENERATION_METRICS and kind == "classification":
+            raise ConfigError(f"[evaluation] metric {metric!r} needs a generation task, {d.task!r} is classification")
+    if len(set(metrics)) != len(metrics):
+        raise ConfigError(f"[evaluation] metrics has duplicates: {list(metrics)}")
+    metrics = tuple(x for x in METRIC_NAMES if x in metrics)  # canonical order
+    _positive("evaluation", "batch_size", e.batch_size)
+    if e.decoding not in DECODINGS:
+        raise ConfigError(f"[evaluation] decoding must be one of {DECODINGS}, got {e.decoding!r}")
+    if not 0 < e.top_p <= 1:
+        raise ConfigError(f"[evaluation] top_p must be in (0, 1], got {e.top_p!r}")
+    if e.temperature <= 0:
+        raise ConfigError(f"[evaluation] temperature must be > 0, got {e.temperature!r}")
+    _positive("evaluation", "max_new_tokens", e.max_new_tokens)
+    for split in g.splits:
+        if split not in RUN_SPLITS:
+            raise ConfigError(f"[gradients] splits entry {split!r} is not one of {RUN_SPLITS}")
+    _positive("gradients", "checkpoints", g.checkpoints)
+    if g.checkpoints > t.steps:
+        raise ConfigError(f"[gradients] checkpoints ({g.checkpoints}) exceeds the number of steps ({t.steps})")
+    if t.steps < 1:
+        raise ConfigError(f"a run has no step: subset_size {t.subset_size} // batch_size {t.batch_size} * epochs")
+    if rt.threads is not None and rt.threads < 1:
+        raise ConfigError(f"[runtime] threads must be >= 1, got {rt.threads}")
+    bf16 = fast_bf16_available() if t.bf16 == "auto" else bool(t.bf16)
+    return dataclasses.replace(config, evaluation=dataclasses.replace(e, metrics=metrics),
+                               training=dataclasses.replace(t, bf16=bf16))
+
+
+def fast_bf16_available() -> bool:
+    """Whether bf16 autocast speeds this machine up: CUDA with bf16, or a CPU with AMX or AVX512-BF16.
+
+    On a CPU without them (e.g. AVX2 only) bf16 matmuls are emulated and much slower than fp32 (measured
+    here: a SmolLM2 training step 16x slower), so "auto" resolves to fp32 there. The resolved value is part
+    of the config hash: a collection can't be resumed with another precision.
+    """
+    import torch
+
+    if torch.cuda.is_available():
+        return bool(torch.cuda.is_bf16_supported())
+    try:
+        return bool(torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported())
+    except AttributeError:  # older torch: read the CPU flags
+        try:
+            flags = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return False
+        return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def _positive(section: str, key: str, value: int) -> None:
+    if value < 1:
+        raise ConfigError(f"[{section}] {key} must be >= 1, got {value}")
+
+
+def _non_negative(section: str, key: str, value: int) -> None:
+    if value < 0:
+        raise ConfigError(f"[{section}] {key} must be >= 0, got {value}")
+
+
+def _check_model_name(name: str) -> None:
+    """A short name lib.models knows, a local model folder, or an "org/name" hub id; else ConfigError."""
+    from lib.models import HUB_ALIASES, OFFLINE_MODELS
+
+    if name in OFFLINE_MODELS or name in HUB_ALIASES:
+        return
+    path = Path(name).expanduser()
+    if path.is_dir() and (path / "config.json").is_file():
+        return
+    parts = name.split("/")
+    if len(parts) == 2 and all(parts) and not path.exists() and not name.startswith((".", "~")):
+        return  # a hub id: loadable only with internet or a warm HF cache
+    raise ConfigError(
+        f"unknown model {name!r} in [model] name; use one of {', '.join(OFFLINE_MODELS + tuple(HUB_ALIASES))}, "
+        "a local Hugging Face folder or an 'org/name' hub id")
+
+
+def load_config(source: str | os.PathLike | dict | CollectionConfig) -> CollectionConfig:
+    """A validated config from a TOML path, a dict or an existing config."""
+    if isinstance(source, CollectionConfig):
+        return validate(source)
+    if isinstance(source, dict):
+        return from_dict(source)
+    return CollectionConfig.from_toml(source)
+
+
+def config_diff(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[str]:
+    """Human-readable differences between two hashed config dicts ("[training] lr: 1e-05 != 5e-05")."""
+    out = []
+    for key in sorted(set(a) | set(b)):
+        va, vb = a.get(key, "<missing>"), b.get(key, "<missing>")
+        if isinstance(va, dict) and isinstance(vb, dict):
+            out.extend(config_diff(va, vb, f"{prefix}[{key}] " if not prefix else f"{prefix}{key}."))
+        elif va != vb:
+            out.append(f"{prefix}{key}: {va!r} != {vb!r}")
+    return out

@@ -1,0 +1,263 @@
+"""One training run: sample its curriculum, fine-tune the GPT step by step and record the test metrics.
+
+The run is a pure function of (config, run index, examples): the curriculum comes from
+`curricula.sample_curriculum` seeded by (runs.seed, run index), the initial model is the same for
+every run (LoRA adapters initialised under the collection seed), dropout is seeded per run and the
+generation seed is fixed. Training: AdamW (betas, eps, weight decay from the config; no weight decay
+on 1-D parameters -- biases and norms -- as in the Hugging Face Trainer the official code used),
+linear decay from `lr` to 0 over the T steps, no warmup. A batch's loss is the mean over its examples
+of each example's mean NLL over its target tokens (the same per-example loss the test metric and the
+gradient dot products use), computed with the LM head at the target positions only.
+"""
+from __future__ import annotations
+
+import copy
+import gc
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .config import CollectionConfig
+from .curricula import checkpoint_for_step, checkpoint_steps, run_seed, sample_curriculum
+from .encoding import encode_examples, length_sorted_batches, make_batch
+from .evaluate import Evaluator, autocast
+from .examples import CollectionExamples
+from .gradients import HeadStats, grad_dots, self_dots
+from .head import LMParts, example_mean, head_logits, lm_parts, target_hidden, token_nll
+
+
+@dataclass
+class RunResult:
+    """Everything one run records: curriculum, per-step values, optional gradient data, timings."""
+
+    run_index: int
+    split: str
+    seed: int
+    config_hash: str
+    subset: np.ndarray  # [subset_size] training ids
+    curriculum: np.ndarray  # [T, B] training ids
+    learning_rates: np.ndarray  # [T] learning rate of each step's update
+    train_losses: np.ndarray  # [T] batch loss at theta_{t-1}
+    test_ids: np.ndarray  # [tests]
+    values: dict[str, np.ndarray]  # metric -> [T + 1, tests]
+    generations: list[list[str]] | None = None  # [T + 1][tests] when generation metrics are recorded
+    grad_dots: dict[str, np.ndarray] = field(default_factory=dict)  # "all" | "ckpt10" | "final" -> [T, B, tests]
+    self_influence: dict[int, float] = field(default_factory=dict)  # training id -> TracIn self-influence
+    checkpoints: np.ndarray | None = None  # checkpoint steps used for "ckpt10" and self-influence
+    timing: dict[str, float] = field(default_factory=dict)
+    environment: dict = field(default_factory=dict)
+
+    @property
+    def steps(self) -> int:
+        """Training steps T."""
+        return int(self.curriculum.shape[0])
+
+
+def default_threads() -> int:
+    """Cores this process may use (sched_getaffinity), for torch.set_num_threads."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def default_device() -> torch.device:
+    """CUDA when available, else CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+_MODEL_CACHE: dict[tuple, tuple] = {}
+
+
+def load_initial_model(config: CollectionConfig):
+    """(model, tokenizer) in their initial state: the same for every run; the base model is cached per process."""
+    from lib.models import LoraSettings, apply_lora, load_causal_lm
+
+    m = config.model
+    key = (m.name, config.runtime.cache_dir)
+    if key not in _MODEL_CACHE:
+        _MODEL_CACHE.clear()
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.runs.seed)
+            _MODEL_CACHE[key] = load_causal_lm(m.name, cache_dir=config.runtime.cache_dir)
+    base, tokenizer = _MODEL_CACHE[key]
+    model = copy.deepcopy(base)
+    if m.regime == "lora":
+        settings = LoraSettings(r=m.lora_r, alpha=m.lora_alpha, dropout=m.lora_dropout, target_modules=m.lora_targets)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.runs.seed)
+            model = apply_lora(model, settings)
+    return model, tokenizer
+
+
+def _wants_eos(example) -> bool:
+    """Generation targets end with EOS (so generations learn to stop); classification answers do not."""
+    from lib.data import get_task
+
+    return get_task(example.task).kind == "generation"
+
+
+def _optimizer(model, config: CollectionConfig, steps: int):
+    """AdamW over the trainable parameters (no decay on 1-D ones) and a linear decay to 0 without warmup."""
+    t = config.training
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    groups = [{"params": [p for p in trainable if p.ndim >= 2], "weight_decay": t.weight_decay},
+              {"params": [p for p in trainable if p.ndim < 2], "weight_decay": 0.0}]
+    groups = [g for g in groups if g["params"]]
+    optimizer = torch.optim.AdamW(groups, lr=t.lr, betas=(t.adam_beta1, t.adam_beta2), eps=t.adam_eps)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: max(0.0, (steps - s) / steps))
+    return optimizer, scheduler
+
+
+def _subset_stats(model, parts: LMParts, batches, device: torch.device, bf16: bool) -> tuple[HeadStats, np.ndarray]:
+    """LM-head gradient factors of the training subset at the current model (eval mode) and their example ids."""
+    stats = []
+    model.eval()
+    try:
+        with torch.inference_mode(), autocast(device, bf16):
+            for batch in batches:
+                hidden = target_hidden(parts, batch)
+                _, logp = token_nll(head_logits(parts, hidden), batch.targets)
+                stats.append(HeadStats.build(parts, hidden, logp, batch.targets, batch.token_example, batch.size))
+    finally:
+        model.train()
+    ids = np.concatenate([b.example_ids for b in batches])
+    return HeadStats.concat(stats), ids
+
+
+def train_run(config: CollectionConfig, run_index: int, examples: CollectionExamples, *,
+              device: str | torch.device | None = None, progress: bool = True, position: int = 1) -> RunResult:
+    """Train run `run_index` of the collection and record its curriculum, trajectories and gradient data."""
+    from tqdm.auto import tqdm
+
+    start = time.perf_counter()
+    device = torch.device(device) if device is not None else default_device()
+    threads = config.runtime.threads or default_threads()
+    torch.set_num_threads(threads)
+    t_cfg, bf16 = config.training, config.training.bf16
+    split = config.run_split(run_index)
+    seed = run_seed(config.runs.seed, run_index)
+    source = examples.unseen if split in config.runs.unseen_splits else examples.pool
+    curriculum = sample_curriculum(np.array([int(e.id) for e in source]), subset_size=t_cfg.subset_size,
+                                   batch_size=t_cfg.batch_size, epochs=t_cfg.epochs, seed=config.runs.seed,
+                                   run_index=run_index)
+    steps = curriculum.steps
+    by_id = examples.by_id()
+
+    model, tokenizer = load_initial_model(config)
+    model.to(device)
+    model.train()
+    parts = lm_parts(model)
+    loaded = time.perf_counter()
+    optimizer, scheduler = _optimizer(model, config, steps)
+    encoded = encode_examples(tokenizer, [by_id[int(i)] for i in curriculum.subset],
+                              max_length=config.model.max_length, append_eos=_wants_eos)
+    pad = tokenizer.pad_token_id
+    train_batches = [make_batch([encoded[int(i)] for i in row], pad).to(device) for row in curriculum.batches]
+    evaluator = Evaluator(tokenizer, examples.test, settings=config.evaluation, metrics=config.metrics,
+                          max_length=config.model.max_length, append_eos=_wants_eos, device=device, bf16=bf16)
+    test_ids = evaluator.test_ids
+    n_tests = len(test_ids)
+    record = config.records_gradients(run_index)
+
+    values = {m: np.full((steps + 1, n_tests), np.nan) for m in config.metrics}
+    generations: list[list[str]] | None = [] if config.generation_metrics else None
+    learning_rates = np.zeros(steps)
+    train_losses = np.zeros(steps)
+    timing = {"train_seconds": 0.0, "eval_seconds": 0.0, "gradient_seconds": 0.0}
+    dots: dict[str, np.ndarray] = {}
+    self_influence = np.zeros(len(curriculum.subset))
+    checkpoints = None
+    if record:
+        checkpoints = checkpoint_steps(steps, config.gradients.checkpoints)
+        dots = {k: np.full((steps, t_cfg.batch_size, n_tests), np.nan) for k in ("all", "ckpt10", "final")}
+        subset_batches = [b.to(device) for b in length_sorted_batches(
+            [encoded[int(i)] for i in curriculum.subset], config.evaluation.batch_size, pad)]
+        uses = np.array([checkpoint_for_step(s, checkpoints) for s in range(1, steps + 1)])
+        subset_row = {int(i): r for r, i in enumerate(curriculum.subset)}
+        checkpoint_set = set(checkpoints.tolist())
+
+    def evaluate(step: int):
+        t0 = time.perf_counter()
+        result = evaluator(model, parts, want_stats=record)
+        for metric in config.metrics:
+            values[metric][step] = result.losses if metric == "loss" else result.scores[metric]
+        if generations is not None:
+            generations.append(result.generations)
+        timing["eval_seconds"] += time.perf_counter() - t0
+        return result
+
+    def to_test_order(matrix: torch.Tensor) -> np.ndarray:
+        out = np.empty((matrix.shape[0], n_tests))
+        out[:, evaluator.sorted_index] = matrix.cpu().numpy()
+        return out
+
+    torch.manual_seed(seed)  # dropout (LoRA) draws of this run
+    previous = evaluate(0)
+    bar = tqdm(total=steps, desc=f"run {run_index:04d} ({split})", unit="step", position=position, leave=False,
+               disable=not progress, dynamic_ncols=True)
+    for t in range(1, steps + 1):
+        t0 = time.perf_counter()
+        batch = train_batches[t - 1]
+        learning_rates[t - 1] = scheduler.get_last_lr()[0]
+        with autocast(device, bf16):
+            hidden = target_hidden(parts, batch)
+            nll, logp = token_nll(head_logits(parts, hidden), batch.targets)
+            loss = example_mean(nll, batch.token_example, batch.size).mean()
+        loss.backward()
+        train_losses[t - 1] = float(loss.detach())
+        timing["train_seconds"] += time.perf_counter() - t0
+        if record:
+            g0 = time.perf_counter()
+            with torch.no_grad():
+                stats = HeadStats.build(parts, hidden, logp, batch.targets, batch.token_example, batch.size)
+                dots["all"][t - 1] = to_test_order(grad_dots(stats, previous.stats))
+            del stats
+            timing["gradient_seconds"] += time.perf_counter() - g0
+        t0 = time.perf_counter()
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        del hidden, nll, logp, loss
+        timing["train_seconds"] += time.perf_counter() - t0
+        current = evaluate(t)
+        if record and t in checkpoint_set:
+            g0 = time.perf_counter()
+            sub, sub_ids = _subset_stats(model, parts, subset_batches, device, bf16)
+            with torch.no_grad():
+                matrix = to_test_order(grad_dots(sub, current.stats))  # [subset (sorted), tests]
+                norms = self_dots(sub).cpu().numpy()
+            row_of = {int(i): r for r, i in enumerate(sub_ids)}
+            for i, norm in zip(sub_ids, norms):
+                self_influence[subset_row[int(i)]] += learning_rates[t - 1] * norm
+            for s in np.flatnonzero(uses == t) + 1:
+                dots["ckpt10"][s - 1] = matrix[[row_of[int(i)] for i in curriculum.batches[s - 1]]]
+            if t == steps:
+                for s in range(1, steps + 1):
+                    dots["final"][s - 1] = matrix[[row_of[int(i)] for i in curriculum.batches[s - 1]]]
+            del sub
+            timing["gradient_seconds"] += time.perf_counter() - g0
+        previous = current
+        bar.update(1)
+        bar.set_postfix(loss=f"{train_losses[t - 1]:.3f}", test=f"{np.mean(values[config.metrics[0]][t]):.3f}")
+    bar.close()
+    wall = time.perf_counter() - start
+    timing.update(wall_seconds=wall, load_seconds=loaded - start,
+                  steps_per_second=steps / max(wall - (loaded - start), 1e-9),
+                  train_tokens=float(sum(b.tokens for b in train_batches)),
+                  eval_tokens_per_step=float(evaluator.eval_tokens))
+    environment = {"device": str(device), "threads": threads, "torch": torch.__version__, "bf16": bf16,
+                   "model_parameters": int(sum(p.numel() for p in model.parameters())),
+                   "trainable_parameters": int(sum(p.numel() for p in model.parameters() if p.requires_grad))}
+    result = RunResult(
+        run_index=run_index, split=split, seed=seed, config_hash=config.config_hash, subset=curriculum.subset,
+        curriculum=curriculum.batches, learning_rates=learning_rates, train_losses=train_losses, test_ids=test_ids,
+        values=values, generations=generations, grad_dots=dots,
+        self_influence={int(i): float(v) for i, v in zip(curriculum.subset, self_influence)} if record else {},
+        checkpoints=checkpoints, timing=timing, environment=environment)
+    del model, optimizer, scheduler, previous, current
+    gc.collect()
+    return result

@@ -1,0 +1,90 @@
+"""The book's chapter settings in one place: which collections each chapter reads and GPTfluence's training per scale.
+
+GPTfluence's optimiser settings follow the paper's Table 8 except the learning rate and the early
+stopping: one of our batches holds 128 teacher-forced (run, step) transitions, each with every test
+example of its run, so an epoch has far fewer optimiser steps than the official code's (one
+transition per test example). With lr 1e-4 and patience 10 the validation error stops improving
+before the simulator has moved from its initialisation; lr 1e-3 converges (found by the simulators'
+benchmark, `benchmarks/bench_simulators.py`).
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import pandas as pd
+
+from lib.scales import get_scale
+from lib.simulators import GPTfluenceConfig
+
+FINE_TUNING_TASKS: tuple[str, ...] = ("sst2", "rte", "boolq", "webnlg", "wmt16_de_en")
+"""The fine-tuning collections (paper Table 2), one per task; configs/<scale>/<task>.toml."""
+GENERATION_TASKS: tuple[str, ...] = ("webnlg", "wmt16_de_en")
+"""The tasks whose BLEU and ROUGE-L are simulated (paper Tables 3, 4)."""
+INSTRUCTION_TUNING = "mixture"
+"""The instruction-tuning collection (paper Tables 1, 3): FLAN-style prompts over the six tasks."""
+TASK_LABELS: dict[str, str] = {"sst2": "SST-2", "rte": "RTE", "boolq": "BoolQ", "webnlg": "WebNLG",
+                               "wmt16_de_en": "WMT16 DE/EN", "cnn_dailymail": "CNN/DM", "average": "Average",
+                               "mixture": "instruction mixture"}
+PAPER_MODEL = "pythia-410m"
+"""The paper's model our rows stand beside: Tables 2 and 4 use only it; in Tables 1 and 3 it is the smallest
+of the three sizes and the closest to ours."""
+
+_GPTFLUENCE: dict[str, GPTfluenceConfig] = {
+    "smoke": GPTfluenceConfig(lr=1e-3, max_epochs=100, patience=10, warmup_steps=10),
+    "default": GPTfluenceConfig(lr=1e-3, max_epochs=300, patience=20, warmup_steps=50),
+}
+PAPER_GPTFLUENCE = GPTfluenceConfig()
+"""The paper's fine-tuning hyperparameters (Table 8), the defaults of GPTfluenceConfig."""
+
+
+def gptfluence_config(scale: str) -> GPTfluenceConfig:
+    """GPTfluence's training settings at `scale` (the same for every collection of the book)."""
+    get_scale(scale)
+    if scale not in _GPTFLUENCE:
+        raise ValueError(f"no GPTfluence settings for scale {scale!r}; have {', '.join(_GPTFLUENCE)}")
+    return _GPTFLUENCE[scale]
+
+
+def gptfluence_config_table(scale: str) -> pd.DataFrame:
+    """GPTfluence's settings at `scale` beside the paper's (Table 8), one row per setting."""
+    ours = dataclasses.asdict(gptfluence_config(scale))
+    paper = dataclasses.asdict(PAPER_GPTFLUENCE)
+    rows = [{"setting": k, "this book": ours[k], "paper (Table 8; patience: official code)": paper[k]}
+            for k in ours if k not in ("device", "seed")]
+    return pd.DataFrame(rows).set_index("setting").astype(str)
+
+
+def task_label(task: str) -> str:
+    """The paper's spelling of a task name (SST-2, WMT16 DE/EN, ...)."""
+    return TASK_LABELS.get(task, task)
+
+
+PAPER_PROTOCOL: dict[str, dict[str, str]] = {
+    # GPTfluence paper, appendix A.3-A.4, Tables 5 and 7 (Pythia-410M). Protocol settings, not results.
+    "fine-tuning": {"model": "pythia-410m", "pool": "200", "examples per run": "128", "batch": "4",
+                    "steps": "96 (3 epochs)", "runs (train/val/test)": "25/2/5", "lr": "5e-7 (WebNLG 1e-6)",
+                    "precision": "fp32"},
+    "instruction": {"model": "pythia-410m", "pool": "1200", "examples per run": "768", "batch": "8",
+                    "steps": "288 (3 epochs)", "runs (train/val/test)": "27/not stated/5", "lr": "2e-7",
+                    "precision": "fp32"},
+}
+
+
+def paper_protocol_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """The papers' collection protocol beside ours (from `collection_summary`), for fine-tuning and instruction tuning.
+
+    Where our fine-tuning collections differ in a setting, their distinct values are joined with ' / '.
+    """
+    rows = {}
+    for regime, label in (("fine-tuning", "fine-tuning"), ("instruction", "instruction tuning")):
+        ours = summary[summary["tuning"] == regime]
+        rows[f"paper, {label}"] = PAPER_PROTOCOL[regime]
+        values = {}
+        for key in PAPER_PROTOCOL[regime]:
+            if ours.empty:
+                values[key] = "-"
+                continue
+            distinct = list(dict.fromkeys(str(v) for v in ours[key]))
+            values[key] = " / ".join(distinct)
+        rows[f"ours, {label}"] = values
+    return pd.DataFrame(rows)

@@ -1,0 +1,244 @@
+"""Simulating runs on examples the simulator never saw (paper Tables 11 and 12, Figs 8 and 19-30).
+
+One collection (e.g. `configs/<scale>/sst2_unseen.toml`, with `[runs] unseen_splits = ["test"]`) holds
+every run the experiment needs, in four roles:
+
+- fit runs: the train-split runs but the last `held_out` ones; the simulators learn from them;
+- val runs: the val split (early stopping of GPTfluence, ridge-lambda choice of Simfluence);
+- seen-pool future runs: the last `held_out` train-split runs, trained on the same pool as the fit runs
+  but never shown to the simulators;
+- unseen-pool future runs: the test split, trained on the collection's unseen pool, disjoint from the pool.
+
+The collection's test examples are split (seeded) into seen tests, whose trajectories the simulators are
+fitted on, and unseen tests, withheld from fitting. The four scenarios simulate:
+
+| scenario | future runs | test examples |
+|---|---|---|
+| none  (the ordinary setting) | seen-pool | seen |
+| train (unseen training data) | unseen-pool | seen |
+| test  (unseen test data) | seen-pool | unseen |
+| both | unseen-pool | unseen |
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from lib.dynamics import Dynamics
+from lib.experiments.simulation import make_simulator
+from lib.metrics import evaluate
+from lib.paper import paper_rows
+from lib.simulators import GPTfluenceConfig
+
+SCENARIOS = ("none", "train", "test", "both")
+"""What is unseen: nothing, the training examples, the test examples, or both (the paper's setting names)."""
+SCENARIO_TITLES = {"none": "nothing unseen", "train": "unseen training data", "test": "unseen test data",
+                   "both": "unseen training and test data"}
+
+
+@dataclass(frozen=True)
+class UnseenSplit:
+    """The runs and test examples of each role (see the module docstring)."""
+
+    fit: Dynamics          # fit runs x seen tests
+    val: Dynamics | None   # val runs x seen tests
+    seen_runs: Dynamics    # seen-pool future runs x all tests
+    unseen_runs: Dynamics  # unseen-pool future runs x all tests
+    seen_tests: np.ndarray
+    unseen_tests: np.ndarray
+
+    def scenario(self, name: str) -> Dynamics:
+        """The future runs and test examples simulated in scenario `name` (one of SCENARIOS)."""
+        if name not in SCENARIOS:
+            raise ValueError(f"unknown scenario {name!r}; one of {SCENARIOS}")
+        runs = self.unseen_runs if name in ("train", "both") else self.seen_runs
+        tests = self.unseen_tests if name in ("test", "both") else self.seen_tests
+        return runs.select_tests(tests)
+
+    def coverage(self) -> float:
+        """Fraction of the seen-pool future runs' training examples that some fit run used (1.0: all)."""
+        used = self.seen_runs.train_ids
+        return float(np.isin(used, self.fit.train_ids).mean())
+
+    def summary(self) -> pd.DataFrame:
+        """Runs, test examples and distinct training examples of each role."""
+        rows = []
+        for role, dyn, tests in (("fit runs", self.fit, self.seen_tests),
+                                 ("val runs", self.val, self.seen_tests),
+                                 ("seen-pool future runs", self.seen_runs, None),
+                                 ("unseen-pool future runs", self.unseen_runs, None)):
+            if dyn is None:
+                continue
+            rows.append({"role": role, "runs": dyn.n_runs, "run ids": _id_ranges(dyn.run_ids),
+                         "training examples": len(dyn.train_ids),
+                         "shared with fit runs": int(np.isin(dyn.train_ids, self.fit.train_ids).sum()),
+                         "test examples": len(tests) if tests is not None else dyn.n_tests})
+        return pd.DataFrame(rows).set_index("role")
+
+
+def split_unseen(dyn: Dynamics, *, held_out: int | None = None, unseen_test_fraction: float = 0.5,
+                 seed: int = 0) -> UnseenSplit:
+    """Assign the runs and test examples of an unseen-data collection to their roles.
+
+    `held_out` train-split runs (default: as many as the test split has) become the seen-pool future
+    runs. The test split must be trained on examples no fit or val run used (collected with
+    `[runs] unseen_splits = ["test"]`), else a ValueError says so.
+    """
+    train_index = np.flatnonzero(dyn.split == "train")
+    unseen_runs = dyn.select_runs("test")
+    held_out = unseen_runs.n_runs if held_out is None else int(held_out)
+    if unseen_runs.n_runs == 0:
+        raise ValueError("the collection has no test-split runs: nothing to simulate on unseen training data")
+    if not 1 <= held_out < len(train_index):
+        raise ValueError(f"held_out must be in 1..{len(train_index) - 1} (train-split runs: {len(train_index)}), "
+                         f"got {held_out}")
+    if not 0 < unseen_test_fraction < 1:
+        raise ValueError(f"unseen_test_fraction must be in (0, 1), got {unseen_test_fraction}")
+    fit_runs = dyn.select_runs(train_index[:-held_out])
+    seen_runs = dyn.select_runs(train_index[-held_out:])
+    val_runs = dyn.select_runs("val") if (dyn.split == "val").any() else None
+    known = np.unique(np.concatenate([fit_runs.train_ids] + ([val_runs.train_ids] if val_runs is not None else [])))
+    shared = np.intersect1d(unseen_runs.train_ids, known)
+    if shared.size:
+        raise ValueError(
+            f"the test-split runs share {shared.size} training examples with the fit/val runs (e.g. ids "
+            f"{shared[:5].tolist()}): collect them on the unseen pool with [runs] unseen_splits = [\"test\"]")
+    n_unseen = int(round(unseen_test_fraction * dyn.n_tests))
+    if not 1 <= n_unseen < dyn.n_tests:
+        raise ValueError(f"{dyn.n_tests} test examples can't be split with unseen_test_fraction={unseen_test_fraction}")
+    order = np.random.default_rng(seed).permutation(dyn.n_tests)
+    unseen_tests = np.sort(dyn.test_ids[order[:n_unseen]])
+    seen_tests = np.sort(dyn.test_ids[order[n_unseen:]])
+    return UnseenSplit(fit=fit_runs.select_tests(seen_tests),
+                       val=None if val_runs is None else val_runs.select_tests(seen_tests),
+                       seen_runs=seen_runs, unseen_runs=unseen_runs,
+                       seen_tests=seen_tests, unseen_tests=unseen_tests)
+
+
+@dataclass
+class UnseenResult:
+    """Predictions, scores and refusals of each method in each scenario."""
+
+    split: UnseenSplit
+    truth: dict[str, Dynamics]                          # scenario -> simulated runs x tests
+    predictions: dict[tuple[str, str], np.ndarray]      # (method, scenario) -> [runs, steps + 1, tests]
+    table: pd.DataFrame                                 # method, scenario, setting, target, metric, value, std, n
+    refusals: dict[tuple[str, str], str] = field(default_factory=dict)  # (method, scenario) -> error message
+    simulators: dict[str, object] = field(default_factory=dict)
+
+
+def unseen_experiment(dyn: Dynamics, *, encoder, gptfluence: GPTfluenceConfig,
+                      methods: Sequence[str] = ("Simfluence", "GPTfluence"), scenarios: Sequence[str] = SCENARIOS,
+                      split: UnseenSplit | None = None, **split_options) -> UnseenResult:
+    """Fit each method once on the fit runs x seen tests, then simulate every scenario.
+
+    A method that can't simulate a scenario raises a ValueError there (Simfluence has no parameters for
+    examples it never saw); its message is kept in `refusals` and the scenario gets no row for it.
+    """
+    split = split or split_unseen(dyn, **split_options)
+    truth = {name: split.scenario(name) for name in scenarios}
+    predictions, refusals, simulators, frames = {}, {}, {}, []
+    for method in methods:
+        simulator = make_simulator(method, encoder=encoder, gptfluence=gptfluence)
+        simulator.fit(split.fit, split.val)
+        simulators[method] = simulator
+        for name in scenarios:
+            try:
+                prediction = simulator.simulate(truth[name])
+            except ValueError as err:
+                refusals[(method, name)] = str(err)
+                continue
+            predictions[(method, name)] = prediction
+            frames.append(evaluate(prediction, truth[name], order=simulator.order, method=method,
+                                   scenario=name, setting=f"unseen={name}"))
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return UnseenResult(split, truth, predictions, table, refusals, simulators)
+
+
+def refusals_table(result: UnseenResult) -> pd.DataFrame:
+    """One row per (method, scenario): simulated, or the error message of the refusal."""
+    rows = []
+    for method in result.simulators:
+        for name in result.truth:
+            message = result.refusals.get((method, name))
+            rows.append({"method": method, "scenario": SCENARIO_TITLES[name],
+                         "simulated": message is None, "error": message or ""})
+    return pd.DataFrame(rows)
+
+
+def unseen_beside(ours: pd.DataFrame, task: str, method: str = "GPTfluence") -> pd.DataFrame:
+    """Our scores per scenario beside the paper's Tables 11 (fine-tuning, FT) and 12 (instruction tuning, IT).
+
+    The paper ran RTE and WebNLG; each (table, task) of its rows for our target becomes a column, e.g.
+    "paper RTE (FT, T11)"; ours is "ours SST-2 (FT)". Rows: unseen (none, train, test, both) x metric; the
+    paper has no "none" rows (empty cells).
+    """
+    from lib.experiments.settings import task_label
+
+    mine = ours[ours["method"] == method]
+    target = mine["target"].iloc[0]
+    own = f"ours {task_label(task)} (FT)"
+    wide = mine.assign(column=own)[["setting", "metric", "column", "value", "std"]]
+    paper = paper_rows(table=["11", "12"], target=target, method=method)
+    kind = {"11": "FT, T11", "12": "IT, T12"}
+    paper = paper.assign(column=[f"paper {task_label(t)} ({kind[str(n)]})" for n, t in zip(paper["table"],
+                                                                                          paper["task"])])
+    both = pd.concat([wide, paper[["setting", "metric", "column", "value", "std"]]], ignore_index=True)
+    both["cell"] = [_cell(v, s) for v, s in zip(both["value"], both["std"])]
+    both["unseen"] = both["setting"].str.split("=").str[1]
+    table = both.pivot(index=["unseen", "metric"], columns="column", values="cell")
+    index = [(s, m) for s in SCENARIOS for m in ("mse", "mae", "spearman") if (s, m) in table.index]
+    columns = [own] + sorted((c for c in table.columns if c.startswith("paper")),
+                             key=lambda c: (c.endswith("T12)"), c))
+    return table.reindex(index=pd.MultiIndex.from_tuples(index, names=["unseen", "metric"]),
+                         columns=columns).fillna("").rename_axis(columns=None)
+
+
+def _cell(value: float, std: float) -> str:
+    if not np.isfinite(value):
+        return "n/a"
+    std_text = "" if std is None or not np.isfinite(std) else f" ({std:.3g})"
+    return f"{value:.3g}{std_text}"
+
+
+def unseen_summary(result: UnseenResult, method: str = "GPTfluence") -> dict[str, object]:
+    """Gluable facts: `method`'s scores per scenario, how each unseen scenario compares with "none", and
+    whether unseen training data is simulated better than unseen test data (the paper's finding)."""
+    from lib.experiments.ablations import compared, relative, value_of
+
+    table = result.table
+    out: dict[str, object] = {}
+    for name in result.truth:
+        for metric in ("mse", "mae", "spearman"):
+            out[f"unseen_{name}_{metric}"] = value_of(table, method=method, scenario=name, metric=metric)
+            out[f"unseen_sim_{name}_{metric}"] = value_of(table, method="Simfluence", scenario=name, metric=metric)
+    for name in ("train", "test", "both"):
+        if name in result.truth and "none" in result.truth:
+            out[f"unseen_{name}_vs_none_mse"] = relative(out[f"unseen_{name}_mse"], out["unseen_none_mse"])
+            out[f"unseen_{name}_vs_none_rho"] = relative(out[f"unseen_{name}_spearman"], out["unseen_none_spearman"])
+    if "train" in result.truth and "test" in result.truth:
+        out["unseen_train_vs_test_rho"] = compared(out["unseen_train_spearman"], out["unseen_test_spearman"], False)
+        out["unseen_train_vs_test_mse"] = compared(out["unseen_train_mse"], out["unseen_test_mse"], True)
+        holds = out["unseen_train_vs_test_rho"] == "better than"
+        out["unseen_claim_train_easier"] = "holds" if holds else "does not hold"
+    out["unseen_gpt_vs_sim_none_mse"] = compared(out.get("unseen_none_mse", np.nan),
+                                                 out.get("unseen_sim_none_mse", np.nan), True)
+    refused = [s for s in SCENARIOS if ("Simfluence", s) in result.refusals]
+    out["unseen_sim_refused"] = ", ".join(SCENARIO_TITLES[s] for s in refused) if refused else "none"
+    out["unseen_sim_refused_count"] = len(refused)
+    return out
+
+
+def _id_ranges(ids: np.ndarray) -> str:
+    """"0-3, 6" for the ids 0, 1, 2, 3, 6."""
+    ids = sorted(int(i) for i in ids)
+    parts, start = [], None
+    for k, i in enumerate(ids):
+        start = i if start is None else start
+        if k + 1 == len(ids) or ids[k + 1] != i + 1:
+            parts.append(str(start) if start == i else f"{start}-{i}")
+            start = None
+    return ", ".join(parts)

@@ -1,0 +1,34 @@
+import pandas as pd
+import pytest
+
+from lib.experiments.chapters import gptfluence_config, gptfluence_config_table, paper_protocol_table, task_label
+from lib.simulators import GPTfluenceConfig
+
+
+def test_gptfluence_settings_per_scale():
+    for scale in ("smoke", "default"):
+        config = gptfluence_config(scale)
+        assert isinstance(config, GPTfluenceConfig)
+        assert config.lr == pytest.approx(1e-3)  # lr 1e-4 stops before leaving the initialisation here
+    assert gptfluence_config("smoke").max_epochs < gptfluence_config("default").max_epochs
+    with pytest.raises(ValueError, match="unknown scale"):
+        gptfluence_config("huge")
+    table = gptfluence_config_table("default")
+    assert table.loc["lr", "this book"] == "0.001"
+    assert table.loc["lr", table.columns[1]] == "0.0001"
+
+
+def test_protocol_table_puts_ours_beside_the_paper():
+    summary = pd.DataFrame({"tuning": ["fine-tuning", "fine-tuning", "instruction"], "model": ["m"] * 3,
+                            "pool": [10, 16, 12], "examples per run": [8] * 3, "batch": [2] * 3, "steps": [8, 8, 10],
+                            "runs (train/val/test)": ["4/1/2"] * 3, "lr": [1e-3] * 3, "precision": ["fp32"] * 3})
+    table = paper_protocol_table(summary)
+    assert list(table.columns) == ["paper, fine-tuning", "ours, fine-tuning", "paper, instruction tuning",
+                                   "ours, instruction tuning"]
+    assert table.loc["pool", "ours, fine-tuning"] == "10 / 16"
+    assert table.loc["steps", "ours, instruction tuning"] == "10"
+    assert table.loc["examples per run", "paper, fine-tuning"] == "128"
+
+
+def test_task_labels():
+    assert task_label("wmt16_de_en") == "WMT16 DE/EN" and task_label("other") == "other"

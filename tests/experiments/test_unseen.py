@@ -1,0 +1,106 @@
+import hashlib
+
+import numpy as np
+import pytest
+
+from lib.experiments.store import collection_config, dynamics
+from lib.experiments.unseen import (SCENARIOS, refusals_table, split_unseen, unseen_beside, unseen_experiment,
+                                    unseen_summary)
+from lib.simulators import GPTfluenceConfig
+
+FAST = GPTfluenceConfig(lr=1e-3, hidden=16, max_epochs=3, warmup_steps=0, patience=2)
+
+
+class HashEncoder:
+    """A fake frozen encoder: a fixed random vector per text (no model to load)."""
+
+    name, dim = "hash", 16
+
+    def embed(self, texts):
+        seeds = [int(hashlib.sha1(t.encode()).hexdigest()[:8], 16) for t in texts]
+        return np.stack([np.random.default_rng(s).normal(size=self.dim) for s in seeds]).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def runs():
+    return dynamics("smoke", "sst2_unseen")
+
+
+@pytest.fixture(scope="module")
+def result(runs):
+    return unseen_experiment(runs, encoder=HashEncoder(), gptfluence=FAST)
+
+
+def test_the_config_trains_the_test_split_on_the_unseen_pool():
+    config = collection_config("smoke", "sst2_unseen")
+    assert config.runs.unseen_splits == ("test",)
+    assert config.data.unseen_size >= config.training.subset_size
+    assert config.runs.train > config.runs.test  # room for fit runs and withheld seen-pool runs
+
+
+def test_roles_are_disjoint_where_they_must_be(runs):
+    split = split_unseen(runs)
+    config = collection_config("smoke", "sst2_unseen")
+    train_runs = runs.run_ids[runs.split == "train"]
+    n_test = config.runs.test
+    np.testing.assert_array_equal(split.fit.run_ids, train_runs[:-n_test])
+    np.testing.assert_array_equal(split.seen_runs.run_ids, train_runs[-n_test:])
+    np.testing.assert_array_equal(split.unseen_runs.run_ids, runs.run_ids[runs.split == "test"])
+    # unseen training data: no example of the unseen-pool runs is in any run the simulators are fitted on
+    fitted = np.union1d(split.fit.train_ids, split.val.train_ids)
+    assert not np.isin(split.unseen_runs.train_ids, fitted).any()
+    # the withheld seen-pool runs use only examples of the fit runs (so Simfluence can simulate them)
+    assert split.coverage() == 1.0
+    # unseen test data: the two halves partition the test examples and only the seen half is fitted on
+    assert not np.isin(split.unseen_tests, split.seen_tests).any()
+    np.testing.assert_array_equal(np.sort(np.concatenate([split.seen_tests, split.unseen_tests])), np.sort(runs.test_ids))
+    np.testing.assert_array_equal(split.fit.test_ids, split.seen_tests)
+    np.testing.assert_array_equal(split.val.test_ids, split.seen_tests)
+    assert not set(split.fit.test_texts) & set(split.unseen_tests.tolist())
+
+
+def test_each_scenario_picks_its_runs_and_tests(runs):
+    split = split_unseen(runs)
+    for name, run_ids, tests in (("none", split.seen_runs.run_ids, split.seen_tests),
+                                 ("train", split.unseen_runs.run_ids, split.seen_tests),
+                                 ("test", split.seen_runs.run_ids, split.unseen_tests),
+                                 ("both", split.unseen_runs.run_ids, split.unseen_tests)):
+        chosen = split.scenario(name)
+        np.testing.assert_array_equal(chosen.run_ids, run_ids)
+        np.testing.assert_array_equal(chosen.test_ids, tests)
+    with pytest.raises(ValueError, match="unknown scenario"):
+        split.scenario("all")
+
+
+def test_a_collection_without_an_unseen_pool_is_refused():
+    with pytest.raises(ValueError, match="unseen_splits"):
+        split_unseen(dynamics("smoke", "sst2"), held_out=2)
+
+
+def test_simfluence_refuses_unseen_examples_and_gptfluence_simulates_them(result):
+    assert set(result.refusals) == {("Simfluence", "train"), ("Simfluence", "test"), ("Simfluence", "both")}
+    assert "training examples it was not fitted on" in result.refusals[("Simfluence", "train")]
+    assert "test examples it was not fitted on" in result.refusals[("Simfluence", "test")]
+    for name in SCENARIOS:
+        prediction, truth = result.predictions[("GPTfluence", name)], result.truth[name]
+        assert prediction.shape == truth.values.shape and np.isfinite(prediction).all()
+        np.testing.assert_array_equal(prediction[:, 0], truth.values[:, 0])
+    assert ("Simfluence", "none") in result.predictions
+    assert set(result.table.loc[result.table["method"] == "GPTfluence", "setting"]) == {
+        f"unseen={s}" for s in SCENARIOS}
+    table = refusals_table(result)
+    assert table["simulated"].sum() == 5 and (table.loc[~table["simulated"], "error"] != "").all()
+
+
+def test_summary_and_paper_table(result):
+    facts = unseen_summary(result)
+    assert facts["unseen_sim_refused_count"] == 3
+    assert facts["unseen_train_mse"] == pytest.approx(
+        result.table.query("method == 'GPTfluence' and scenario == 'train' and metric == 'mse'")["value"].iloc[0])
+    assert facts["unseen_claim_train_easier"] in ("holds", "does not hold")
+    table = unseen_beside(result.table, task="sst2")
+    assert table.columns.tolist() == ["ours SST-2 (FT)", "paper RTE (FT, T11)", "paper WebNLG (FT, T11)",
+                                      "paper RTE (IT, T12)", "paper WebNLG (IT, T12)"]
+    assert table.loc[("train", "mse"), "paper RTE (FT, T11)"] == "0.346 (0.281)"
+    assert table.loc[("none", "mse"), "paper RTE (FT, T11)"] == ""
+    assert table.index.get_level_values(0).unique().tolist() == list(SCENARIOS)
