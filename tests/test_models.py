@@ -80,3 +80,10 @@ def test_smollm2_completes_capital_of_france_with_paris():
     completion = tokenizer.decode(out[0, batch["input_ids"].shape[1]:])
     assert completion.startswith(" Paris")
     assert model.config.model_type == "llama" and 130e6 < model.num_parameters() < 140e6
+
+
+@pytest.mark.parametrize("flags, expected", [("fpu avx2 amx_bf16 amx_tile", True), ("fpu avx512_bf16", True),
+                                             ("fpu sse avx2", False)])
+def test_fast_bf16_detection_reads_cpu_flags(monkeypatch, flags, expected):
+    monkeypatch.setattr(models.Path, "read_text", lambda self: f"flags\t: {flags}\n")
+    assert models.cpu_has_fast_bf16() is expected
