@@ -4,9 +4,12 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 SCALE ?= default
+COLLECT ?= 0
+# where lib/experiments/store.py reads each scale's dynamics
+DYNAMICS := $(if $(filter default,$(SCALE)),data/dynamics,build/dynamics)/$(SCALE)
 STAMP := $(VENV)/.installed
 
-.PHONY: venv book test smoke-book clean
+.PHONY: venv book collect test clean
 
 venv: $(STAMP)
 
@@ -19,8 +22,14 @@ $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
 	touch $(STAMP)
 
 ## Execute every notebook at $(SCALE) into book/ and build the HTML book (book/_build/html).
+## Reads the committed dynamics of the scale; COLLECT=1 collects missing ones first (resumable, hours on a CPU).
 book: venv
-	$(PY) -m lib.book_runner --scale $(SCALE) --out book
+	GPTFLUENCE_COLLECT=$(COLLECT) $(PY) -m lib.book_runner --scale $(SCALE) --out $(if $(filter default,$(SCALE)),book,build/$(SCALE)-book)
+
+## Collect (or finish collecting) every collection of $(SCALE) into $(DYNAMICS) (resumable).
+collect: venv
+	for config in configs/$(SCALE)/*.toml; do \
+	  $(PY) -m lib.collect $$config --out $(DYNAMICS)/$$(basename $$config .toml) || exit 1; done
 
 ## Unit tests, then the notebooks at smoke scale into build/smoke-book (never touches tracked files).
 test: venv
