@@ -44,6 +44,8 @@ class DataSettings:
     style: str = "plain"
     balanced: bool = True
     seed: int = 0
+    flip_fraction: float = 0.0          # classification: this fraction of the pool gets the other label (seeded)
+    fixed_ids: tuple[int, ...] = ()     # pool ids whose flip is undone ("fixed" after inspection)
 
 
 @dataclass(frozen=True)
@@ -177,6 +179,9 @@ class CollectionConfig:
         out = self.to_dict()
         out.pop("name")
         out.pop("runtime")
+        for key, default in (("flip_fraction", 0.0), ("fixed_ids", [])):  # label noise: hashed only when used,
+            if out["data"][key] == default:                                # so older collections keep their hash
+                out["data"].pop(key)
         out["collector_version"] = COLLECTOR_VERSION
         return out
 
@@ -267,6 +272,11 @@ def from_dict(raw: dict[str, Any]) -> CollectionConfig:
 def _convert(section: str, key: str, value: Any, annotation: str) -> Any:
     """Check one value's type against its field annotation (lists become tuples, ints may be floats)."""
     where = f"[{section}] {key}"
+    if "tuple[int" in annotation:
+        if isinstance(value, str) or not isinstance(value, (list, tuple)) \
+                or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            raise ConfigError(f"{where} must be a list of integers, got {value!r}")
+        return tuple(int(v) for v in value)
     if "tuple" in annotation:
         if value is None and "None" in annotation:
             return None
@@ -354,6 +364,13 @@ def validate(config: CollectionConfig) -> CollectionConfig:
     _non_negative("runs", "seed", r.seed)
     _non_negative("data", "seed", d.seed)
     kind = "mixture" if d.task == MIXTURE else get_task(d.task).kind
+    if not 0 <= d.flip_fraction < 1:
+        raise ConfigError(f"[data] flip_fraction must be in [0, 1), got {d.flip_fraction!r}")
+    if (d.flip_fraction or d.fixed_ids) and kind != "classification":
+        raise ConfigError(f"[data] flip_fraction / fixed_ids flip labels: they need a classification task, "
+                          f"{d.task!r} is {kind}")
+    if len(set(d.fixed_ids)) != len(d.fixed_ids):
+        raise ConfigError(f"[data] fixed_ids has duplicates: {list(d.fixed_ids)}")
     if e.metrics is None:
         metrics = ("loss",) if d.task == MIXTURE else tuple(x for x in get_task(d.task).metrics if x in METRIC_NAMES)
     else:

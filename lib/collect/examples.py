@@ -17,6 +17,7 @@ class CollectionExamples:
     pool: tuple
     test: tuple
     unseen: tuple
+    flipped: tuple = ()  # pool ids whose label was flipped ([data] flip_fraction) and not fixed ([data] fixed_ids)
 
     @property
     def pool_ids(self) -> np.ndarray:
@@ -68,6 +69,10 @@ def draw_examples(config: CollectionConfig) -> CollectionExamples:
     except DataError as err:
         raise ConfigError(f"[data] cannot draw the examples: {err}") from None
     examples = CollectionExamples(pool=tuple(splits.pool), test=tuple(splits.test), unseen=tuple(splits.unseen))
+    if d.flip_fraction or d.fixed_ids:
+        from .label_noise import apply_label_noise
+
+        examples = apply_label_noise(examples, d)
     ids = [int(e.id) for e in (*examples.pool, *examples.test, *examples.unseen)]
     if len(set(ids)) != len(ids):
         raise ConfigError("[data] the drawn pool, test and unseen examples share ids")

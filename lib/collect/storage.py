@@ -131,6 +131,8 @@ def collection_header(config: CollectionConfig, examples: CollectionExamples) ->
         "runs": [{"run": i, "split": config.run_split(i), "gradients": config.records_gradients(i)}
                  for i in range(config.runs.total)],
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        **({"flipped_ids": [int(i) for i in examples.flipped]}  # label noise ([data] flip_fraction) only
+           if config.data.flip_fraction or config.data.fixed_ids else {}),
     }
 
 

@@ -1,0 +1,91 @@
+"""Mislabel identification (lib/experiments/mislabels.py): rankings, fractions found, fixes and accuracy."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lib.collect import load_config
+from lib.collect.examples import draw_examples
+from lib.dynamics import Dynamics
+from lib.experiments.mislabels import (checked, final_accuracy, fixes, fraction_found, rank_by_score, random_ranking,
+                                       rankings, retrain_config, summary)
+from lib.experiments.store import collection_config
+
+POOL = np.arange(100, 120)          # 20 pool ids
+FLIPPED = np.array([101, 105, 106, 110, 111, 119, 102, 117])  # 8 = 40%
+
+
+def test_rank_by_score_is_decreasing_with_unscored_last_and_ties_by_id():
+    scores = {103: 1.0, 101: 5.0, 110: 5.0, 119: -2.0, 104: float("nan")}
+    ranking = rank_by_score(scores, POOL)
+    assert ranking[:4].tolist() == [101, 110, 103, 119]
+    assert sorted(ranking.tolist()) == POOL.tolist()
+    assert ranking[4:].tolist() == sorted(set(POOL.tolist()) - {101, 103, 110, 119})
+
+
+def test_fraction_found_is_the_share_of_flipped_ids_in_the_checked_top():
+    ranking = random_ranking(POOL, seed=7)
+    for f in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 1.0):
+        top = ranking[: round(f * len(POOL))]
+        assert len(checked(ranking, f)) == round(f * len(POOL))
+        assert fraction_found(ranking, f, FLIPPED) == len(set(top) & set(FLIPPED)) / len(FLIPPED)
+        assert set(fixes(ranking, f, FLIPPED)) == set(top) & set(FLIPPED)
+    assert fraction_found(ranking, 1.0, FLIPPED) == 1.0 and fraction_found(ranking, 0.0, FLIPPED) == 0.0
+
+
+def test_a_perfect_ranking_finds_all_mislabels_at_the_noise_rate():
+    perfect = rank_by_score({int(i): 1.0 for i in FLIPPED}, POOL)
+    assert fraction_found(perfect, 0.4, FLIPPED) == 1.0
+    assert fraction_found(perfect, 0.2, FLIPPED) == 0.5
+
+
+def test_random_rankings_are_seeded_and_independent_of_input_order():
+    a = random_ranking(POOL, seed=3)
+    np.testing.assert_array_equal(a, random_ranking(POOL[::-1], seed=3))
+    assert not np.array_equal(a, random_ranking(POOL, seed=4))
+    assert sorted(a.tolist()) == POOL.tolist()
+    ranks = rankings({"GPTfluence": {100: 1.0}}, POOL, random_seeds=3)
+    assert set(ranks) == {("GPTfluence", 0), ("random", 0), ("random", 1), ("random", 2)}
+    np.testing.assert_array_equal(ranks[("random", 1)], random_ranking(POOL, 1))
+
+
+def test_retrain_config_really_unflips_the_fixed_ids():
+    noisy = collection_config("smoke", "sst2_mislabel")
+    flipped = draw_examples(noisy).flipped
+    assert len(flipped) == round(noisy.data.flip_fraction * noisy.data.pool_size)
+    config = retrain_config(noisy, flipped[:2], runs=1)
+    assert config.runs.total == 1 and config.gradients.splits == () and config.runs.seed == noisy.runs.seed
+    repaired = draw_examples(config)
+    assert set(repaired.flipped) == set(flipped) - set(flipped[:2])
+    clean = {int(e.id): e for e in draw_examples(noisy.with_overrides(data={"flip_fraction": 0.0})).pool}
+    for e in repaired.pool:
+        assert (e.label == clean[int(e.id)].label) == (int(e.id) not in repaired.flipped)
+    assert retrain_config(noisy, [], 1).config_hash != config.config_hash
+
+
+def test_default_mislabel_config_is_the_default_sst2_shape_with_40_percent_noise():
+    noisy, base = collection_config("default", "sst2_mislabel"), collection_config("default", "sst2")
+    assert noisy.data.flip_fraction == 0.4 and not noisy.training.bf16
+    assert (noisy.model, noisy.training) == (base.model, base.training)
+    assert noisy.data.pool_size == base.data.pool_size and noisy.data.test_size == base.data.test_size
+
+
+def test_final_accuracy_counts_p_true_word_above_one_half():
+    # two tests: a 1-token target and a 9-token target; loss is the mean NLL per target token
+    dyn = Dynamics.from_arrays(np.zeros((2, 1, 1), dtype=np.int64),
+                               np.array([[[3.0, 3.0], [0.6, 0.07]], [[3.0, 3.0], [0.8, 0.08]]]),
+                               np.array([7, 8]), "loss")
+    counts = {7: 1, 8: 9}
+    # run 0: 0.6 < ln 2 (correct), 9 * 0.07 = 0.63 < ln 2 (correct); run 1: 0.8 > ln 2, 9 * 0.08 = 0.72 > ln 2
+    assert final_accuracy(dyn, counts) == pytest.approx(0.5)
+    assert 9 * 0.07 < math.log(2) < 9 * 0.08
+
+
+def test_summary_averages_over_seeds():
+    table = pd.DataFrame({"ranking": ["random"] * 2, "seed": [0, 1], "fraction": [0.1, 0.1],
+                          "fraction_found": [0.25, 0.5], "accuracy": [0.5, 1.0], "final_loss": [1.0, 2.0]})
+    row = summary(table).iloc[0]
+    assert (row.found_mean, row.found_min, row.found_max, row.accuracy_mean, row.seeds) == (0.375, 0.25, 0.5, 0.75, 2)
