@@ -1,0 +1,311 @@
+"""What simulating costs (GPTfluence Table 13, Figure 9): latency per simulated sample, FLOPs, convergence, collection.
+
+A *simulated sample* is one trajectory: one held-out run x one test example. Latency is measured on the fitted
+simulators of `simulate_methods` (a few repeats, median); FLOPs are counted analytically from the shapes the
+simulators work with, in one convention for every method: a multiply-add is 2 FLOPs, an addition or a
+multiplication 1, table lookups, ReLU and copies 0.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from lib.dynamics import Dynamics
+from lib.experiments.recorded import run_timings
+from lib.experiments.simulation import SimulationResult, per_trajectory_seconds
+
+COST_METHODS = ("Simfluence", "GPTfluence", "TracIn-CP (10 ckpts)", "TracIn-CP (all steps)", "Grad-Dot")
+GRADIENT_METHODS = ("TracIn-CP (10 ckpts)", "TracIn-CP (all steps)", "Grad-Dot")
+PAPER_METHOD = {"TracIn-CP (10 ckpts)": "TracIn-CP", "TracIn-CP (all steps)": "TracIn-CP"}
+"""Our method name -> the paper's Table 13 row (it reports one TracIn-CP row, Grad-Dot none)."""
+
+
+# ---------------------------------------------------------------------------------------------------- FLOPs
+
+
+def mlp_flops(dim: int, hidden: int) -> int:
+    """One 2-layer tower (dim -> hidden -> ReLU -> hidden) on one vector: two matrix-vector products and two biases."""
+    return 2 * dim * hidden + hidden + 2 * hidden * hidden + hidden
+
+
+def gptfluence_flops(steps: int, batch: int, dim: int, hidden: int, order: int = 1) -> dict[str, int]:
+    """FLOPs of one GPTfluence trajectory computed on its own (nothing shared with other trajectories).
+
+    K = order + 1 towers (order multiplicative factors, one additive). Per step: project the batch's `batch`
+    embeddings through the K towers, sum them over the batch (K (batch - 1) hidden additions), one
+    bilinear product with the test-side projection per factor (K (2 hidden - 1)) and the recurrence
+    (order multiply-adds = 2 order, the additive factor included). Once per trajectory: project the test
+    embedding through the K towers. The frozen encoder's embeddings are precomputed and not counted.
+    """
+    k = order + 1
+    project = k * mlp_flops(dim, hidden)
+    per_step = batch * project + k * (batch - 1) * hidden + k * (2 * hidden - 1) + 2 * order
+    return {"per step": per_step, "per trajectory": steps * per_step + project, "once": project}
+
+
+def gptfluence_flops_shared(steps: int, batch: int, dim: int, hidden: int, order: int, pool: int, runs: int,
+                            tests: int) -> int:
+    """FLOPs per trajectory as our vectorized simulator spends them: the `pool` training and `tests` test embeddings
+    are projected once for all `runs` x `tests` trajectories; the batch sums per (run, step), the bilinear
+    products and the recurrence per trajectory and step."""
+    k = order + 1
+    project = k * mlp_flops(dim, hidden)
+    shared = (pool + tests) * project + runs * steps * k * (batch - 1) * hidden
+    own = steps * (k * (2 * hidden - 1) + 2 * order)
+    return int(round(shared / (runs * tests))) + own
+
+
+def simfluence_flops(steps: int, batch: int) -> dict[str, int]:
+    """FLOPs of one Simfluence trajectory: per step, look up the batch's A_i and B_i (free), sum each over the batch
+    (2 (batch - 1) additions) and apply y_t = alpha y_{t-1} + beta (one multiply-add)."""
+    per_step = 2 * (batch - 1) + 2
+    return {"per step": per_step, "per trajectory": steps * per_step, "once": 0}
+
+
+def grad_dot_flops(train_tokens: float, test_tokens: float, vocab: int, d_model: int) -> float:
+    """LM-head gradient dot product of one training and one test example, as `lib.collect.gradients.grad_dots`
+    computes it: for every pair of target tokens, delta_a . delta'_b (2 V - 1) and h_a . h'_b (2 d - 1), their
+    product (1) and the weighted pooling into the example pair (2): n n' (2 V + 2 d + 1)."""
+    return float(train_tokens * test_tokens * (2 * vocab + 2 * d_model + 1))
+
+
+def tracin_flops(steps: int, batch: int, setting: str, *, subset: int, checkpoints: int, train_tokens: float,
+                 test_tokens: float, vocab: int, d_model: int) -> dict[str, float]:
+    """FLOPs of one TracIn-CP / Grad-Dot trajectory.
+
+    "simulator": what the rollout itself does per trajectory: per step, sum the batch's `batch` dot products
+    (batch - 1), times the learning rate and sigma (2), added to y_{t-1} (1).
+    "gradient dot products": the dot products the rollout consumes, computed during collection:
+    "all" one per (step, batch example); "ckpt10" every example of the run's subset at each of the
+    `checkpoints` checkpoints; "final" every subset example once, at the final model.
+    """
+    pair = grad_dot_flops(train_tokens, test_tokens, vocab, d_model)
+    pairs = {"all": steps * batch, "ckpt10": checkpoints * subset, "final": subset}
+    if setting not in pairs:
+        raise ValueError(f"setting must be one of {sorted(pairs)}, got {setting!r}")
+    simulator = steps * ((batch - 1) + 3)
+    dots = pairs[setting] * pair
+    return {"simulator": float(simulator), "gradient dot products": dots, "per trajectory": simulator + dots}
+
+
+def gpt_forward_flops(parameters: int, tokens: float) -> float:
+    """The usual 2 x parameters FLOPs per token of a forward pass (attention's sequence-length term left out)."""
+    return 2.0 * parameters * tokens
+
+
+@dataclass(frozen=True)
+class CostShapes:
+    """Everything the FLOP counts depend on, read from a collection, its GPT and the simulators' settings."""
+
+    steps: int
+    batch: int
+    subset: int          # training examples per run
+    pool: int            # distinct training examples the simulator projects
+    runs: int            # held-out runs simulated together
+    tests: int
+    checkpoints: int     # TracIn-CP's saved checkpoints per run
+    encoder_dim: int
+    hidden: int
+    order: int
+    vocab: int
+    d_model: int
+    gpt_parameters: int
+    train_tokens: float  # mean target tokens of a training example (the tokens the loss is taken on)
+    test_tokens: float   # mean target tokens of a test example
+    subset_tokens: float  # all tokens of a run's subset (one forward of the subset)
+
+
+def flop_table(shapes: CostShapes) -> pd.DataFrame:
+    """One row per method: FLOPs per simulated step and per trajectory (simulator alone), the gradient dot products
+    a gradient method consumes, GPT forward passes it needs beyond training (per run, shared by all test examples),
+    and how each was counted."""
+    s = shapes
+    gpt = gptfluence_flops(s.steps, s.batch, s.encoder_dim, s.hidden, s.order)
+    sim = simfluence_flops(s.steps, s.batch)
+    rows = [
+        {"method": "Simfluence", "per step": sim["per step"], "per trajectory": sim["per trajectory"],
+         "per trajectory, shared work amortized": sim["per trajectory"], "gradient dot products": 0.0,
+         "GPT forwards per run": 0.0,
+         "how counted": "per step: look up A_i, B_i of the batch (free), two batch sums, one multiply-add"},
+        {"method": "GPTfluence", "per step": gpt["per step"], "per trajectory": gpt["per trajectory"],
+         "per trajectory, shared work amortized": gptfluence_flops_shared(s.steps, s.batch, s.encoder_dim, s.hidden,
+                                                                           s.order, s.pool, s.runs, s.tests),
+         "gradient dot products": 0.0, "GPT forwards per run": 0.0,
+         "how counted": f"per step: {s.order + 1} towers on each of the {s.batch} batch embeddings, batch sums, "
+                        f"bilinear products, recurrence; once: towers on the test embedding (encoder not counted)"},
+    ]
+    for method, setting, forwards in (("TracIn-CP (10 ckpts)", "ckpt10", s.checkpoints),
+                                      ("TracIn-CP (all steps)", "all", 0), ("Grad-Dot", "final", 1)):
+        t = tracin_flops(s.steps, s.batch, setting, subset=s.subset, checkpoints=s.checkpoints,
+                         train_tokens=s.train_tokens, test_tokens=s.test_tokens, vocab=s.vocab, d_model=s.d_model)
+        how = {"ckpt10": f"dot products of the {s.subset} subset examples at {s.checkpoints} checkpoints; "
+                         f"a forward of the subset at each",
+               "all": "dot products of the batch at every step, from the training forward (no extra forward)",
+               "final": f"dot products of the {s.subset} subset examples at the final model; one forward"}[setting]
+        rows.append({"method": method, "per step": t["simulator"] / s.steps, "per trajectory": t["simulator"],
+                     "per trajectory, shared work amortized": t["simulator"],
+                     "gradient dot products": t["gradient dot products"],
+                     "GPT forwards per run": gpt_forward_flops(s.gpt_parameters, s.subset_tokens) * forwards,
+                     "how counted": "rollout: batch sum, x lr, x sigma, add; " + how})
+    table = pd.DataFrame(rows).set_index("method")
+    for column in ("per step", "per trajectory", "per trajectory, shared work amortized", "gradient dot products",
+                   "GPT forwards per run"):
+        table[column] = table[column].astype(float)
+    return table
+
+
+# ---------------------------------------------------------------------------------------------------- latency
+
+
+def latency_table(result: SimulationResult, *, repeats: int = 3, methods: Sequence[str] | None = None) -> pd.DataFrame:
+    """One row per method: seconds per simulated trajectory of the held-out runs.
+
+    "first call" is the timing of `simulate_methods` (it includes one-time work such as embedding new texts);
+    "median" and "min" re-run the fitted simulator's `simulate` on the same runs `repeats` times.
+    """
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    methods = list(methods or result.simulators)
+    missing = [m for m in methods if m not in result.simulators]
+    if missing:
+        raise ValueError(f"methods {missing} were not simulated; have {sorted(result.simulators)}")
+    n = result.truth.n_runs * result.truth.n_tests
+    first = per_trajectory_seconds(result)
+    rows = []
+    for method in methods:
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            result.simulators[method].simulate(result.truth)
+            times.append((time.perf_counter() - start) / n)
+        rows.append({"method": method, "trajectories": n, "first call": float(first[method]),
+                     "median": float(statistics.median(times)), "min": float(min(times)), "repeats": repeats,
+                     "fit seconds": float(result.fit_seconds[method])})
+    return pd.DataFrame(rows).set_index("method")
+
+
+def collection_cost(dyn: Dynamics) -> pd.DataFrame:
+    """Seconds per training step of the collection's runs, with and without gradient recording (mean over runs):
+    training, evaluation of the test examples, gradient dot products, and the whole run (wall / steps)."""
+    timings = run_timings(dyn)
+    steps = dyn.n_steps
+    rows = []
+    for recorded, group in timings.groupby("gradients"):
+        rows.append({"runs": "recording gradients" if recorded else "without gradients", "n runs": len(group),
+                     "train s/step": float(group["train_seconds"].mean() / steps),
+                     "eval s/step": float(group["eval_seconds"].mean() / steps),
+                     "gradient s/step": float(group["gradient_seconds"].mean() / steps),
+                     "wall s/step": float(group["wall_seconds"].mean() / steps),
+                     "wall s/run": float(group["wall_seconds"].mean())})
+    return pd.DataFrame(rows).set_index("runs")
+
+
+def gradient_seconds_per_trajectory(dyn: Dynamics) -> float:
+    """Gradient-recording seconds of a recording run divided by its test examples (mean over recording runs).
+
+    The collector records the "all", "ckpt10" and "final" dot products (and self-influence) in one pass, so
+    this is the cost of all of them together: an upper bound for any one gradient method.
+    """
+    timings = run_timings(dyn)
+    recording = timings[timings["gradients"]]
+    if recording.empty:
+        raise ValueError("no run of this collection recorded gradients")
+    return float(recording["gradient_seconds"].mean() / dyn.n_tests)
+
+
+def latency_with_recording(latency: pd.DataFrame, gradient_s_per_trajectory: float) -> pd.Series:
+    """Median simulation seconds per trajectory, plus for the gradient methods the recording share they depend on."""
+    extra = pd.Series([gradient_s_per_trajectory if m in GRADIENT_METHODS else 0.0 for m in latency.index],
+                      index=latency.index)
+    return latency["median"] + extra
+
+
+def with_paper_cost(ours: pd.DataFrame, paper: pd.DataFrame) -> pd.DataFrame:
+    """Our latency and FLOPs beside the paper's Table 13 (`paper_rows(table=13)`), one row per our method.
+
+    ours: index method, columns "latency" (s per trajectory) and "flops" (per trajectory).
+    """
+    wide = paper.pivot_table(index="method", columns="metric", values="value", aggfunc="first")
+    rows = []
+    for method in ours.index:
+        name = PAPER_METHOD.get(method, method)
+        has = name in wide.index
+        rows.append({"method": method, "latency (s/sample), ours": float(ours.loc[method, "latency"]),
+                     "latency (s/sample), paper": float(wide.loc[name, "latency_s_per_sample"]) if has else np.nan,
+                     "FLOPs, ours": float(ours.loc[method, "flops"]),
+                     "FLOPs, paper": float(wide.loc[name, "flops"]) if has else np.nan})
+    return pd.DataFrame(rows).set_index("method")
+
+
+def convergence(history: pd.DataFrame) -> dict[str, float]:
+    """Summary of a GPTfluence `history_`: epochs run, best epoch, first and best validation MSE, seconds."""
+    needed = {"epoch", "train_mse", "val_mse", "seconds"}
+    if not needed <= set(history.columns) or history.empty:
+        raise ValueError(f"history needs rows with columns {sorted(needed)}, got {list(history.columns)}")
+    best = int(history["val_mse"].idxmin())
+    return {"epochs": float(history["epoch"].iloc[-1]), "best epoch": float(history["epoch"].iloc[best]),
+            "first val mse": float(history["val_mse"].iloc[0]), "best val mse": float(history["val_mse"].iloc[best]),
+            "first train mse": float(history["train_mse"].iloc[0]),
+            "last train mse": float(history["train_mse"].iloc[-1]),
+            "seconds": float(history["seconds"].iloc[-1]),
+            "seconds per epoch": float(history["seconds"].iloc[-1] / len(history))}
+
+
+def cost_shapes(result: SimulationResult, dyn: Dynamics, *, hidden: int, order: int, encoder_dim: int,
+                model=None, tokenizer=None) -> CostShapes:
+    """The shapes of `flop_table` for a collection: its runs and batches, the simulators' sizes, and the GPT's
+    vocabulary, width, parameters and target-token counts (the GPT is loaded by name unless given)."""
+    from lib.collect.storage import read_examples
+    from lib.data import get_task
+    from lib.experiments.recorded import collection_folder
+
+    cfg = dyn.config
+    if model is None or tokenizer is None:
+        from lib.models import load_causal_lm
+
+        model, tokenizer = load_causal_lm(cfg["model"]["name"])
+    head = model.get_output_embeddings().weight
+    examples = pd.DataFrame(read_examples(collection_folder(dyn)))
+    has_eos = tokenizer.eos_token_id is not None
+
+    def target_tokens(frame: pd.DataFrame) -> np.ndarray:  # as lib.collect.encoding: EOS after generation targets
+        return np.array([len(tokenizer(t, add_special_tokens=False)["input_ids"])
+                         + int(has_eos and get_task(task).kind == "generation")
+                         for t, task in zip(frame["target"], frame["task"])])
+
+    pool = examples[examples["role"] == "pool"]
+    tests = examples[examples["role"] == "test"]
+    prompt_tokens = np.array([len(tokenizer(p, add_special_tokens=True)["input_ids"]) for p in pool["prompt"]])
+    pool_targets = target_tokens(pool)
+    subset = int(cfg["training"]["subset_size"])
+    return CostShapes(
+        steps=dyn.n_steps, batch=dyn.batch_size, subset=subset, pool=len(dyn.train_ids), runs=result.truth.n_runs,
+        tests=dyn.n_tests, checkpoints=int(cfg.get("gradients", {}).get("checkpoints", 10)), encoder_dim=encoder_dim,
+        hidden=hidden, order=order, vocab=int(head.shape[0]), d_model=int(head.shape[1]),
+        gpt_parameters=int(sum(p.numel() for p in model.parameters())),
+        train_tokens=float(pool_targets.mean()), test_tokens=float(target_tokens(tests).mean()),
+        subset_tokens=float(subset * (prompt_tokens + pool_targets).mean()))
+
+
+def sci(value, digits: int = 2) -> str:
+    """A number for the text in scientific notation ('1.5e-05'), or 'n/a' when missing or not finite."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return "n/a"
+    return f"{value:.{digits - 1}e}" if np.isfinite(value) else "n/a"
+
+
+def ratio_phrase(a: float, b: float) -> str:
+    """How a compares to b as text: '320 times more than', '0.5 times (less than)'; 'n/a' when undefined."""
+    if not (np.isfinite(a) and np.isfinite(b)) or a <= 0 or b <= 0:
+        return "n/a"
+    r = a / b
+    if r >= 1:
+        return f"{r:.3g} times as much as"
+    return f"{1 / r:.3g} times less than"
