@@ -78,6 +78,13 @@ class BookRun:
         return time.perf_counter() - start
 
     def record(self, timings: dict[str, float]) -> None:
+        """Write <out>/parameters.json; a partial run (--only) keeps the other notebooks' recorded timings
+        when they were executed at the same scale."""
+        path = self.out / "parameters.json"
+        if self.only and path.exists():
+            previous = json.loads(path.read_text())
+            if previous.get("parameters", {}).get("scale") == self.scale:
+                timings = {**previous.get("notebook_seconds", {}), **timings}
         record = {"parameters": self.parameters(), "notebook_seconds": timings,
                   "python": platform.python_version(), "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
         (self.out / "parameters.json").write_text(json.dumps(record, indent=2) + "\n")
@@ -113,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     except NotebookFailed as err:
         print(f"[book] ERROR: {err}", file=sys.stderr)
         return 1
-    print(f"[book] built {args.out}/_build/html/index.html", flush=True)
+    if not args.no_build:
+        print(f"[book] built {args.out}/_build/html/index.html", flush=True)
     return 0
 
 

@@ -45,3 +45,14 @@ def test_runner_injects_parameters_and_names_the_failing_cell(tmp_path, monkeypa
 def test_unknown_notebook_selection_is_named(tmp_path):
     with pytest.raises(ValueError, match="nope"):
         BookRun(scale="smoke", out=tmp_path, only=("nope",)).notebooks()
+
+
+def test_a_partial_run_keeps_the_other_notebooks_timings_of_the_same_scale_only(tmp_path):
+    import json
+    BookRun(scale="smoke", out=tmp_path, data_dir=tmp_path).record({"01_a": 1.0, "02_b": 2.0})
+    BookRun(scale="smoke", out=tmp_path, data_dir=tmp_path, only=("02_b",)).record({"02_b": 5.0})
+    assert json.loads((tmp_path / "parameters.json").read_text())["notebook_seconds"] == {"01_a": 1.0, "02_b": 5.0}
+    BookRun(scale="default", out=tmp_path, data_dir=tmp_path, only=("02_b",)).record({"02_b": 7.0})
+    assert json.loads((tmp_path / "parameters.json").read_text())["notebook_seconds"] == {"02_b": 7.0}
+    BookRun(scale="default", out=tmp_path, data_dir=tmp_path).record({"03_c": 3.0})  # a full run starts afresh
+    assert json.loads((tmp_path / "parameters.json").read_text())["notebook_seconds"] == {"03_c": 3.0}

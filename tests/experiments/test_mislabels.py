@@ -89,3 +89,11 @@ def test_summary_averages_over_seeds():
                           "fraction_found": [0.25, 0.5], "accuracy": [0.5, 1.0], "final_loss": [1.0, 2.0]})
     row = summary(table).iloc[0]
     assert (row.found_mean, row.found_min, row.found_max, row.accuracy_mean, row.seeds) == (0.375, 0.25, 0.5, 0.75, 2)
+
+
+@pytest.mark.parametrize("scale", ["smoke", "default"])
+def test_each_scale_checks_nothing_an_early_and_a_late_fraction(scale):
+    from lib.experiments.mislabels import SETTINGS
+    fractions = SETTINGS[scale].fractions
+    assert fractions[0] == 0.0 and list(fractions) == sorted(fractions) and max(fractions) <= 0.5
+    assert any(0 < f <= 0.2 for f in fractions) and any(f > 0.2 for f in fractions)  # the chapter compares both
