@@ -28,7 +28,7 @@ def test_generation_collections_record_bleu_and_rouge_and_gradients_on_test_runs
         assert set(config.metrics) == {"loss", "bleu", "rougeL"} and "test" in config.gradients.splits
 
 
-def test_size_collection_differs_from_sst2_only_in_model_and_run_count():
+def test_size_collection_differs_from_sst2_only_in_model_and_runs():
     base, size = collection_config("default", "sst2"), collection_config("default", "sst2_size2")
     assert size.model.name == "gemma3-270m" and base.model.name == "smollm2-135m"
-    assert (size.data, size.training, size.runs.seed) == (base.data, base.training, base.runs.seed)
+    assert (size.data, size.training, size.metrics) == (base.data, base.training, base.metrics)
