@@ -206,10 +206,17 @@ def compare_word(a: float, b: float, metric: str) -> str:
 
 
 def change_phrase(a: float, b: float) -> str:
-    """a's value relative to b's as text: '42% lower', '122% higher', 'equal', or 'n/a'."""
+    """a's value relative to b's as text: '42% lower', '122% higher', 'equal', or 'n/a'; beyond a factor of 10
+    either way as a factor ('25 times higher', '1.9e+06 times higher', '40 times lower'), which reads better
+    than '190912915% higher' when b is nearly 0."""
     if not (np.isfinite(a) and np.isfinite(b)) or b == 0:
         return "n/a"
-    change = 100.0 * (a / b - 1.0)
+    ratio = a / b
+    if ratio >= 10 or 0 < ratio <= 0.1:
+        factor = ratio if ratio >= 10 else 1.0 / ratio
+        return f"{factor:.0f} times {'higher' if ratio >= 10 else 'lower'}" if factor < 1000 else \
+            f"{factor:.1e} times {'higher' if ratio >= 10 else 'lower'}"
+    change = 100.0 * (ratio - 1.0)
     if round(change) == 0:
         return "equal" if a == b else f"{abs(change):.1f}% {'lower' if change < 0 else 'higher'}"
     return f"{abs(change):.0f}% {'lower' if change < 0 else 'higher'}"

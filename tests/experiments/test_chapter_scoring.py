@@ -64,6 +64,8 @@ def test_reduction_change_phrase_and_compare_word():
     assert reduction(SCORES, "G", "S", "mse") == pytest.approx(50.0)
     assert change_phrase(1.0, 2.0) == "50% lower"
     assert change_phrase(3.0, 1.0) == "200% higher"
+    assert change_phrase(25.0, 1.0) == "25 times higher" and change_phrase(1.0, 40.0) == "40 times lower"
+    assert change_phrase(1909129.15, 1.0) == "1.9e+06 times higher" and change_phrase(0.0, 1.0) == "100% lower"
     assert change_phrase(1.0, 1.0) == "equal"
     assert change_phrase(1.001, 1.0) == "0.1% higher"
     assert change_phrase(np.nan, 1.0) == "n/a"
