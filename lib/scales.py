@@ -25,7 +25,7 @@ SCALES: dict[str, Scale] = {
     "default": Scale(
         name="default", model="smollm2-135m", encoder="minilm-mean", examples_shown=2,
         why="The book a reader gets: SmolLM2-135M-Instruct fully fine-tuned (fp32: this CPU has no bf16 units) on "
-            "real task data, every collection run on this 2-core CPU (about 3 hours of CPU time in all). SST-2 and its "
+            "real task data, every collection run on this 2-core CPU (about 2 hours, two collections side by side). SST-2 and its "
             "mislabel, unseen-data and model-size variants: pool 32, 16 examples per run, batch 4, 4 epochs = 16 "
             "steps, 8 runs (5 train / 1 val / 2 test), 16 test examples. RTE, BoolQ, WebNLG, WMT16 and the "
             "instruction-tuning mixture (FLAN-style prompts over six tasks): 3 epochs = 12 steps, 7 runs (5/1/1), "
