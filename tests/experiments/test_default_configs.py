@@ -32,3 +32,19 @@ def test_size_collection_differs_from_sst2_only_in_model_and_runs():
     base, size = collection_config("default", "sst2"), collection_config("default", "sst2_size2")
     assert size.model.name == "gemma3-270m" and base.model.name == "smollm2-135m"
     assert (size.data, size.training, size.metrics) == (base.data, base.training, base.metrics)
+
+
+@pytest.mark.parametrize("name", BOOK)
+def test_every_default_collection_is_committed_complete_for_its_config(name):
+    # The default book reads these folders and never trains; a fresh clone must have every run of every config.
+    import subprocess
+
+    from lib.collect import completed_runs
+    from lib.experiments.store import dynamics_folder
+    from lib.paths import REPO_ROOT
+
+    config, folder = collection_config("default", name), dynamics_folder("default", name)
+    assert completed_runs(folder, config.config_hash) == list(range(config.runs.total))
+    tracked = subprocess.run(["git", "ls-files", str(folder.relative_to(REPO_ROOT))], cwd=REPO_ROOT,
+                             capture_output=True, text=True, check=True).stdout.split()
+    assert sum(path.endswith("/run.json") for path in tracked) == config.runs.total  # not hidden by .gitignore
