@@ -39,7 +39,6 @@ from lib.collect.storage import read_examples
 
 FRACTIONS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 """Fractions of the pool checked (paper Fig 7's x axis)."""
-RANKINGS = ("GPTfluence", "TracIn-CP", "random")
 NOISY = "sst2_mislabel"
 RETRAIN_FOLDER = "mislabel_retrain"
 
@@ -65,7 +64,8 @@ def rank_by_score(scores: Mapping[int, float], pool_ids: Sequence[int]) -> np.nd
     """Pool ids by decreasing score; ids without a score come last; ties by increasing id."""
     pool = np.sort(np.asarray(pool_ids, dtype=np.int64))
     scored = [int(i) for i in pool if int(i) in scores and np.isfinite(scores[int(i)])]
-    unscored = [int(i) for i in pool if int(i) not in set(scored)]
+    seen = set(scored)
+    unscored = [int(i) for i in pool if int(i) not in seen]
     scored.sort(key=lambda i: (-float(scores[i]), i))
     return np.asarray(scored + unscored, dtype=np.int64)
 
