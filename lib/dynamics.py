@@ -86,12 +86,20 @@ class Dynamics:
                 raise ValueError(
                     f"grad_dots[{key!r}] must be [runs, steps, batch, tests] = {(runs, steps, batch, tests)}, got {array.shape}"
                 )
+            infinite = np.isinf(array)
+            if infinite.any():  # NaN marks runs that recorded no gradients; an infinity is an overflow
+                bad = tuple(int(i) for i in np.argwhere(infinite)[0])
+                raise ValueError(f"grad_dots[{key!r}] must be finite or NaN; grad_dots[{key!r}][{', '.join(map(str, bad))}] = {array[bad]}")
             grad_dots[key] = array
         learning_rates = None
         if self.learning_rates is not None:
             learning_rates = np.asarray(self.learning_rates, dtype=np.float64)
             if learning_rates.shape != (runs, steps):
                 raise ValueError(f"learning_rates must be [runs, steps] = {(runs, steps)}, got {learning_rates.shape}")
+            invalid = ~np.isfinite(learning_rates) | (learning_rates < 0)
+            if invalid.any():
+                bad = tuple(int(i) for i in np.argwhere(invalid)[0])
+                raise ValueError(f"learning_rates must be finite and >= 0; learning_rates[{bad[0]}, {bad[1]}] = {learning_rates[bad]}")
         for name, value in (("curricula", curricula), ("values", values), ("test_ids", test_ids), ("run_ids", run_ids),
                             ("split", split), ("steps", step_numbers), ("grad_dots", grad_dots),
                             ("learning_rates", learning_rates),

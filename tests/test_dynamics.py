@@ -43,6 +43,12 @@ def test_from_arrays_defaults_and_dtypes():
         (dict(learning_rates=np.zeros((2, 4))), "learning_rates"),
         (dict(values=np.full((2, 4, 5), np.nan)), "finite"),
         (dict(curricula=np.zeros((2, 3, 1)) + 0.5), "integers"),
+        (dict(learning_rates=np.array([[1e-3, np.nan, 1e-3]] * 2)), r"learning_rates\[0, 1\] = nan"),
+        (dict(learning_rates=np.array([[1e-3, 1e-3, -1e-3]] * 2)), r"learning_rates\[0, 2\] = -0.001"),
+        (dict(learning_rates=np.full((2, 3), np.inf)), "finite and >= 0"),
+        (dict(grad_dots={"all": np.where(np.arange(5) == 4, np.inf, 0.0) * np.ones((2, 3, 1, 5))}),
+         r"grad_dots\['all'\]\[0, 0, 0, 4\] = inf"),
+        (dict(grad_dots={"final": np.full((2, 3, 1, 5), -np.inf)}), "finite or NaN"),
     ],
 )
 def test_from_arrays_rejects_bad_fields(kwargs, message):
@@ -50,6 +56,12 @@ def test_from_arrays_rejects_bad_fields(kwargs, message):
     args.update(kwargs)
     with pytest.raises(ValueError, match=message):
         Dynamics.from_arrays(args.pop("curricula"), args.pop("values"), args.pop("test_ids"), args.pop("metric"), **args)
+
+
+def test_nan_grad_dots_and_zero_learning_rates_are_accepted():
+    """NaN marks a run that recorded no gradients; a zero learning rate (warm-up) is a real value."""
+    d = make(grad_dots={"all": np.full((4, 6, 2, 3), np.nan)}, learning_rates=np.zeros((4, 6)))
+    assert np.isnan(d.grad_dots["all"]).all() and not d.learning_rates.any()
 
 
 def test_train_ids_sorted_unique():
