@@ -105,8 +105,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", default=(), help="notebook stems to run (default: all)")
     parser.add_argument("--no-build", action="store_true", help="execute notebooks only")
     args = parser.parse_args(argv)
-    get_scale(args.scale)
     run = BookRun(scale=args.scale, out=args.out, data_dir=data_dir(args.data_dir), only=tuple(args.only))
+    try:  # every argument is checked before anything is written
+        get_scale(args.scale)
+        run.notebooks()
+        if args.out.exists() and not args.out.is_dir():
+            raise ValueError(f"--out {args.out} is a file, not a book folder")
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     run.prepare()
     timings = {}
     try:

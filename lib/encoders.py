@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,8 +123,25 @@ class CachedEncoder:
         os.replace(tmp, self.path)
 
 
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+def check_encoder_name(name: str) -> str:
+    """`name` if it names an encoder (MiniLM pooling, packaged GPT, papers' alias, hub id "org/model" or local
+    folder), else ValueError listing the valid names: a typo must not fall through to the hub loader."""
+    from lib.models import HUB_ALIASES, OFFLINE_MODELS
+
+    if isinstance(name, str) and (name in MINILM_POOLINGS or name in OFFLINE_MODELS or name in HUB_ALIASES
+                                  or HUB_ID.match(name) or (name and Path(name).expanduser().is_dir())):
+        return name
+    valid = [*MINILM_POOLINGS, *OFFLINE_MODELS, *HUB_ALIASES]
+    raise ValueError(f"unknown encoder {name!r}; valid encoders: {', '.join(valid)}, a hub id 'org/model' "
+                     "or a local model folder")
+
+
 def load_encoder(name: str, *, cache_dir: str | os.PathLike | None = None, cache: bool = True) -> Encoder:
     """An encoder by name: 'minilm-mean', 'minilm-cls', or any causal-LM name accepted by load_causal_lm."""
+    check_encoder_name(name)
     encoder: Encoder = (MiniLMEncoder(MINILM_POOLINGS[name]) if name in MINILM_POOLINGS
                         else CausalLMEncoder(name))
     if not cache:

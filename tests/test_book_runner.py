@@ -56,3 +56,23 @@ def test_a_partial_run_keeps_the_other_notebooks_timings_of_the_same_scale_only(
     assert json.loads((tmp_path / "parameters.json").read_text())["notebook_seconds"] == {"02_b": 7.0}
     BookRun(scale="default", out=tmp_path, data_dir=tmp_path).record({"03_c": 3.0})  # a full run starts afresh
     assert json.loads((tmp_path / "parameters.json").read_text())["notebook_seconds"] == {"03_c": 3.0}
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--scale", "nonsense"], "error: unknown scale 'nonsense'; valid scales: smoke, default"),
+    (["--scale", "smoke", "--only", "nonsense"], "error: unknown notebook(s) ['nonsense']"),
+])
+def test_bad_arguments_give_one_line_exit_2_and_write_nothing(argv, message, tmp_path, capsys):
+    out = tmp_path / "book"
+    assert book_runner.main([*argv, "--out", str(out), "--no-build"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(message) and err.count("\n") == 1 and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_an_output_path_that_is_a_file_is_refused(tmp_path, capsys):
+    out = tmp_path / "book"
+    out.write_text("not a folder")
+    assert book_runner.main(["--scale", "smoke", "--out", str(out), "--no-build", "--only", "nonsense"]) == 2
+    assert book_runner.main(["--scale", "smoke", "--out", str(out), "--no-build"]) == 2
+    assert "is a file" in capsys.readouterr().err and out.read_text() == "not a folder"

@@ -56,3 +56,30 @@ def test_causal_lm_encoder_ignores_padding():
     batched = encoder.embed(["short", "a much longer sentence that forces padding of the first"])
     np.testing.assert_allclose(alone[0], batched[0], atol=1e-5)
     assert batched.shape == (2, encoder.dim)
+
+
+@pytest.mark.parametrize("name", ["minilm-mea", "MiniLM-mean", "smollm2", "", "org/"])
+def test_unknown_encoder_names_are_refused_up_front_with_the_valid_ones(name, tmp_path, monkeypatch):
+    import lib.models
+
+    def no_load(*args, **kwargs):
+        raise AssertionError("an unknown encoder name reached the model loader")
+
+    monkeypatch.setattr(lib.models, "load_causal_lm", no_load)
+    with pytest.raises(ValueError, match=r"unknown encoder .*valid encoders: minilm-mean, minilm-cls, smollm2-135m"):
+        load_encoder(name, cache_dir=tmp_path)
+
+
+@pytest.mark.parametrize("name", ["minilm-mean", "minilm-cls", "tiny-neox", "smollm2-135m", "pythia-160m",
+                                  "EleutherAI/pythia-14m"])
+def test_known_encoder_names_pass_the_check(name):
+    from lib.encoders import check_encoder_name
+
+    assert check_encoder_name(name) == name
+
+
+def test_gptfluence_refuses_a_misspelled_encoder_before_loading_anything():
+    from lib.simulators import GPTfluence
+
+    with pytest.raises(ValueError, match="unknown encoder 'minilm-mea'"):
+        GPTfluence("minilm-mea")
