@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 from pathlib import Path
 from typing import Sequence
 
@@ -32,6 +33,8 @@ import numpy as np
 
 METRICS = ("loss", "bleu", "rougeL")
 SAMPLES_FILE = "train_samples_id.json"
+RUNS_FILE = "runs.json"
+TEXT_FILES = ("train.jsonl", "eval.jsonl")
 
 
 def trajectory_file(metric: str) -> str:
@@ -41,18 +44,46 @@ def trajectory_file(metric: str) -> str:
     return f"all_{metric}_trajectory.out"
 
 
-def _read_jsonl(path: Path) -> list[dict]:
+def _read_jsonl(path: Path) -> list[tuple[str, dict]]:
+    """(`path:line`, object) for every non-blank line; a line that is not a JSON object is an error naming path:line."""
     rows = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{path}:{number}: invalid JSON ({err.msg})") from None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            for number, line in enumerate(handle, 1):
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as err:
+                    raise ValueError(f"{path}:{number}: invalid JSON ({err.msg})") from None
+                if not isinstance(row, dict):
+                    raise ValueError(f"{path}:{number}: expected a JSON object, got {type(row).__name__}")
+                rows.append((f"{path}:{number}", row))
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
     return rows
+
+
+def _get(where: str, row: dict, key: str, kind: str):
+    """row[key] checked to be an "int" (not bool), a "number" or a "list"; else ValueError naming path:line and key."""
+    if key not in row:
+        raise ValueError(f"{where}: missing key {key!r} (has {sorted(row)})")
+    value = row[key]
+    ok = {"int": isinstance(value, int) and not isinstance(value, bool),
+          "number": isinstance(value, (int, float)) and not isinstance(value, bool),
+          "list": isinstance(value, list), "str": isinstance(value, str)}[kind]
+    if not ok:
+        raise ValueError(f"{where}: {key!r} must be {'an' if kind == 'int' else 'a'} {kind}, got {value!r:.60}")
+    return value
+
+
+def _ints(where: str, row: dict, key: str) -> list[int]:
+    """row[key] as a list of ints (ValueError naming path:line otherwise)."""
+    values = _get(where, row, key, "list")
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        raise ValueError(f"{where}: {key!r} must be a list of integer ids, got {values!r:.60}")
+    return values
 
 
 def _write_jsonl(path: Path, rows: Sequence[dict]) -> None:
@@ -68,7 +99,7 @@ def _natural_key(name: str) -> list:
 def _read_texts(path: Path | None) -> dict[int, str]:
     if path is None or not Path(path).is_file():
         return {}
-    return {int(r["id"]): str(r["input"]) for r in _read_jsonl(Path(path))}
+    return {_get(where, r, "id", "int"): _get(where, r, "input", "str") for where, r in _read_jsonl(Path(path))}
 
 
 def run_folders(root: str | os.PathLike) -> list[Path]:
@@ -82,26 +113,47 @@ def run_folders(root: str | os.PathLike) -> list[Path]:
     return sorted(found, key=lambda p: _natural_key(p.name))
 
 
+def read_runs_json(root: Path) -> dict[str, dict] | None:
+    """runs.json of an export (run folder -> {"folder", "run", "split"}, checked), or None when there is none."""
+    path = root / RUNS_FILE
+    if not path.is_file():
+        return None
+    try:
+        runs = json.loads(path.read_text(encoding="utf-8"))["runs"]
+        meta = {r["folder"]: {"folder": r["folder"], "run": int(r["run"]), "split": str(r["split"])} for r in runs}
+    except (ValueError, KeyError, TypeError) as err:
+        raise ValueError(f"{path}: not a runs list of {{folder, run, split}} ({type(err).__name__}: {err})") from None
+    missing = [name for name in meta if not (root / name / SAMPLES_FILE).is_file()]
+    if missing or not meta:
+        raise ValueError(f"{path}: lists run folder(s) {missing} that hold no {SAMPLES_FILE}" if missing
+                         else f"{path}: lists no run")
+    return meta
+
+
 def _read_run(folder: Path, metric: str) -> tuple[dict[int, list[int]], list[int], list[int], np.ndarray]:
     """(batches by step, test ids in file order, recorded steps, values [steps, tests]) of one run folder."""
     batches = {}
-    for row in _read_jsonl(folder / SAMPLES_FILE):
-        step = int(row["step"])
+    for where, row in _read_jsonl(folder / SAMPLES_FILE):
+        step = _get(where, row, "step", "int")
         if step in batches:
-            raise ValueError(f"{folder / SAMPLES_FILE}: step {step} appears twice")
-        batches[step] = [int(i) for i in row["samples_id"]]
+            raise ValueError(f"{where}: step {step} appears twice")
+        batches[step] = _ints(where, row, "samples_id")
     path = folder / trajectory_file(metric)
     if not path.is_file():
         raise ValueError(f"{folder}: no {path.name} (metric {metric!r} not recorded)")
     test_ids, columns, steps = [], [], None
-    for row in _read_jsonl(path):
-        trajectory = sorted(((int(p["step"]), float(p["loss"])) for p in row["loss_trajectory"]))
+    for where, row in _read_jsonl(path):
+        test_id = _get(where, row, "id", "int")
+        points = _get(where, row, "loss_trajectory", "list")
+        if not all(isinstance(p, dict) for p in points):
+            raise ValueError(f"{where}: 'loss_trajectory' must be a list of {{\"step\", \"loss\"}} objects")
+        trajectory = sorted((_get(where, p, "step", "int"), float(_get(where, p, "loss", "number"))) for p in points)
         these = [s for s, _ in trajectory]
         if steps is None:
             steps = these
         elif these != steps:
-            raise ValueError(f"{path}: test example {row['id']} is recorded at other steps than the first one")
-        test_ids.append(int(row["id"]))
+            raise ValueError(f"{where}: test example {test_id} is recorded at other steps than the first one")
+        test_ids.append(test_id)
         columns.append([v for _, v in trajectory])
     if not test_ids:
         raise ValueError(f"{path}: no trajectory")
@@ -116,11 +168,11 @@ def import_gptdynamics(root: str | os.PathLike, metric: str = "loss", *, train_t
     from lib.dynamics import Dynamics
 
     root = Path(root)
-    folders = run_folders(root)
-    meta = {}
-    if (root / "runs.json").is_file():
-        with open(root / "runs.json", encoding="utf-8") as handle:
-            meta = {r["folder"]: r for r in json.load(handle)["runs"]}
+    meta = read_runs_json(root)
+    if meta is None:
+        folders, meta = run_folders(root), {}
+    else:  # exactly the runs the export lists, never leftovers of an earlier export in the same folder
+        folders = [root / name for name in meta]
     curricula, values, dropped = [], [], {}
     test_ids = steps = None
     for folder in folders:
@@ -162,11 +214,35 @@ def import_gptdynamics(root: str | os.PathLike, metric: str = "loss", *, train_t
     )
 
 
+def _check_destination(dest: Path, overwrite: bool) -> bool:
+    """Whether `dest` holds anything; a non-empty `dest` (its stale runs would be imported with the new ones)
+    is refused unless `overwrite`, and a file always."""
+    if dest.exists() and not dest.is_dir():
+        raise ValueError(f"export destination {dest} is a file, not a folder")
+    if not dest.is_dir() or not any(dest.iterdir()):
+        return False
+    if not overwrite:
+        raise ValueError(f"export destination {dest} is not empty; choose an empty folder or pass overwrite=True")
+    return True
+
+
+def _remove_earlier_export(dest: Path) -> None:
+    """Delete the run folders and files of an earlier export in `dest` (and nothing else)."""
+    for path in dest.iterdir():
+        if path.is_dir() and (path / SAMPLES_FILE).is_file():
+            shutil.rmtree(path)
+        elif path.name in (RUNS_FILE, *TEXT_FILES) and path.is_file():
+            path.unlink()
+
+
 def export_gptdynamics(source, dest: str | os.PathLike, *, include_step0: bool = False,
-                       prompts: dict[int, str] | None = None) -> Path:
-    """Write Dynamics (one per metric, same runs) or a collection folder in the official layout under `dest`."""
+                       prompts: dict[int, str] | None = None, overwrite: bool = False) -> Path:
+    """Write Dynamics (one per metric, same runs) or a collection folder in the official layout under `dest`
+    (an empty or new folder; `overwrite=True` first removes an earlier export there)."""
     from lib.dynamics import Dynamics
 
+    dest = Path(dest)
+    earlier = _check_destination(dest, overwrite)  # before any loading: a refused call costs nothing
     if isinstance(source, (str, os.PathLike)):
         from .storage import load_dynamics, read_examples, read_header
 
@@ -184,7 +260,8 @@ def export_gptdynamics(source, dest: str | os.PathLike, *, include_step0: bool =
             raise ValueError("all Dynamics to export must share runs, curricula and steps")
     if len({p.metric for p in parts}) != len(parts):
         raise ValueError("one Dynamics per metric")
-    dest = Path(dest)
+    if earlier:
+        _remove_earlier_export(dest)
     dest.mkdir(parents=True, exist_ok=True)
     prompts = prompts or {}
     steps = first.steps
@@ -215,6 +292,6 @@ def export_gptdynamics(source, dest: str | os.PathLike, *, include_step0: bool =
                                         for i, t in sorted(first.train_texts.items())])
     _write_jsonl(dest / "eval.jsonl", [{"id": i, "input": t, "context": prompts.get(i, "")}
                                        for i, t in sorted(first.test_texts.items())])
-    with open(dest / "runs.json", "w", encoding="utf-8") as handle:
+    with open(dest / RUNS_FILE, "w", encoding="utf-8") as handle:
         json.dump({"metrics": [p.metric for p in parts], "runs": runs_meta}, handle, indent=2)
     return dest

@@ -1,6 +1,8 @@
 """The official GPTDynamics JSONL layout: import of a hand-written fixture, export -> import round trips."""
 from __future__ import annotations
 
+import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -57,3 +59,62 @@ def test_collection_round_trip(reference_collection, tmp_path):
     back = import_gptdynamics(export_gptdynamics(thinned, tmp_path / "thin", include_step0=True), "loss")
     np.testing.assert_array_equal(back.curricula, thinned.curricula)
     np.testing.assert_array_equal(back.steps, thinned.steps)
+
+
+RUN1 = "output_webnlg_bs-2_shot-6_sample-4_lr-1e-6_epoch-2_seed-1"
+
+
+def test_export_refuses_a_non_empty_destination_unless_asked_to_overwrite(tmp_path):
+    dyn = import_gptdynamics(FIXTURE, "loss")
+    dest = export_gptdynamics(dyn, tmp_path / "out")
+    keep = tmp_path / "out" / "notes.txt"
+    keep.write_text("mine")
+    with pytest.raises(ValueError, match=r"out is not empty; .*overwrite=True"):
+        export_gptdynamics(dyn.select_runs([1]), dest)
+    assert import_gptdynamics(dest, "loss").n_runs == 2  # the refused call changed nothing
+    export_gptdynamics(dyn.select_runs([1]), dest, overwrite=True)
+    back = import_gptdynamics(dest, "loss")
+    assert back.n_runs == 1 and back.run_ids.tolist() == [1]  # the earlier export's run 0 is gone
+    np.testing.assert_array_equal(back.values[0], dyn.values[1])
+    assert keep.read_text() == "mine" and not (dest / "run-0000").exists()
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ValueError, match="is a file"):
+        export_gptdynamics(dyn, tmp_path / "file", overwrite=True)
+
+
+def test_import_reads_the_runs_that_runs_json_lists(tmp_path):
+    dyn = import_gptdynamics(FIXTURE, "loss")
+    dest = export_gptdynamics(dyn.select_runs([0]), tmp_path / "out")
+    shutil.copytree(dest / "run-0000", dest / "run-0007")  # a stale run folder of an earlier export
+    assert import_gptdynamics(dest, "loss").run_ids.tolist() == [0]
+    shutil.rmtree(dest / "run-0000")
+    with pytest.raises(ValueError, match=r"runs.json: lists run folder\(s\) \['run-0000'\]"):
+        import_gptdynamics(dest, "loss")
+    (dest / "runs.json").write_text('{"runs": [{"folder": "run-0007"}]}')
+    with pytest.raises(ValueError, match=r"runs.json: not a runs list .*KeyError"):
+        import_gptdynamics(dest, "loss")
+
+
+@pytest.mark.parametrize("file, line, old, new, message", [
+    (f"{RUN1}/train_samples_id.json", 2, '"samples_id"', '"samples"', "missing key 'samples_id'"),
+    (f"{RUN1}/train_samples_id.json", 3, '"step": 3', '"step": "3"', "'step' must be an int"),
+    (f"{RUN1}/train_samples_id.json", 1, '30000003', '"30000003"', "'samples_id' must be a list of integer ids"),
+    (f"{RUN1}/all_loss_trajectory.out", 2, '"id"', '"idx"', "missing key 'id'"),
+    (f"{RUN1}/all_loss_trajectory.out", 3, '"loss": 1.25', '"loss": "1.25"', "'loss' must be a number"),
+    (f"{RUN1}/all_loss_trajectory.out", 1, '"loss_trajectory": [', '"loss_trajectory": 5, "x": [',
+     "'loss_trajectory' must be a list"),
+    ("eval.jsonl", 2, '"input"', '"text"', "missing key 'input'"),
+    ("train.jsonl", 1, '{"id"', '[{"id"', "expected a JSON object, got list"),
+    ("train.jsonl", 2, '{"id"', '{id', "invalid JSON"),
+])
+def test_malformed_lines_are_named_by_path_and_line(tmp_path, file, line, old, new, message):
+    root = shutil.copytree(FIXTURE, tmp_path / "data")
+    path = root / file
+    lines = path.read_text().splitlines()
+    assert old in lines[line - 1]
+    lines[line - 1] = lines[line - 1].replace(old, new, 1)
+    if new.startswith("["):
+        lines[line - 1] += "]"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match=f"{re.escape(str(path))}:{line}: .*{re.escape(message)}"):
+        import_gptdynamics(root, "loss")
