@@ -23,18 +23,24 @@ $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
 
 ## Execute every notebook at $(SCALE) into book/ and build the HTML book (book/_build/html).
 ## Reads the committed dynamics of the scale; COLLECT=1 collects missing ones first (resumable, hours on a CPU).
+BOOK_OUT := $(if $(filter default,$(SCALE)),book,build/$(SCALE)-book)
 book: venv
-	GPTFLUENCE_COLLECT=$(COLLECT) $(PY) -m lib.book_runner --scale $(SCALE) --out $(if $(filter default,$(SCALE)),book,build/$(SCALE)-book)
+	GPTFLUENCE_COLLECT=$(COLLECT) $(PY) -m lib.book_runner --scale $(SCALE) --out $(BOOK_OUT)
+	$(PY) -m lib.html_check $(BOOK_OUT)/_build/html
 
 ## Collect (or finish collecting) every collection of $(SCALE) into $(DYNAMICS) (resumable).
 collect: venv
 	for config in configs/$(SCALE)/*.toml; do \
 	  $(PY) -m lib.collect $$config --out $(DYNAMICS)/$$(basename $$config .toml) || exit 1; done
 
-## Unit tests, then the notebooks at smoke scale into build/smoke-book (never touches tracked files).
+## Unit tests, the notebooks at smoke scale into build/smoke-book, then the HTML check of that book and of the
+## committed default book (rendered from book/ into build/default-book; never touches tracked files).
 test: venv
 	$(PY) -m pytest -q
 	$(PY) -m lib.book_runner --scale smoke --out build/smoke-book
+	$(PY) -m lib.html_check build/smoke-book/_build/html
+	$(VENV)/bin/jupyter-book build book --path-output build/default-book -W -n --keep-going -q
+	$(PY) -m lib.html_check build/default-book/_build/html
 
 clean:
 	rm -rf build book/_build

@@ -23,6 +23,9 @@ from lib.scales import get_scale
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
 BOOK_FILES = ("_config.yml", "_toc.yml")
+# the kernel's environment: no progress bars or library chatter on the pages
+KERNEL_ENV = {"TQDM_DISABLE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1", "TRANSFORMERS_VERBOSITY": "error",
+              "TOKENIZERS_PARALLELISM": "false"}
 
 
 class NotebookFailed(RuntimeError):
@@ -39,7 +42,8 @@ class BookRun:
     only: tuple[str, ...] = ()
 
     def parameters(self) -> dict:
-        return {"scale": self.scale, "data_dir": str(self.data_dir.resolve())}
+        """The notebooks' parameters; the data folder relative to the repository (the kernel's cwd), never absolute."""
+        return {"scale": self.scale, "data_dir": os.path.relpath(self.data_dir.resolve(), REPO_ROOT)}
 
     def notebooks(self) -> list[Path]:
         found = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
@@ -65,6 +69,7 @@ class BookRun:
         target = self.out / "notebooks" / notebook.name
         partial = target.with_suffix(".running.ipynb")
         start = time.perf_counter()
+        os.environ.update(KERNEL_ENV)
         try:
             pm.execute_notebook(str(notebook), str(partial), parameters=self.parameters(),
                                 kernel_name="python3", cwd=str(REPO_ROOT), progress_bar=False)
@@ -74,6 +79,8 @@ class BookRun:
             first_line = (err.source or "").strip().splitlines()[0] if (err.source or "").strip() else ""
             raise NotebookFailed(f"notebook {notebook.name} failed in the cell starting {first_line!r} "
                                  f"({err.ename}: {err.evalue}); executed copy with the traceback: {failed}") from None
+        for line in strip_stderr(partial):
+            print(f"[book] {notebook.name} stderr (kept off the page): {line}", flush=True)
         os.replace(partial, target)
         return time.perf_counter() - start
 
@@ -95,6 +102,23 @@ class BookRun:
         cmd = [str(exe), "build", str(self.out), "-W", "-n", "--keep-going"]
         if subprocess.run(cmd).returncode != 0:
             raise NotebookFailed(f"book build failed: {' '.join(cmd)}")
+
+
+def strip_stderr(path: Path) -> list[str]:
+    """Remove every stderr stream from an executed notebook (warnings, progress bars); return their distinct lines."""
+    import nbformat
+
+    notebook = nbformat.read(path, as_version=4)
+    removed: list[str] = []
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        removed += [o.text for o in cell.outputs if o.output_type == "stream" and o.name == "stderr"]
+        cell.outputs = [o for o in cell.outputs if not (o.output_type == "stream" and o.name == "stderr")]
+    if removed:
+        nbformat.write(notebook, path)
+    lines = (line.strip() for text in removed for line in text.replace("\r", "\n").splitlines())
+    return list(dict.fromkeys(line for line in lines if line))
 
 
 def main(argv: list[str] | None = None) -> int:

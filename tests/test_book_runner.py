@@ -76,3 +76,38 @@ def test_an_output_path_that_is_a_file_is_refused(tmp_path, capsys):
     assert book_runner.main(["--scale", "smoke", "--out", str(out), "--no-build", "--only", "nonsense"]) == 2
     assert book_runner.main(["--scale", "smoke", "--out", str(out), "--no-build"]) == 2
     assert "is a file" in capsys.readouterr().err and out.read_text() == "not a folder"
+
+
+def test_parameters_never_name_an_absolute_path(tmp_path):
+    run = BookRun(scale="smoke", out=tmp_path, data_dir=book_runner.REPO_ROOT.parent / "shared" / "data")
+    assert run.parameters() == {"scale": "smoke", "data_dir": "../shared/data"}
+
+
+def test_stderr_streams_leave_the_executed_notebook_and_are_returned(tmp_path):
+    from nbformat.v4 import new_output
+
+    cell = new_code_cell("work()")
+    cell.outputs = [new_output("stream", name="stderr", text="/venv/tqdm/auto.py:21: TqdmWarning: IProgress\n"),
+                    new_output("stream", name="stdout", text="result 3\n"),
+                    new_output("stream", name="stderr", text="\rLoading weights:   0%|\rLoading weights: 100%|\n")]
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(new_notebook(cells=[cell]), path)
+    lines = book_runner.strip_stderr(path)
+    assert lines == ["/venv/tqdm/auto.py:21: TqdmWarning: IProgress", "Loading weights:   0%|", "Loading weights: 100%|"]
+    outputs = nbformat.read(path, as_version=4).cells[0].outputs
+    assert [(o.name, o.text) for o in outputs] == [("stdout", "result 3\n")]
+
+
+def test_executed_pages_carry_no_stderr_and_the_kernel_runs_without_progress_bars(tmp_path, monkeypatch):
+    src = tmp_path / "src"
+    src.mkdir()
+    _notebook(src / "01_noisy.ipynb", "import os, sys, warnings\nwarnings.warn('careful')\nprint('stderr', file=sys.stderr)\n"
+                                      "print(os.environ['TQDM_DISABLE'], os.environ['HF_HUB_DISABLE_PROGRESS_BARS'])")
+    monkeypatch.setattr(book_runner, "NOTEBOOKS", src)
+    for name in book_runner.KERNEL_ENV:
+        monkeypatch.setenv(name, "0")  # execute() sets them; monkeypatch restores this process's values afterwards
+    run = BookRun(scale="smoke", out=tmp_path / "book", data_dir=tmp_path)
+    run.prepare()
+    run.execute(run.notebooks()[0])
+    outputs = nbformat.read(run.out / "notebooks" / "01_noisy.ipynb", as_version=4).cells[-1].outputs
+    assert [(o.name, o.text) for o in outputs] == [("stdout", "1 1\n")]
