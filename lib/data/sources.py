@@ -5,6 +5,7 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .counts import check_count
 from .errors import HINT, DataError
 from .example import SECOND_FILE_OFFSET
 from .readers import WebNLGEntry, read_json_files, read_jsonl, read_parallel, read_tsv, read_webnlg_xml
@@ -164,15 +165,18 @@ def read_source(task: str, split: str, files: list[Path]) -> list[Record]:
     if task == "sst2":
         path = files[0]
         rows = read_tsv(task, path, ("sentence", "label"))
+        check_count(task, path, "sst2/train.tsv" if split == "train" else "sst2/dev.tsv", len(rows))
         return sst2_records([(s, _label(task, path, y, {"0": 0, "1": 1})) for s, y in rows], offset)
     if task == "rte":
         path = files[0]
         rows = read_tsv(task, path, ("index", "sentence1", "sentence2", "label"))
+        check_count(task, path, "rte/train.tsv" if split == "train" else "rte/dev.tsv", len(rows))
         labels = {"entailment": 0, "not_entailment": 1}
         return rte_records([(p, h, _label(task, path, y, labels)) for _, p, h, y in rows], offset)
     if task == "boolq":
         path = files[0]
         objs = read_jsonl(task, path, ("question", "passage", "answer"))
+        check_count(task, path, "boolq/dev.jsonl", len(objs))
         rows = []
         for obj in objs:
             if not isinstance(obj["answer"], bool):
@@ -182,11 +186,20 @@ def read_source(task: str, split: str, files: list[Path]) -> list[Record]:
         in_test = [_hash_int(squash(q).lower()) % BOOLQ_TEST_MODULUS == 0 for q, _, _ in rows]
         return [r for r, t in zip(records, in_test) if t == (split == "test")]
     if task == "webnlg":
-        return webnlg_records(read_webnlg_xml(task, files), offset)
+        entries = read_webnlg_xml(task, files)
+        if split == "train":
+            check_count(task, files[0].parents[1] / "*triples/*.xml", "webnlg/en/train/*triples/*.xml", len(entries))
+        else:
+            check_count(task, files[0], WEBNLG_TEST_FILE, len(entries))
+        return webnlg_records(entries, offset)
     if task == "wmt16_de_en":
-        return wmt_records(read_parallel(task, files[0], files[1]), offset)
+        pairs = read_parallel(task, files[0], files[1])
+        for path in files:
+            check_count(task, path, f"wmt16_de_en/{path.name}", len(pairs))
+        return wmt_records(pairs, offset)
     if task == "cnn_dailymail":
         objs = read_json_files(task, files, ("article", "bart_reference"))
+        check_count(task, files[0].parent / "*.json", f"{CNN_DIR}/*.json", len(objs))
         stories = [(str(o["article"]), str(o["bart_reference"])) for o in objs]
         records = cnn_records(stories, 0, spec.max_source_words, spec.max_target_words)
         ranked = sorted(range(len(files)), key=lambda i: hashlib.sha256(files[i].stem.encode()).hexdigest())
