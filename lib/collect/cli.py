@@ -6,7 +6,7 @@ import logging
 import sys
 
 from .config import ConfigError, load_config
-from .storage import StorageError
+from .folder import StorageError
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,8 +16,8 @@ from typing import Sequence
 from .config import CollectionConfig, ConfigError, load_config
 from .examples import draw_examples
 from .executors import make_executor
-from .storage import clean_temp, collection_lock, completed_runs, prepare_folder, write_run
-from .train_run import RunResult
+from .folder import clean_temp, collection_lock, completed_runs, prepare_folder
+from .run_schema import RunRecord, write_run
 
 log = logging.getLogger("lib.collect")
 
@@ -73,7 +73,7 @@ def collect(config: CollectionConfig | str | os.PathLike | dict, out_dir: str | 
         bar = tqdm(total=config.runs.total, initial=len(done), desc=f"collection {config.name}", unit="run",
                    position=0, disable=not progress, dynamic_ncols=True)
 
-        def on_result(result: RunResult) -> None:
+        def on_result(result: RunRecord) -> None:
             write_run(out, result, config)
             bar.update(1)
             t = result.timing

@@ -1,7 +1,7 @@
 """Where runs execute: in this process one after another, or as Ray tasks on a local or existing cluster.
 
 Runs are independent, so an executor only maps `train_run` over the pending run indices and hands each
-finished RunResult back to the driver, which writes it (storage.write_run). Both executors give the
+finished RunRecord back to the driver, which writes it (run_schema.write_run). Both executors give the
 same numbers: a Ray task uses as many CPUs (and torch threads) as the local executor would, and one
 GPU when the cluster has GPUs.
 """
@@ -14,7 +14,8 @@ from typing import Callable, Protocol, Sequence
 
 from .config import CollectionConfig
 from .examples import CollectionExamples
-from .train_run import RunResult, default_threads, train_run
+from .run_schema import RunRecord
+from .train_run import default_threads, train_run
 
 log = logging.getLogger("lib.collect")
 
@@ -22,10 +23,10 @@ EXECUTORS = ("local", "ray")
 
 
 class Executor(Protocol):
-    """Runs the pending run indices and calls `on_result` with each finished RunResult."""
+    """Runs the pending run indices and calls `on_result` with each finished RunRecord."""
 
     def run(self, config: CollectionConfig, examples: CollectionExamples, pending: Sequence[int],
-            on_result: Callable[[RunResult], None]) -> None: ...
+            on_result: Callable[[RunRecord], None]) -> None: ...
 
 
 @dataclass
@@ -35,13 +36,13 @@ class LocalExecutor:
     progress: bool = True
 
     def run(self, config: CollectionConfig, examples: CollectionExamples, pending: Sequence[int],
-            on_result: Callable[[RunResult], None]) -> None:
+            on_result: Callable[[RunRecord], None]) -> None:
         """Train each pending run here and hand it over as soon as it finishes."""
         for index in pending:
             on_result(train_run(config, index, examples, progress=self.progress, position=1))
 
 
-def _ray_train_run(config: CollectionConfig, run_index: int, examples: CollectionExamples) -> RunResult:
+def _ray_train_run(config: CollectionConfig, run_index: int, examples: CollectionExamples) -> RunRecord:
     """The body of a Ray task: one run, without a progress bar (workers' output is interleaved)."""
     return train_run(config, run_index, examples, progress=False)
 
@@ -54,7 +55,7 @@ class RayExecutor:
     num_cpus: int | None = None  # CPUs of a local cluster started here (default: all)
 
     def run(self, config: CollectionConfig, examples: CollectionExamples, pending: Sequence[int],
-            on_result: Callable[[RunResult], None]) -> None:
+            on_result: Callable[[RunRecord], None]) -> None:
         """Submit every pending run, then write results back in completion order."""
         import ray
 

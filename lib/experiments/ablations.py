@@ -120,7 +120,7 @@ def model_description(dyn: Dynamics) -> dict:
             "parameters": np.nan, "trainable": np.nan}
     source = config.get("source")
     if source is not None:
-        from lib.collect.storage import run_dir_name
+        from lib.collect.folder import run_dir_name
 
         path = Path(source) / "runs" / run_dir_name(int(dyn.run_ids[0])) / "run.json"
         if path.is_file():

@@ -260,7 +260,7 @@ def cost_shapes(result: SimulationResult, dyn: Dynamics, *, hidden: int, order: 
                 model=None, tokenizer=None) -> CostShapes:
     """The shapes of `flop_table` for a collection: its runs and batches, the simulators' sizes, and the GPT's
     vocabulary, width, parameters and target-token counts (the GPT is loaded by name unless given)."""
-    from lib.collect.storage import read_examples
+    from lib.collect.folder import read_examples
     from lib.data import get_task
     from lib.experiments.recorded import collection_folder
 

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from lib.collect import CollectionConfig, collect, completed_runs, load_dynamics, read_header
-from lib.collect.storage import read_examples
+from lib.collect.folder import read_examples
 
 FRACTIONS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 """Fractions of the pool checked (paper Fig 7's x axis)."""

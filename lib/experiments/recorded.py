@@ -10,7 +10,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from lib.collect.storage import completed_runs, read_examples, read_header, run_dir_name
+from lib.collect.folder import completed_runs, read_examples, read_header, run_dir_name
 from lib.dynamics import Dynamics
 from lib.experiments.store import dynamics
 

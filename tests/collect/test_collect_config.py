@@ -6,7 +6,7 @@ import pytest
 from lib.collect import ConfigError, collect, load_config
 from lib.collect.config import config_diff
 from lib.collect.examples import draw_examples
-from lib.collect.storage import prepare_folder
+from lib.collect.folder import prepare_folder
 
 from collect_helpers import CONFIGS, smoke_config
 

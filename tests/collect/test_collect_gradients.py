@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from lib.collect import load_dynamics
+from lib.collect import load_dynamics, read_examples
 from lib.collect.encoding import encode_examples, make_batch
 from lib.collect.gradients import HeadStats, grad_dots, self_dots
 from lib.collect.head import example_mean, head_logits, lm_parts, target_hidden, token_nll
@@ -100,7 +100,6 @@ def test_recorded_step1_dots_equal_autograd_at_the_initial_model(reference_colle
     model, tokenizer = tiny
     dyn = load_dynamics(reference_collection)
     run = int(np.flatnonzero(dyn.split == "test")[0])
-    from lib.collect.storage import read_examples
 
     by_id = {r["id"]: Example(r["id"], r["task"], r["prompt"], r["target"], r["label"]) for r in
              read_examples(reference_collection)}

@@ -9,7 +9,7 @@ from collect_helpers import smoke_config
 from lib.collect import ConfigError, collect, read_header
 from lib.collect.examples import draw_examples
 from lib.collect.label_noise import flipped_pool_ids
-from lib.collect.storage import read_examples
+from lib.collect.folder import read_examples
 from lib.data import get_task
 
 WORDS = get_task("sst2").label_words

@@ -16,7 +16,7 @@ from collect_helpers import CONFIGS, assert_same_dynamics, smoke_config
 
 from lib.collect import StorageError, collect, completed_runs, load_dynamics, load_runs, read_header
 from lib.collect.cli import main
-from lib.collect.storage import TEMP_PREFIX
+from lib.collect.folder import TEMP_PREFIX
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -87,10 +87,10 @@ def test_kill_9_then_rerun_equals_uninterrupted(reference_collection, tmp_path):
     assert main([str(CONFIGS / "smoke_sst2.toml"), "--out", str(out), "--no-progress"]) == 0
     assert completed_runs(out) == [0, 1, 2, 3]
     assert not [p for p in (out / "runs").iterdir() if p.name.startswith(TEMP_PREFIX)]
-    finished_first = {r.run_index: r.meta["finished"] for r in load_runs(out)}
+    finished_first = {r.run_index: r.finished for r in load_runs(out)}
     assert_same_dynamics(load_dynamics(out), load_dynamics(reference_collection))
     assert main([str(CONFIGS / "smoke_sst2.toml"), "--out", str(out), "--no-progress"]) == 0  # nothing to do
-    assert {r.run_index: r.meta["finished"] for r in load_runs(out)} == finished_first
+    assert {r.run_index: r.finished for r in load_runs(out)} == finished_first
 
 
 def test_partial_collection_then_finish(reference_collection, tmp_path):
@@ -146,6 +146,6 @@ def test_lora_regime(tmp_path):
                           gradients={"checkpoints": 2})
     out = collect(config, tmp_path / "lora", progress=False)
     run = load_runs(out)[0]
-    env = run.meta["environment"]
+    env = run.environment
     assert 0 < env["trainable_parameters"] < env["model_parameters"] / 10
     assert np.isfinite(run.grad_dots["all"]).all() and not np.allclose(run.values["loss"][0], run.values["loss"][-1])
