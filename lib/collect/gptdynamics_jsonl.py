@@ -31,6 +31,9 @@ from typing import Sequence
 
 import numpy as np
 
+from .folder import read_examples, read_header
+from .stored import load_dynamics
+
 METRICS = ("loss", "bleu", "rougeL")
 SAMPLES_FILE = "train_samples_id.json"
 RUNS_FILE = "runs.json"
@@ -244,7 +247,6 @@ def export_gptdynamics(source, dest: str | os.PathLike, *, include_step0: bool =
     dest = Path(dest)
     earlier = _check_destination(dest, overwrite)  # before any loading: a refused call costs nothing
     if isinstance(source, (str, os.PathLike)):
-        from .storage import load_dynamics, read_examples, read_header
 
         header = read_header(source)
         parts = [load_dynamics(source, m) for m in header["metrics"]]
