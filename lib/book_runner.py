@@ -79,7 +79,7 @@ class BookRun:
             first_line = (err.source or "").strip().splitlines()[0] if (err.source or "").strip() else ""
             raise NotebookFailed(f"notebook {notebook.name} failed in the cell starting {first_line!r} "
                                  f"({err.ename}: {err.evalue}); executed copy with the traceback: {failed}") from None
-        for line in strip_stderr(partial):
+        for line in tidy_executed(partial):
             print(f"[book] {notebook.name} stderr (kept off the page): {line}", flush=True)
         os.replace(partial, target)
         return time.perf_counter() - start
@@ -104,8 +104,9 @@ class BookRun:
             raise NotebookFailed(f"book build failed: {' '.join(cmd)}")
 
 
-def strip_stderr(path: Path) -> list[str]:
-    """Remove every stderr stream from an executed notebook (warnings, progress bars); return their distinct lines."""
+def tidy_executed(path: Path) -> list[str]:
+    """Make an executed notebook a page: stderr streams (warnings, progress bars) removed, the overridden default
+    parameters cell removed and the injected one collapsed; return the removed stderr's distinct lines."""
     import nbformat
 
     notebook = nbformat.read(path, as_version=4)
@@ -113,10 +114,14 @@ def strip_stderr(path: Path) -> list[str]:
     for cell in notebook.cells:
         if cell.cell_type != "code":
             continue
+        tags = cell.metadata.setdefault("tags", [])
+        if "parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+        if "injected-parameters" in tags and "hide-input" not in tags:
+            tags.append("hide-input")
         removed += [o.text for o in cell.outputs if o.output_type == "stream" and o.name == "stderr"]
         cell.outputs = [o for o in cell.outputs if not (o.output_type == "stream" and o.name == "stderr")]
-    if removed:
-        nbformat.write(notebook, path)
+    nbformat.write(notebook, path)
     lines = (line.strip() for text in removed for line in text.replace("\r", "\n").splitlines())
     return list(dict.fromkeys(line for line in lines if line))
 

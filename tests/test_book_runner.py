@@ -83,19 +83,23 @@ def test_parameters_never_name_an_absolute_path(tmp_path):
     assert run.parameters() == {"scale": "smoke", "data_dir": "../shared/data"}
 
 
-def test_stderr_streams_leave_the_executed_notebook_and_are_returned(tmp_path):
+def test_tidying_removes_stderr_and_the_default_parameters_and_collapses_the_injected_ones(tmp_path):
     from nbformat.v4 import new_output
 
-    cell = new_code_cell("work()")
+    defaults, injected, cell = new_code_cell("scale = 'default'"), new_code_cell("scale = 'smoke'"), new_code_cell("work()")
+    defaults.metadata["tags"], injected.metadata["tags"] = ["parameters"], ["injected-parameters"]
     cell.outputs = [new_output("stream", name="stderr", text="/venv/tqdm/auto.py:21: TqdmWarning: IProgress\n"),
                     new_output("stream", name="stdout", text="result 3\n"),
                     new_output("stream", name="stderr", text="\rLoading weights:   0%|\rLoading weights: 100%|\n")]
     path = tmp_path / "nb.ipynb"
-    nbformat.write(new_notebook(cells=[cell]), path)
-    lines = book_runner.strip_stderr(path)
+    nbformat.write(new_notebook(cells=[defaults, injected, cell]), path)
+    lines = book_runner.tidy_executed(path)
     assert lines == ["/venv/tqdm/auto.py:21: TqdmWarning: IProgress", "Loading weights:   0%|", "Loading weights: 100%|"]
-    outputs = nbformat.read(path, as_version=4).cells[0].outputs
-    assert [(o.name, o.text) for o in outputs] == [("stdout", "result 3\n")]
+    cells = nbformat.read(path, as_version=4).cells
+    assert [(o.name, o.text) for o in cells[2].outputs] == [("stdout", "result 3\n")]
+    assert cells[0].metadata.tags == ["parameters", "remove-cell"]
+    assert cells[1].metadata.tags == ["injected-parameters", "hide-input"]
+    assert cells[2].metadata.tags == []
 
 
 def test_executed_pages_carry_no_stderr_and_the_kernel_runs_without_progress_bars(tmp_path, monkeypatch):
