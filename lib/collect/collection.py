@@ -16,8 +16,9 @@ from typing import Sequence
 from .config import CollectionConfig, ConfigError, load_config
 from .examples import draw_examples
 from .executors import make_executor
-from .folder import clean_temp, collection_lock, completed_runs, prepare_folder
-from .run_schema import RunRecord, write_run
+from .folder import check_output_folder, clean_temp, collection_lock, completed_runs, prepare_folder, run_folder
+from .preflight import preflight
+from .run_schema import RunRecord, read_run_meta, set_aside_corrupt_runs, write_run
 
 log = logging.getLogger("lib.collect")
 
@@ -27,6 +28,29 @@ def default_out_dir(config: CollectionConfig) -> Path:
     from lib.paths import REPO_ROOT
 
     return REPO_ROOT / "runs" / config.name
+
+
+def collecting_environment(config: CollectionConfig) -> dict:
+    """The torch threads and version this process collects with (they change the last bits of the numbers)."""
+    import torch
+
+    from .train_run import default_threads
+
+    return {"threads": int(config.runtime.threads or default_threads()), "torch": str(torch.__version__)}
+
+
+def warn_on_other_environment(out: Path, header: dict, done: Sequence[int], environment: dict) -> None:
+    """Warn when a resume collects with other threads or torch than the header or the finished runs record."""
+    recorded = [("collection.json", header.get("environment") or {})]
+    recorded += [(f"run {i}", read_run_meta(run_folder(out, i), header["config_hash"]).get("environment") or {})
+                 for i in done]
+    differing = sorted({f"{key} {env[key]} ({where})" for where, env in recorded for key in environment
+                        if key in env and str(env[key]) != str(environment[key])})
+    if differing:
+        log.warning("resuming %s with threads %s and torch %s, but it records %s: the new runs may differ from "
+                    "the finished ones in the last bits (about 1e-6); resume with the recorded threads and torch "
+                    "to match", out, environment["threads"], environment["torch"],
+                    ", ".join(differing[:4]) + (" ..." if len(differing) > 4 else ""))
 
 
 def collect(config: CollectionConfig | str | os.PathLike | dict, out_dir: str | os.PathLike | None = None,
@@ -53,12 +77,18 @@ def collect(config: CollectionConfig | str | os.PathLike | dict, out_dir: str | 
     if any(e.target.count("\n") for e in examples.test) and config.evaluation.stop_at_newline \
             and config.generation_metrics:
         log.warning("some test targets contain newlines but generations stop at the first newline")
+    check_output_folder(out)  # a file or a foreign folder is refused before the model is loaded
+    preflight(config, examples)  # a model that cannot load fails here, before the folder is set up
+    environment = collecting_environment(config)
     with collection_lock(out):
         removed = clean_temp(out)
         if removed:
             log.info("removed %d temporary item(s) of an interrupted collection: %s", len(removed), removed)
-        prepare_folder(out, config, examples)
+        header = prepare_folder(out, config, examples, environment)
+        set_aside_corrupt_runs(out, config.config_hash)
         done = set(completed_runs(out, config.config_hash))
+        if done:
+            warn_on_other_environment(out, header, sorted(done), environment)
         pending = [i for i in range(config.runs.total) if i not in done]
         if only is not None:
             pending = [i for i in pending if i in {int(j) for j in only}]

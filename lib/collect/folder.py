@@ -18,6 +18,7 @@ import datetime
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -38,6 +39,8 @@ EXAMPLES_FILE = "examples.parquet"
 RUNS_FOLDER = "runs"
 RUN_DIR = re.compile(r"^run-(\d{4,})$")
 TEMP_PREFIX = ".tmp-"
+
+log = logging.getLogger("lib.collect")
 
 
 class StorageError(ValueError):
@@ -76,6 +79,38 @@ def sha256(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+_VERIFIED: dict[tuple, str] = {}  # (path, inode, size, mtime, ctime) -> the sha256 it was verified against
+
+
+def verify_file(path: Path, digest: str, *, listed_in: str = "run.json") -> None:
+    """StorageError naming `path` when it is missing or its sha256 differs from `digest`. A file verified
+    before and not changed since (same inode, size, mtime and ctime) is not hashed again in this process."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise StorageError(f"{path}: missing, although {listed_in} lists it") from None
+    key = (str(path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    if _VERIFIED.get(key) == digest:
+        return
+    if sha256(path) != digest:
+        raise StorageError(f"{path}: sha256 differs from the one {listed_in} records (corrupt file)")
+    _VERIFIED[key] = digest
+
+
+def read_json(path: Path) -> dict:
+    """A JSON object from `path`; StorageError naming the file when it is not one (corrupt or truncated)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            payload = json.load(handle)
+    except json.JSONDecodeError as err:
+        raise StorageError(f"{path}: not valid JSON ({err.msg} at line {err.lineno}, column {err.colno})") from None
+    except UnicodeDecodeError as err:
+        raise StorageError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+    if not isinstance(payload, dict):
+        raise StorageError(f"{path}: expected a JSON object, found {type(payload).__name__}")
+    return payload
 
 
 def write_json(path: Path, payload: dict) -> None:
@@ -120,8 +155,9 @@ def read_parquet(path: Path, config_hash: str) -> pa.Table:
 # --- the collection header and its examples -----------------------------------------------------------------
 
 
-def collection_header(config: CollectionConfig, examples: CollectionExamples) -> dict:
-    """The content of collection.json for `config` and its drawn examples."""
+def collection_header(config: CollectionConfig, examples: CollectionExamples, environment: dict | None = None) -> dict:
+    """The content of collection.json for `config`, its drawn examples and the collecting `environment`
+    (threads, torch version: they change the last bits of the numbers, so a resume compares them)."""
     return {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -139,6 +175,7 @@ def collection_header(config: CollectionConfig, examples: CollectionExamples) ->
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         **({"flipped_ids": [int(i) for i in examples.flipped]}  # label noise ([data] flip_fraction) only
            if config.data.flip_fraction or config.data.fixed_ids else {}),
+        **({"environment": dict(environment)} if environment else {}),
     }
 
 
@@ -147,8 +184,7 @@ def read_header(out_dir: str | os.PathLike) -> dict:
     path = Path(out_dir) / HEADER_FILE
     if not path.is_file():
         raise StorageError(f"{out_dir}: no {HEADER_FILE} (not a collection folder, or never started)")
-    with open(path, encoding="utf-8") as handle:
-        header = json.load(handle)
+    header = read_json(path)
     if header.get("format") != FORMAT_NAME or header.get("format_version") != FORMAT_VERSION:
         raise StorageError(f"{path}: format {header.get('format')!r} version {header.get('format_version')!r}, "
                            f"expected {FORMAT_NAME!r} version {FORMAT_VERSION}")
@@ -170,39 +206,91 @@ def examples_columns(examples: CollectionExamples) -> dict[str, pa.Array]:
     }
 
 
+def rows_fingerprint(rows: list[dict]) -> str:
+    """sha256 of example rows as `CollectionExamples.fingerprint` computes it (collection.json records it)."""
+    return hashlib.sha256(json.dumps(rows, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
 def read_examples(out_dir: str | os.PathLike, config_hash: str | None = None) -> list[dict]:
-    """The rows of examples.parquet (id, role, task, prompt, target, text, label, references)."""
+    """The rows of examples.parquet (id, role, task, prompt, target, text, label, references), checked against
+    the fingerprint collection.json records (a corrupt file would otherwise give other texts)."""
     out = Path(out_dir)
-    config_hash = config_hash or read_header(out)["config_hash"]
-    return read_parquet(out / EXAMPLES_FILE, config_hash).to_pylist()
+    header = read_header(out)
+    path = out / EXAMPLES_FILE
+    rows = read_parquet(path, config_hash or header["config_hash"]).to_pylist()
+    st = path.stat()
+    key = (str(path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    expected = header["examples"]["fingerprint"]
+    if _VERIFIED.get(key) != expected:
+        if rows_fingerprint(rows) != expected:
+            raise StorageError(f"{path}: its rows differ from the fingerprint {HEADER_FILE} records (corrupt file)")
+        _VERIFIED[key] = expected
+    return rows
 
 
-def prepare_folder(out_dir: str | os.PathLike, config: CollectionConfig, examples: CollectionExamples) -> dict:
-    """Create the collection folder, or check that an existing one holds this configuration and these examples."""
+def finished_run_folders(out_dir: str | os.PathLike) -> list[Path]:
+    """The `runs/run-NNNN` folders of a collection folder (finished runs, before any check of their files)."""
+    runs = Path(out_dir) / RUNS_FOLDER
+    if not runs.is_dir():
+        return []
+    return [p for p in sorted(runs.iterdir()) if RUN_DIR.match(p.name) and p.is_dir()]
+
+
+def check_output_folder(out_dir: str | os.PathLike) -> None:
+    """Refuse, before anything is created in it, an output path that is a file, a collection folder whose
+    collection.json is unreadable, or a non-empty folder that is not a collection (only leftovers of an
+    initialisation killed before collection.json may be there)."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise StorageError(f"output folder {out} is a file; use an empty or new folder")
+    if not out.is_dir():
+        return
+    if (out / HEADER_FILE).exists():
+        read_header(out)
+        return
+    others = [p.name for p in out.iterdir() if p.name not in (".lock", EXAMPLES_FILE)
+              and not p.name.startswith(TEMP_PREFIX) and not (p.name == RUNS_FOLDER and p.is_dir()
+                                                               and not any(p.iterdir()))]
+    if others:
+        raise ConfigError(f"output folder {out} is not empty ({', '.join(sorted(others)[:5])}) and has no "
+                          f"{HEADER_FILE}; use an empty or new folder")
+
+
+def _mismatch(out: Path, header: dict, config: CollectionConfig, examples: CollectionExamples) -> str | None:
+    """Why the folder's header does not fit `config` and `examples`, or None when it does."""
+    if header["config_hash"] != config.config_hash:
+        diff = config_diff(header.get("hashed_config", {}), config.hashed_dict())
+        return (f"output folder {out} holds runs of another configuration (config hash "
+                f"{header['config_hash'][:12]} != {config.config_hash[:12]}); differences: "
+                f"{'; '.join(diff) or 'unknown'}. Use another --out folder.")
+    if header["examples"]["fingerprint"] != examples.fingerprint():
+        return (f"output folder {out}: the examples drawn now differ from those recorded in {EXAMPLES_FILE} "
+                "(the task data changed?); use another --out folder")
+    return None
+
+
+def prepare_folder(out_dir: str | os.PathLike, config: CollectionConfig, examples: CollectionExamples,
+                   environment: dict | None = None) -> dict:
+    """Create the collection folder, or check that an existing one holds this configuration and these examples.
+
+    A folder set up for another configuration but holding no finished run (e.g. its model failed to load) is
+    set up again; one with finished runs is refused.
+    """
     out = Path(out_dir)
     header_path = out / HEADER_FILE
     if header_path.exists():
         header = read_header(out)
-        if header["config_hash"] != config.config_hash:
-            diff = config_diff(header.get("hashed_config", {}), config.hashed_dict())
-            raise ConfigError(
-                f"output folder {out} holds runs of another configuration (config hash "
-                f"{header['config_hash'][:12]} != {config.config_hash[:12]}); differences: "
-                f"{'; '.join(diff) or 'unknown'}. Use another --out folder.")
-        if header["examples"]["fingerprint"] != examples.fingerprint():
-            raise ConfigError(
-                f"output folder {out}: the examples drawn now differ from those recorded in {EXAMPLES_FILE} "
-                "(the task data changed?); use another --out folder")
-        return header
-    if out.exists():  # only leftovers of an initialisation killed before collection.json may be there
-        others = [p.name for p in out.iterdir() if p.name not in (".lock", EXAMPLES_FILE)
-                  and not p.name.startswith(TEMP_PREFIX) and not (p.name == RUNS_FOLDER and p.is_dir()
-                                                                   and not any(p.iterdir()))]
-        if others:
-            raise ConfigError(f"output folder {out} is not empty ({', '.join(sorted(others)[:5])}) and has no "
-                              f"{HEADER_FILE}; use an empty or new folder")
+        problem = _mismatch(out, header, config, examples)
+        if problem is None:
+            return header
+        if finished_run_folders(out):
+            raise ConfigError(problem)
+        log.warning("output folder %s was set up for config %s but holds no finished run: set up again for %s",
+                    out, header["config_hash"][:12], config.config_hash[:12])
+    else:
+        check_output_folder(out)
     (out / RUNS_FOLDER).mkdir(parents=True, exist_ok=True)
-    header = collection_header(config, examples)
+    header = collection_header(config, examples, environment)
     tmp = out / f"{TEMP_PREFIX}examples.{uuid.uuid4().hex}.parquet"
     write_parquet(tmp, examples_columns(examples), config.config_hash)
     os.replace(tmp, out / EXAMPLES_FILE)
@@ -217,7 +305,11 @@ def prepare_folder(out_dir: str | os.PathLike, config: CollectionConfig, example
 def collection_lock(out_dir: str | os.PathLike) -> Iterator[None]:
     """An exclusive lock on the collection folder for the duration of a collection (one writer at a time)."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    check_output_folder(out)  # before .lock is created in a folder that is not ours
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise StorageError(f"cannot create output folder {out}: {err.strerror}") from None
     handle = open(out / ".lock", "a+")
     try:
         try:
@@ -247,22 +339,16 @@ def completed_runs(out_dir: str | os.PathLike, config_hash: str | None = None) -
     out = Path(out_dir)
     config_hash = config_hash or read_header(out)["config_hash"]
     done = []
-    runs = out / RUNS_FOLDER
-    if not runs.is_dir():
-        return done
-    for path in sorted(runs.iterdir()):
-        match = RUN_DIR.match(path.name)
-        if not match or not path.is_dir():
-            continue
+    for path in finished_run_folders(out):
+        index = int(RUN_DIR.match(path.name).group(1))
         meta_path = path / "run.json"
         if not meta_path.is_file():
             raise StorageError(f"{path}: run folder without run.json (written by another tool?)")
-        with open(meta_path, encoding="utf-8") as handle:
-            meta = json.load(handle)
+        meta = read_json(meta_path)
         if meta.get("config_hash") != config_hash:
             raise StorageError(f"{path}: run of config {str(meta.get('config_hash'))[:12]}, collection is "
                                f"{config_hash[:12]}: incompatible runs can't be mixed")
-        if meta.get("run") != int(match.group(1)):
+        if meta.get("run") != index:
             raise StorageError(f"{path}: run.json says run {meta.get('run')}")
-        done.append(int(match.group(1)))
+        done.append(index)
     return done

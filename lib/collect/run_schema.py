@@ -14,7 +14,6 @@ exists only when complete. No torch here: the trainer imports this record type, 
 from __future__ import annotations
 
 import datetime
-import json
 import logging
 import os
 import shutil
@@ -28,12 +27,14 @@ import pyarrow as pa
 from lib.dynamics import GRAD_SETTINGS, METRICS
 
 from .config import CollectionConfig
-from .folder import (FORMAT_VERSION, RUNS_FOLDER, TEMP_PREFIX, StorageError, fsync_dir, read_parquet, run_dir_name,
-                     sha256, write_json, write_parquet)
+from .folder import (FORMAT_VERSION, RUN_DIR, RUNS_FOLDER, TEMP_PREFIX, StorageError, finished_run_folders, fsync_dir,
+                     read_json, read_parquet, run_dir_name, sha256, verify_file, write_json, write_parquet)
 
 log = logging.getLogger("lib.collect")
 
 RUN_META_FILE = "run.json"
+REQUIRED_FILES = ("curriculum.parquet", "values.parquet")
+CORRUPT_PREFIX = "corrupt-"  # runs/corrupt-run-0007-<time>: a run set aside by a resume (never read again)
 
 
 @dataclass
@@ -138,21 +139,66 @@ def _write_run_files(folder: Path, record: RunRecord, config_hash: str) -> None:
 def read_run_meta(run_path: str | os.PathLike, config_hash: str) -> dict:
     """run.json of a finished run folder, refused when it belongs to another config."""
     path = Path(run_path)
-    with open(path / RUN_META_FILE, encoding="utf-8") as handle:
-        meta = json.load(handle)
+    if not (path / RUN_META_FILE).is_file():
+        raise StorageError(f"{path}: run folder without {RUN_META_FILE}")
+    meta = read_json(path / RUN_META_FILE)
     if meta.get("config_hash") != config_hash:
         raise StorageError(f"{path}: config hash {str(meta.get('config_hash'))[:12]} != {config_hash[:12]}")
     return meta
 
 
-def read_run(run_path: str | os.PathLike, config_hash: str, *, verify_files: bool = False) -> RunRecord:
-    """Read a finished run folder, checking the config hash of every file (and their sha256 if asked)."""
+def verify_run_files(path: Path, meta: dict) -> None:
+    """Every file of the run folder against the sha256 run.json records (StorageError naming the file)."""
+    files = meta.get("files")
+    if not isinstance(files, dict) or not all(isinstance(d, str) for d in files.values()):
+        raise StorageError(f"{path / RUN_META_FILE}: no 'files' table of sha256 digests")
+    present = {p.name for p in path.iterdir() if p.suffix == ".parquet"}
+    for name in sorted(set(REQUIRED_FILES) | present):
+        if name not in files:
+            raise StorageError(f"{path / name}: not listed in {RUN_META_FILE} (unverifiable file)")
+    for name, digest in sorted(files.items()):
+        verify_file(path / name, digest, listed_in=str(path / RUN_META_FILE))
+
+
+def read_run(run_path: str | os.PathLike, config_hash: str, *, verify_files: bool = True) -> RunRecord:
+    """Read a finished run folder, checking every file's sha256 against run.json (`verify_files`, cached per
+    unchanged file) and config hash; a corrupt run is a StorageError naming the file, never other numbers."""
     path = Path(run_path)
     meta = read_run_meta(path, config_hash)
     if verify_files:
-        for name, digest in meta["files"].items():
-            if sha256(path / name) != digest:
-                raise StorageError(f"{path / name}: sha256 differs from run.json (corrupt file)")
+        verify_run_files(path, meta)
+    try:
+        return _parse_run(path, meta, config_hash)
+    except StorageError:
+        raise
+    except (KeyError, ValueError, TypeError, IndexError) as err:  # only reachable with verify_files=False
+        raise StorageError(f"{path}: inconsistent run files ({type(err).__name__}: {err})") from None
+
+
+def set_aside_corrupt_runs(out_dir: str | os.PathLike, config_hash: str) -> dict[int, str]:
+    """Rename every finished run folder that fails to read (corrupt file, unreadable or missing run.json) to
+    runs/corrupt-run-NNNN-<time>, so the resumed collection runs it again; returns run index -> reason.
+    A readable run.json of another configuration is left in place (`completed_runs` refuses the folder)."""
+    out = {}
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S")
+    for path in finished_run_folders(out_dir):
+        try:
+            if (path / RUN_META_FILE).is_file() and read_json(path / RUN_META_FILE).get("config_hash") != config_hash:
+                continue
+            read_run(path, config_hash)
+        except StorageError as err:
+            index = int(RUN_DIR.match(path.name).group(1))
+            target = path.with_name(f"{CORRUPT_PREFIX}{path.name}-{stamp}-{uuid.uuid4().hex[:6]}")
+            os.replace(path, target)
+            log.warning("run %d set aside as %s and run again: %s", index, target.name, err)
+            out[index] = str(err)
+    if out:
+        fsync_dir(Path(out_dir) / RUNS_FOLDER)
+    return out
+
+
+def _parse_run(path: Path, meta: dict, config_hash: str) -> RunRecord:
+    """The RunRecord of a run folder whose run.json is `meta` (files already verified when asked)."""
     steps, batch, n_tests = meta["steps"], meta["batch_size"], meta["tests"]
     cur = read_parquet(path / "curriculum.parquet", config_hash).to_pydict()
     order = np.lexsort((np.asarray(cur["position"]), np.asarray(cur["step"])))

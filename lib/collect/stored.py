@@ -53,7 +53,7 @@ class StoredCollection:
         """run.json of one finished run (split, seed, timing, environment, file hashes)."""
         return read_run_meta(run_folder(self.folder, run_index), self.header["config_hash"])
 
-    def runs(self, *, verify_files: bool = False) -> list[RunRecord]:
+    def runs(self, *, verify_files: bool = True) -> list[RunRecord]:
         """Every finished run, by run index."""
         h = self.header["config_hash"]
         return [read_run(run_folder(self.folder, i), h, verify_files=verify_files)
@@ -73,7 +73,7 @@ class StoredCollection:
         return pd.DataFrame(rows).set_index("run")
 
     def dynamics(self, metric: str = "loss", *, splits: Sequence[str] | None = None, require_complete: bool = False,
-                 verify_files: bool = False) -> Dynamics:
+                 verify_files: bool = True) -> Dynamics:
         """The finished runs as a Dynamics (values of `metric`, splits, texts, gradient data).
 
         grad_dots hold NaN for runs that recorded no gradients; self_influence["tracin"] is, per training
@@ -140,13 +140,13 @@ class StoredCollection:
         collect(config, self.folder, progress=False)
 
 
-def load_runs(out_dir: str | os.PathLike, *, verify_files: bool = False) -> list[RunRecord]:
+def load_runs(out_dir: str | os.PathLike, *, verify_files: bool = True) -> list[RunRecord]:
     """Every finished run of a collection folder, by run index."""
     return StoredCollection(Path(out_dir)).runs(verify_files=verify_files)
 
 
 def load_dynamics(out_dir: str | os.PathLike, metric: str = "loss", *, splits: Sequence[str] | None = None,
-                  require_complete: bool = False, verify_files: bool = False) -> Dynamics:
+                  require_complete: bool = False, verify_files: bool = True) -> Dynamics:
     """The finished runs of a collection folder as a Dynamics (see `StoredCollection.dynamics`)."""
     return StoredCollection(Path(out_dir)).dynamics(metric, splits=splits, require_complete=require_complete,
                                                     verify_files=verify_files)
