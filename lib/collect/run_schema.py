@@ -171,7 +171,7 @@ def read_run(run_path: str | os.PathLike, config_hash: str, *, verify_files: boo
         return _parse_run(path, meta, config_hash)
     except StorageError:
         raise
-    except (KeyError, ValueError, TypeError, IndexError) as err:  # only reachable with verify_files=False
+    except (KeyError, ValueError, TypeError, IndexError) as err:  # unverified files, or a writer's bug
         raise StorageError(f"{path}: inconsistent run files ({type(err).__name__}: {err})") from None
 
 
