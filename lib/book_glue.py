@@ -1,4 +1,6 @@
-"""Every value an executed book glues (myst-nb `glue`), and the differences between two builds of the book.
+"""The values a book glues (myst-nb `glue`): gluing a chapter's facts, and diffing every glued value of two builds.
+
+A chapter glues the dict of its experiment's `facts(...)` with `glue_facts`.
 
 A refactoring that must not change the book's numbers is checked by diffing the glued values of the committed
 notebooks against a fresh build:
@@ -17,6 +19,10 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from typing import Mapping
+
+from myst_nb import glue
 
 from lib.paths import REPO_ROOT
 
@@ -38,6 +44,12 @@ class GlueDiff:
     def identical(self) -> bool:
         """No glued text, table or name differs (figures aside)."""
         return not (self.changed or self.only_before or self.only_after)
+
+
+def glue_facts(facts: Mapping[str, object]) -> None:
+    """Glue every fact for the text ({glue:text}`name`), floats (numpy's too) as plain Python floats."""
+    for key, value in facts.items():
+        glue(key, float(value) if isinstance(value, float) else value, display=False)
 
 
 def glued_values(notebook: dict) -> dict[str, dict[str, str]]:

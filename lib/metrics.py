@@ -9,6 +9,13 @@ from scipy.stats import spearmanr
 
 from lib.dynamics import Dynamics
 
+SCORES = ("mse", "mae", "spearman")
+"""The three scores of the papers' tables, in their order: all-steps MSE and MAE, final-step Spearman's rho."""
+LOWER_IS_BETTER = {"mse": True, "mae": True, "spearman": False}
+"""Which way each score is better: lower errors, higher rank correlation."""
+SCORE_NAMES = {"mse": "MSE", "mae": "MAE", "spearman": "Spearman"}
+"""How the papers' tables head each score."""
+
 
 def trajectory_errors(pred: np.ndarray, truth: np.ndarray, order: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Per (run, test) trajectory mean squared and mean absolute error over the predicted steps order..T."""

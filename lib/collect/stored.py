@@ -63,6 +63,15 @@ class StoredCollection:
         """examples.parquet: one row per pool / test / unseen example (id, role, task, prompt, target, text, ...)."""
         return pd.DataFrame(read_examples(self.folder))
 
+    def test_tasks(self) -> dict[int, str]:
+        """test id -> task of every test example, in recording order (the mixture's test set mixes six tasks)."""
+        tasks = {int(r["id"]): str(r["task"]) for r in read_examples(self.folder) if r["role"] == "test"}
+        test_ids = [int(t) for t in self.header["test_ids"]]
+        missing = [t for t in test_ids if t not in tasks]
+        if missing:
+            raise StorageError(f"{self.folder}: examples.parquet has no task for test ids {missing[:5]}")
+        return {t: tasks[t] for t in test_ids}
+
     def timings(self) -> pd.DataFrame:
         """One row per finished run: split, whether it recorded gradients, and the timing of its run.json."""
         rows = []
@@ -116,7 +125,7 @@ class StoredCollection:
             grad_dots=grad_dots,
             learning_rates=np.stack([r.learning_rates for r in records]),
             self_influence={"tracin": {i: float(np.mean(v)) for i, v in tracin.items()}} if tracin else {},
-            config={**header["config"], "config_hash": header["config_hash"], "source": str(self.folder)},
+            config={**header["config"], "config_hash": header["config_hash"]},
         )
 
     def finished_runs_of(self, config: CollectionConfig) -> int:

@@ -7,17 +7,18 @@ that the plots of `lib.plots.ablations` draw and `lib.paper.beside` joins with t
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
+from lib.collect import StoredCollection
 from lib.dynamics import Dynamics
-from lib.experiments.simulation import simulate_methods
-from lib.metrics import evaluate
+from lib.experiments.scoring import mean_value
+from lib.experiments.simulation import simulate_methods, split_or_none
+from lib.experiments.wording import cell, compared, human_count, trend
+from lib.metrics import LOWER_IS_BETTER, SCORES, evaluate
 from lib.paper import beside, paper_rows
 from lib.simulators import GPTfluence, GPTfluenceConfig, Simfluence
 
@@ -71,7 +72,7 @@ def markov_order_ablation(dyn: Dynamics, orders: Sequence[int], *, encoder, gptf
     advantage of being handed more true values. With `reference`, Simfluence (order 1) is added.
     `fitted_order` is the order of the fitted simulator; `setting` is "markov_order=n" as in the paper CSV.
     """
-    train, val, test = dyn.select_runs("train"), _maybe(dyn, "val"), dyn.select_runs("test")
+    train, val, test = dyn.select_runs("train"), split_or_none(dyn, "val"), dyn.select_runs("test")
     common = max(orders)
     simulators: list[tuple[str, int, object]] = []
     for n in orders:
@@ -112,33 +113,26 @@ def encoder_ablation(dyn: Dynamics, encoders: dict[str, object], *, gptfluence: 
     return pd.concat(frames, ignore_index=True)
 
 
-def model_description(dyn: Dynamics) -> dict:
+def model_description(collection: StoredCollection) -> dict:
     """The GPT of a collection: name, regime and parameter counts (total, trainable) from its first run's run.json."""
-    config = dyn.config
-    model = config.get("model", {})
-    info = {"model": model.get("name", "?"), "regime": model.get("regime", "full"),
-            "parameters": np.nan, "trainable": np.nan}
-    source = config.get("source")
-    if source is not None:
-        from lib.collect.folder import run_dir_name
-
-        path = Path(source) / "runs" / run_dir_name(int(dyn.run_ids[0])) / "run.json"
-        if path.is_file():
-            environment = json.loads(path.read_text()).get("environment", {})
-            info["parameters"] = environment.get("model_parameters", np.nan)
-            info["trainable"] = environment.get("trainable_parameters", np.nan)
-    return info
+    model = collection.config.get("model", {})
+    environment = collection.run_meta(collection.run_indices()[0]).get("environment", {})
+    return {"model": model.get("name", "?"), "regime": model.get("regime", "full"),
+            "parameters": environment.get("model_parameters", np.nan),
+            "trainable": environment.get("trainable_parameters", np.nan)}
 
 
-def model_size_ablation(collections: dict[str, Dynamics], *, encoder, gptfluence: GPTfluenceConfig,
-                        methods: Sequence[str] = ("Simfluence", "GPTfluence")) -> pd.DataFrame:
+def model_size_ablation(collections: dict[str, Dynamics], models: dict[str, dict], *, encoder,
+                        gptfluence: GPTfluenceConfig, methods: Sequence[str] = ("Simfluence", "GPTfluence")
+                        ) -> pd.DataFrame:
     """Fit and score `methods` on each collection (collection name -> Dynamics, one GPT size each) (Fig 6).
 
-    Rows carry the collection name, its GPT (model, regime, parameters, trainable) and a display label.
+    `models`: collection name -> its `model_description`. Rows carry the collection name, its GPT (model, regime,
+    parameters, trainable) and a display label.
     """
     frames = []
     for name, dyn in collections.items():
-        info = model_description(dyn)
+        info = models[name]
         result = simulate_methods(dyn, list(methods), encoder=encoder, gptfluence=gptfluence, collection=name)
         table = result.table.assign(**info, label=model_label(info))
         table["fit_seconds"] = table["method"].map(result.fit_seconds)
@@ -149,7 +143,7 @@ def model_size_ablation(collections: dict[str, Dynamics], *, encoder, gptfluence
 def model_label(info: dict) -> str:
     """"smollm2-135m (full, 135M)": the GPT, its regime and its trainable parameter count."""
     trainable = info.get("trainable")
-    count = "?" if trainable is None or not np.isfinite(trainable) else _human(trainable)
+    count = "?" if trainable is None or not np.isfinite(trainable) else human_count(trainable)
     return f"{info['model']} ({info['regime']}, {count} trainable)"
 
 
@@ -173,78 +167,36 @@ def table10_wide(table: pd.DataFrame) -> pd.DataFrame:
     """`table10_beside` as a display table: rows (task, target, order n), columns metric x (ours, paper) "v (std)"."""
     cells = table.assign(
         n=table["setting"].str.split("=").str[1].astype(int),
-        ours_cell=[_cell(v, s) for v, s in zip(table["ours"], table["ours std"])],
-        paper_cell=[_cell(v, s) for v, s in zip(table["paper"], table["paper std"])])
+        ours_cell=[cell(v, s, spec=".3g", std_spec=".2g", missing="-") for v, s in zip(table["ours"], table["ours std"])],
+        paper_cell=[cell(v, s, spec=".3g", std_spec=".2g", missing="-") for v, s in zip(table["paper"], table["paper std"])])
     wide = cells.pivot(index=["task", "target", "n"], columns="metric", values=["ours_cell", "paper_cell"])
     wide = wide.swaplevel(axis=1).rename(columns={"ours_cell": "ours", "paper_cell": "paper"}, level=1)
-    metrics = [m for m in ("mse", "mae", "spearman") if m in wide.columns.get_level_values(0)]
+    metrics = [m for m in SCORES if m in wide.columns.get_level_values(0)]
     return wide.reindex(columns=[(m, who) for m in metrics for who in ("ours", "paper")]).sort_index()
 
 
-def _cell(value: float, std: float) -> str:
-    if value is None or not np.isfinite(value):
-        return "-"
-    return f"{value:.3g}" + ("" if std is None or not np.isfinite(std) else f" ({std:.2g})")
-
-
-def value_of(table: pd.DataFrame, **filters) -> float:
-    """The mean `value` of the rows matching every filter (column == value); nan when none match."""
-    rows = table
-    for column, wanted in filters.items():
-        rows = rows[rows[column] == wanted]
-    return float(rows["value"].mean()) if len(rows) else float("nan")
-
-
-def trend(start: float, end: float, rel_tol: float = 0.01) -> str:
-    """"rises", "falls" or "stays level" (within rel_tol of the start), or "is undefined" with a nan."""
-    if not (np.isfinite(start) and np.isfinite(end)):
-        return "is undefined"
-    if abs(end - start) <= rel_tol * max(abs(start), 1e-12):
-        return "stays level"
-    return "rises" if end > start else "falls"
-
-
-def compared(a: float, b: float, lower_is_better: bool, rel_tol: float = 0.01) -> str:
-    """"better than", "worse than" or "on par with" (a against b), or "not comparable with" with a nan."""
-    if not (np.isfinite(a) and np.isfinite(b)):
-        return "not comparable with"
-    if abs(a - b) <= rel_tol * max(abs(b), 1e-12):
-        return "on par with"
-    return "better than" if (a < b) == lower_is_better else "worse than"
-
-
-def relative(a: float, b: float, rel_tol: float = 0.01) -> str:
-    """"higher", "lower" or "about the same" (a against b, within rel_tol of b), or "undefined" with a nan."""
-    if not (np.isfinite(a) and np.isfinite(b)):
-        return "undefined"
-    if abs(a - b) <= rel_tol * max(abs(b), 1e-12):
-        return "about the same"
-    return "higher" if a > b else "lower"
-
-
-def interval_summary(table: pd.DataFrame) -> dict[str, object]:
+def interval_facts(table: pd.DataFrame) -> dict[str, object]:
     """Gluable facts of the checkpoint-interval ablation, averaged over tasks (the paper's Fig 3 claims)."""
     ks = sorted(table["interval"].unique())
     k0, k1 = int(ks[0]), int(ks[-1])
     out: dict[str, object] = {"interval_list": ", ".join(map(str, ks)), "interval_max": k1,
                               "interval_tasks": int(table["task"].nunique()) if "task" in table else 1}
     for method, key in (("GPTfluence", "gpt"), ("Simfluence", "sim")):
-        for metric in ("mse", "mae", "spearman"):
+        for metric in SCORES:
             for k, tag in ((k0, "first"), (k1, "last")):
-                out[f"interval_{key}_{metric}_{tag}"] = value_of(table, method=method, metric=metric, interval=k)
-    for metric in ("mse", "mae", "spearman"):
+                out[f"interval_{key}_{metric}_{tag}"] = mean_value(table, method=method, metric=metric, interval=k)
+    for metric in SCORES:
         out[f"interval_gpt_{metric}_trend"] = trend(out[f"interval_gpt_{metric}_first"],
                                                     out[f"interval_gpt_{metric}_last"])
     out["interval_gpt_vs_sim_rho_last"] = compared(out["interval_gpt_spearman_last"], out["interval_sim_spearman_last"],
-                                                   lower_is_better=False)
-    out["interval_gpt_vs_sim_mse_last"] = compared(out["interval_gpt_mse_last"], out["interval_sim_mse_last"],
-                                                   lower_is_better=True)
+                                                   "spearman")
+    out["interval_gpt_vs_sim_mse_last"] = compared(out["interval_gpt_mse_last"], out["interval_sim_mse_last"], "mse")
     degrades = (out["interval_gpt_mse_trend"] == "rises") and (out["interval_gpt_spearman_trend"] == "falls")
     out["interval_claim"] = "holds" if degrades else "does not hold"
     return out
 
 
-def order_summary(table: pd.DataFrame) -> dict[str, object]:
+def order_facts(table: pd.DataFrame) -> dict[str, object]:
     """Gluable facts of the Markov-order ablation per (task, target): first/last order scores and the best order."""
     out: dict[str, object] = {}
     gpt = table[table["method"] == "GPTfluence"]
@@ -270,7 +222,7 @@ def order_summary(table: pd.DataFrame) -> dict[str, object]:
     return out
 
 
-def encoder_summary(table: pd.DataFrame, roles: dict[str, str],
+def encoder_facts(table: pd.DataFrame, roles: dict[str, str],
                     sentence_roles: Sequence[str] = ("mean", "cls")) -> dict[str, object]:
     """Gluable facts of the encoder ablation: the best encoder per metric and each role's scores.
 
@@ -280,12 +232,13 @@ def encoder_summary(table: pd.DataFrame, roles: dict[str, str],
     """
     gpt = table[table["method"] == "GPTfluence"]
     out: dict[str, object] = {}
-    for metric, lower in (("mse", True), ("mae", True), ("spearman", False)):
+    for metric in SCORES:
         scores = gpt[gpt["metric"] == metric].set_index("encoder")["value"].dropna()
-        out[f"encoder_best_{metric}"] = (scores.idxmin() if lower else scores.idxmax()) if len(scores) else "none"
+        pick = scores.idxmin if LOWER_IS_BETTER[metric] else scores.idxmax
+        out[f"encoder_best_{metric}"] = pick() if len(scores) else "none"
         for role, label in roles.items():
-            out[f"encoder_{role}_{metric}"] = value_of(gpt, encoder=label, metric=metric)
-        out[f"encoder_sim_{metric}"] = value_of(table, method="Simfluence", metric=metric)
+            out[f"encoder_{role}_{metric}"] = mean_value(gpt, encoder=label, metric=metric)
+        out[f"encoder_sim_{metric}"] = mean_value(table, method="Simfluence", metric=metric)
     sentence = {roles[r] for r in sentence_roles if r in roles}
     for metric in ("mse", "spearman"):
         best = out[f"encoder_best_{metric}"]
@@ -294,26 +247,14 @@ def encoder_summary(table: pd.DataFrame, roles: dict[str, str],
     return out
 
 
-def size_summary(table: pd.DataFrame) -> dict[str, object]:
+def size_facts(table: pd.DataFrame) -> dict[str, object]:
     """Gluable facts of the model-size ablation: in how many model settings GPTfluence beats Simfluence."""
     out: dict[str, object] = {"size_settings": int(table["collection"].nunique())}
-    for metric, lower in (("mse", True), ("mae", True), ("spearman", False)):
+    for metric in SCORES:
         wins = 0
         for name in table["collection"].unique():
-            verdict = compared(value_of(table, collection=name, method="GPTfluence", metric=metric),
-                               value_of(table, collection=name, method="Simfluence", metric=metric), lower)
+            verdict = compared(mean_value(table, collection=name, method="GPTfluence", metric=metric),
+                               mean_value(table, collection=name, method="Simfluence", metric=metric), metric)
             wins += verdict == "better than"
         out[f"size_gpt_wins_{metric}"] = wins
     return out
-
-
-def _human(count: float) -> str:
-    count = float(count)
-    for unit, size in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
-        if count >= size:
-            return f"{count / size:.3g}{unit}"
-    return f"{count:.0f}"
-
-
-def _maybe(dyn: Dynamics, split: str) -> Dynamics | None:
-    return dyn.select_runs(split) if (dyn.split == split).any() else None

@@ -15,9 +15,10 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from lib.data import get_task
 from lib.dynamics import Dynamics
-from lib.experiments.recorded import run_timings
 from lib.experiments.simulation import SimulationResult, per_trajectory_seconds
+from lib.models import load_causal_lm
 
 COST_METHODS = ("Simfluence", "GPTfluence", "TracIn-CP (10 ckpts)", "TracIn-CP (all steps)", "Grad-Dot")
 GRADIENT_METHODS = ("TracIn-CP (10 ckpts)", "TracIn-CP (all steps)", "Grad-Dot")
@@ -189,11 +190,10 @@ def latency_table(result: SimulationResult, *, repeats: int = 3, methods: Sequen
     return pd.DataFrame(rows).set_index("method")
 
 
-def collection_cost(dyn: Dynamics) -> pd.DataFrame:
-    """Seconds per training step of the collection's runs, with and without gradient recording (mean over runs):
-    training, evaluation of the test examples, gradient dot products, and the whole run (wall / steps)."""
-    timings = run_timings(dyn)
-    steps = dyn.n_steps
+def collection_cost(timings: pd.DataFrame, steps: int) -> pd.DataFrame:
+    """Seconds per training step of a collection's runs (`StoredCollection.timings()`, `steps` per run), with and
+    without gradient recording (mean over runs): training, evaluation of the test examples, gradient dot products,
+    and the whole run (wall / steps)."""
     rows = []
     for recorded, group in timings.groupby("gradients"):
         rows.append({"runs": "recording gradients" if recorded else "without gradients", "n runs": len(group),
@@ -205,17 +205,17 @@ def collection_cost(dyn: Dynamics) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("runs")
 
 
-def gradient_seconds_per_trajectory(dyn: Dynamics) -> float:
-    """Gradient-recording seconds of a recording run divided by its test examples (mean over recording runs).
+def gradient_seconds_per_trajectory(timings: pd.DataFrame, tests: int) -> float:
+    """Gradient-recording seconds of a recording run (`StoredCollection.timings()`) divided by its `tests` test
+    examples (mean over recording runs).
 
     The collector records the "all", "ckpt10" and "final" dot products (and self-influence) in one pass, so
     this is the cost of all of them together: an upper bound for any one gradient method.
     """
-    timings = run_timings(dyn)
     recording = timings[timings["gradients"]]
     if recording.empty:
         raise ValueError("no run of this collection recorded gradients")
-    return float(recording["gradient_seconds"].mean() / dyn.n_tests)
+    return float(recording["gradient_seconds"].mean() / tests)
 
 
 def latency_with_recording(latency: pd.DataFrame, gradient_s_per_trajectory: float) -> pd.Series:
@@ -256,21 +256,15 @@ def convergence(history: pd.DataFrame) -> dict[str, float]:
             "seconds per epoch": float(history["seconds"].iloc[-1] / len(history))}
 
 
-def cost_shapes(result: SimulationResult, dyn: Dynamics, *, hidden: int, order: int, encoder_dim: int,
-                model=None, tokenizer=None) -> CostShapes:
+def cost_shapes(result: SimulationResult, dyn: Dynamics, examples: pd.DataFrame, *, hidden: int, order: int,
+                encoder_dim: int, model=None, tokenizer=None) -> CostShapes:
     """The shapes of `flop_table` for a collection: its runs and batches, the simulators' sizes, and the GPT's
-    vocabulary, width, parameters and target-token counts (the GPT is loaded by name unless given)."""
-    from lib.collect.folder import read_examples
-    from lib.data import get_task
-    from lib.experiments.recorded import collection_folder
-
+    vocabulary, width, parameters and target-token counts of its `examples` (`StoredCollection.examples()`; the
+    GPT is loaded by name unless given)."""
     cfg = dyn.config
     if model is None or tokenizer is None:
-        from lib.models import load_causal_lm
-
         model, tokenizer = load_causal_lm(cfg["model"]["name"])
     head = model.get_output_embeddings().weight
-    examples = pd.DataFrame(read_examples(collection_folder(dyn)))
     has_eos = tokenizer.eos_token_id is not None
 
     def target_tokens(frame: pd.DataFrame) -> np.ndarray:  # as lib.collect.encoding: EOS after generation targets
@@ -290,22 +284,3 @@ def cost_shapes(result: SimulationResult, dyn: Dynamics, *, hidden: int, order: 
         gpt_parameters=int(sum(p.numel() for p in model.parameters())),
         train_tokens=float(pool_targets.mean()), test_tokens=float(target_tokens(tests).mean()),
         subset_tokens=float(subset * (prompt_tokens + pool_targets).mean()))
-
-
-def sci(value, digits: int = 2) -> str:
-    """A number for the text in scientific notation ('1.5e-05'), or 'n/a' when missing or not finite."""
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return "n/a"
-    return f"{value:.{digits - 1}e}" if np.isfinite(value) else "n/a"
-
-
-def ratio_phrase(a: float, b: float) -> str:
-    """How a compares to b as text: '320 times more than', '0.5 times (less than)'; 'n/a' when undefined."""
-    if not (np.isfinite(a) and np.isfinite(b)) or a <= 0 or b <= 0:
-        return "n/a"
-    r = a / b
-    if r >= 1:
-        return f"{r:.3g} times as much as"
-    return f"{1 / r:.3g} times less than"

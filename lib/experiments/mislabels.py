@@ -27,15 +27,24 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from transformers import AutoTokenizer
 
-from lib.collect import CollectionConfig, collect, completed_runs, load_dynamics, read_header
-from lib.collect.folder import read_examples
+from lib.collect import CollectionConfig, StoredCollection
+from lib.collect.encoding import encode_example
+from lib.data.example import Example
+from lib.dynamics import Dynamics
+from lib.experiments.settings import gptfluence_config
+from lib.experiments.simulation import make_simulator, split_or_none
+from lib.experiments.store import collection_config, collects_missing, dynamics_folder, stored
+from lib.experiments.wording import fmt, position_phrase
+from lib.models import _resolve_folder, load_causal_lm
+from lib.simulators import tracin_self_influence
 
 FRACTIONS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 """Fractions of the pool checked (paper Fig 7's x axis)."""
@@ -92,31 +101,26 @@ def fraction_found(ranking: np.ndarray, fraction: float, flipped: Sequence[int])
     return len(fixes(ranking, fraction, flipped)) / len(flipped) if len(flipped) else 0.0
 
 
-def noisy_truth(folder: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
-    """(pool ids, flipped ids) of a noisy collection, read from its examples.parquet and collection.json."""
-    header = read_header(folder)
+def noisy_truth(collection: StoredCollection) -> tuple[np.ndarray, np.ndarray]:
+    """(pool ids, flipped ids) of a noisy collection, read from its examples and header."""
+    header = collection.header
     if "flipped_ids" not in header:
-        raise ValueError(f"{folder}: collection.json has no flipped_ids (not a label-noise collection)")
-    pool = np.sort([int(r["id"]) for r in read_examples(folder, header["config_hash"]) if r["role"] == "pool"])
+        raise ValueError(f"{collection.folder}: collection.json has no flipped_ids (not a label-noise collection)")
+    examples = collection.examples()
+    pool = np.sort(examples.loc[examples["role"] == "pool", "id"].astype(int).to_numpy())
     return np.asarray(pool, dtype=np.int64), np.asarray(sorted(header["flipped_ids"]), dtype=np.int64)
 
 
-def gptfluence_scores(dyn, pool_ids: Sequence[int], *, encoder, gptfluence=None) -> dict[int, float]:
+def gptfluence_scores(dyn: Dynamics, pool_ids: Sequence[int], *, encoder, gptfluence=None) -> dict[int, float]:
     """A_ii of every pool example from a GPTfluence fitted on the train runs (val runs for early stopping)."""
-    from lib.experiments.simulation import make_simulator
-
     simulator = make_simulator("GPTfluence", encoder=encoder, gptfluence=gptfluence)
-    train = dyn.select_runs("train")
-    val = dyn.select_runs("val") if (dyn.split == "val").any() else None
-    simulator.fit(train, val)
+    simulator.fit(dyn.select_runs("train"), split_or_none(dyn, "val"))
     simulator.features.remember(dyn)  # the texts of every pool example, trained on or not
     return simulator.self_influence(np.sort(np.asarray(pool_ids, dtype=np.int64)))
 
 
-def tracin_scores(dyn) -> dict[int, float]:
+def tracin_scores(dyn: Dynamics) -> dict[int, float]:
     """TracIn-CP self-influence as recorded by the collector (only examples some gradient run trained on)."""
-    from lib.simulators.gradient_baselines import tracin_self_influence
-
     return tracin_self_influence(dyn)
 
 
@@ -140,28 +144,19 @@ def retrain_folder(base: Path, config: CollectionConfig) -> Path:
     return Path(base) / config.config_hash[:16]
 
 
-def retrain(config: CollectionConfig, folder: Path, *, collect_missing: bool) -> "Dynamics":
+def retrain(config: CollectionConfig, folder: Path, *, collect_missing: bool) -> Dynamics:
     """The finished retraining runs of `config` in `folder`, collecting the missing ones where allowed."""
-    finished = 0
-    if (folder / "collection.json").is_file() and read_header(folder)["config_hash"] == config.config_hash:
-        finished = len(completed_runs(folder, config.config_hash))
-    if finished < config.runs.total:
-        if not collect_missing:
-            raise FileNotFoundError(f"retraining {folder} has {finished} of {config.runs.total} runs; run the "
-                                    "notebook with GPTFLUENCE_COLLECT=1 (or collect_missing=True) to train them")
-        collect(config, folder, progress=False)
-    return load_dynamics(folder, require_complete=True)
+    collection = StoredCollection(folder)
+    collection.ensure_collected(config, collect_missing=collect_missing,
+                                how="run the notebook with GPTFLUENCE_COLLECT=1 (or collect_missing=True) to train them")
+    return collection.dynamics(require_complete=True)
 
 
-def target_token_counts(config: CollectionConfig, folder: str | os.PathLike) -> dict[int, int]:
+def target_token_counts(config: CollectionConfig, collection: StoredCollection) -> dict[int, int]:
     """Number of target tokens of every test example, tokenized as the collector does (no EOS for labels)."""
-    from lib.collect.encoding import encode_example
-    from lib.data.example import Example
-
     tokenizer = _tokenizer(config)
-    header = read_header(folder)
     counts = {}
-    for row in read_examples(folder, header["config_hash"]):
+    for row in collection.examples().to_dict("records"):
         if row["role"] != "test":
             continue
         example = Example(id=int(row["id"]), task=row["task"], prompt=row["prompt"], target=row["target"],
@@ -173,13 +168,7 @@ def target_token_counts(config: CollectionConfig, folder: str | os.PathLike) -> 
 
 def _tokenizer(config: CollectionConfig):
     if config.model.name == "tiny-neox":
-        from lib.models import load_causal_lm
-
         return load_causal_lm("tiny-neox")[1]
-    from transformers import AutoTokenizer
-
-    from lib.models import _resolve_folder
-
     return AutoTokenizer.from_pretrained(_resolve_folder(config.model.name, config.runtime.cache_dir))
 
 
@@ -203,30 +192,26 @@ class MislabelResult:
     noisy_loss: float            # their mean final test loss
     retrain_runs: int
     retrain_collections: int
-    extras: dict = field(default_factory=dict)
+    fractions: tuple[float, ...] = ()  # the fractions of the pool checked
+    random_seeds: int = 0              # random rankings drawn
 
 
 def mislabel_experiment(scale: str, *, encoder, fractions: Sequence[float] | None = None,
                         settings: MislabelSettings | None = None, collect_missing: bool | None = None,
                         data_dir: str | os.PathLike | None = None) -> MislabelResult:
     """Rank the noisy pool three ways, fix the top fractions, retrain, and tabulate found / accuracy."""
-    from lib.experiments.settings import gptfluence_config
-    from lib.experiments.store import COLLECT_ENV, collection_config, dynamics, dynamics_folder
-
     settings = settings or SETTINGS[scale]
     fractions = settings.fractions if fractions is None else fractions
     if collect_missing is None:
-        collect_missing = scale != "default" or os.environ.get(COLLECT_ENV) == "1"
-    noisy_dyn = dynamics(scale, NOISY, collect_missing=collect_missing, data_dir=data_dir)
-    folder = dynamics_folder(scale, NOISY)
-    noisy = collection_config(scale, NOISY)
-    if data_dir is not None:
-        noisy = noisy.with_overrides(runtime={"data_dir": str(data_dir)})
-    pool, flipped = noisy_truth(folder)
+        collect_missing = collects_missing(scale)
+    collection = stored(scale, NOISY, collect_missing=collect_missing, data_dir=data_dir)
+    noisy_dyn = collection.dynamics(require_complete=True)
+    noisy = collection_config(scale, NOISY, data_dir)
+    pool, flipped = noisy_truth(collection)
     scores = {"GPTfluence": gptfluence_scores(noisy_dyn, pool, encoder=encoder, gptfluence=gptfluence_config(scale)),
               "TracIn-CP": tracin_scores(noisy_dyn)}
     ranks = rankings(scores, pool, settings.random_seeds)
-    counts = target_token_counts(noisy, folder)
+    counts = target_token_counts(noisy, collection)
     base = dynamics_folder(scale, RETRAIN_FOLDER)
     rows, accuracy_of, loss_of = [], {}, {}
     for (name, seed), ranking in ranks.items():
@@ -244,7 +229,8 @@ def mislabel_experiment(scale: str, *, encoder, fractions: Sequence[float] | Non
     return MislabelResult(pool_ids=pool, flipped=flipped, scores=scores, rankings=ranks,
                           table=pd.DataFrame(rows), noisy_accuracy=final_accuracy(noisy_dyn, counts),
                           noisy_loss=float(np.asarray(noisy_dyn.values)[:, -1, :].mean()),
-                          retrain_runs=settings.retrain_runs, retrain_collections=len(accuracy_of))
+                          retrain_runs=settings.retrain_runs, retrain_collections=len(accuracy_of),
+                          fractions=tuple(float(f) for f in fractions), random_seeds=settings.random_seeds)
 
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:
@@ -257,3 +243,71 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
                       loss_mean=("final_loss", "mean"),
                       seeds=("seed", "nunique"))
     return out.reset_index()
+
+
+def _spread_cell(mean: float, low: float, high: float, seeds: int) -> str:
+    """'0.42' for one seed, '0.42 [0.40, 0.45]' (mean [min, max]) over several."""
+    return fmt(mean, 2) if seeds == 1 else f"{fmt(mean, 2)} [{fmt(low, 2)}, {fmt(high, 2)}]"
+
+
+def checked_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The `summary` as the chapter shows it: rows fraction checked, columns (what, ranking) as text."""
+    shown = pd.DataFrame({
+        "method": table.ranking, "checked": table.fraction.map(lambda f: f"{f:.1f}"),
+        "mislabels found": [_spread_cell(r.found_mean, r.found_min, r.found_max, r.seeds) for r in table.itertuples()],
+        "test accuracy": [_spread_cell(r.accuracy_mean, r.accuracy_min, r.accuracy_max, r.seeds)
+                          for r in table.itertuples()],
+        "test loss": table.loss_mean.map(lambda v: fmt(v, 3)),
+    })
+    return shown.pivot(index="checked", columns="method", values=["mislabels found", "test accuracy", "test loss"])
+
+
+def _at(table: pd.DataFrame, ranking: str, fraction: float, key: str) -> float:
+    """The mean `key` ("found", "accuracy", "loss") of a ranking at a fraction checked, from `summary`."""
+    row = table[(table.ranking == ranking) & np.isclose(table.fraction, fraction)]
+    return float(row[f"{key}_mean"].iloc[0])
+
+
+def _beats(table: pd.DataFrame, a: str, b: str, key: str, fractions: Sequence[float]) -> str:
+    """'k of n': at how many of `fractions` ranking a's mean `key` is above b's."""
+    k = sum(_at(table, a, f, key) > _at(table, b, f, key) + 1e-12 for f in fractions)
+    return f"{k} of {len(fractions)}"
+
+
+def facts(result: MislabelResult) -> dict[str, object]:
+    """Gluable facts of the chapter: the noisy runs, each ranking's mislabels found, accuracy and loss at the
+    fractions checked, and how often GPTfluence beats TracIn-CP and random ranking."""
+    table = summary(result.table)
+    out: dict[str, object] = {
+        "mis_flipped": len(result.flipped), "mis_retrain_collections": result.retrain_collections,
+        "mis_noisy_acc": fmt(result.noisy_accuracy, 2), "mis_noisy_loss": fmt(result.noisy_loss, 3),
+        "mis_tracin_scored": int(np.isin(result.pool_ids, list(result.scores["TracIn-CP"])).sum()),
+    }
+    checked_fractions = [f for f in result.fractions if f > 0]  # the scale's fractions checked (Fig 7's x axis)
+    early = [f for f in result.fractions if 0 < f <= 0.2]
+    top = max(checked_fractions)
+    out["mis_fracs_checked"] = " / ".join(f"{100 * f:.0f}%" for f in checked_fractions)
+    out["mis_frac_top"] = f"{100 * top:.0f}%"
+    for name, key in (("GPTfluence", "gpt"), ("TracIn-CP", "tracin"), ("random", "random")):
+        out[f"mis_{key}_found_list"] = " / ".join(fmt(_at(table, name, f, "found"), 2) for f in checked_fractions)
+        out[f"mis_{key}_acc_list"] = " / ".join(fmt(_at(table, name, f, "accuracy"), 2) for f in checked_fractions)
+        out[f"mis_{key}_loss_top"] = fmt(_at(table, name, top, "loss"), 3)
+    out["mis_acc_0"] = fmt(_at(table, "random", 0.0, "accuracy"), 2)
+    out["mis_loss_0"] = fmt(_at(table, "random", 0.0, "loss"), 3)
+    for other, okey in (("TracIn-CP", "tracin"), ("random", "random")):
+        for key in ("found", "accuracy"):
+            out[f"mis_gpt_beats_{okey}_{key}"] = _beats(table, "GPTfluence", other, key, checked_fractions)
+        out[f"mis_gpt_beats_{okey}_found_early"] = _beats(table, "GPTfluence", other, "found", early)
+        out[f"mis_gpt_beats_{okey}_acc_early"] = _beats(table, "GPTfluence", other, "accuracy", early)
+    out["mis_tracin_beats_random_found"] = _beats(table, "TracIn-CP", "random", "found", checked_fractions)
+    accuracies = table.accuracy_mean.to_numpy()
+    flat = bool(np.allclose(accuracies, accuracies[0]))
+    out["mis_acc_reading"] = (
+        f"is {fmt(accuracies[0], 2)} for every method and fraction checked: at this scale the accuracy measure does "
+        "not separate the methods, and only the mean test loss does" if flat else
+        f"ranges from {fmt(accuracies.min(), 2)} to {fmt(accuracies.max(), 2)} across methods and fractions checked")
+    out["mis_gpt_vs_random_found_top"] = position_phrase(_at(table, "GPTfluence", top, "found"),
+                                                         _at(table, "random", top, "found"))
+    out["mis_gpt_vs_tracin_found_top"] = position_phrase(_at(table, "GPTfluence", top, "found"),
+                                                         _at(table, "TracIn-CP", top, "found"))
+    return out

@@ -8,15 +8,16 @@ import numpy as np
 import pandas as pd
 
 from lib.dynamics import Dynamics
+from lib.experiments.recorded import ids_by_task
 from lib.experiments.settings import gptfluence_config
 from lib.experiments.simulation import SimulationResult, simulate_methods
-from lib.experiments.store import dynamics
-from lib.metrics import compare
+from lib.experiments.store import stored
+from lib.experiments.wording import change_phrase, compare_word
+from lib.metrics import LOWER_IS_BETTER, SCORES, compare
 
 REFERENCE = "Mean of training runs"
 """Not a paper method: every test example's mean trajectory over the training runs, shifted to start at y_0.
 It ignores the curriculum, so a simulator is only useful where it beats this."""
-LOWER_IS_BETTER = {"mse": True, "mae": True, "spearman": False}
 
 
 def mean_trajectory(train: Dynamics, runs: Dynamics) -> np.ndarray:
@@ -36,7 +37,7 @@ def simulate_collection(scale: str, name: str, methods: Sequence[str], *, metric
     examples before anything is fitted. With `reference`, the result also holds the curriculum-blind REFERENCE
     prediction. Its table is labelled with collection=name.
     """
-    dyn = dynamics(scale, name, metric=metric, data_dir=data_dir)
+    dyn = stored(scale, name, data_dir=data_dir).dynamics(metric, require_complete=True)
     if tests is not None:
         dyn = dyn.select_tests(list(tests))
     result = simulate_methods(dyn, methods, encoder=encoder, gptfluence=gptfluence_config(scale), collection=name)
@@ -133,6 +134,14 @@ def value_of(scores: pd.DataFrame, method: str, metric: str, **where) -> float:
     return float(values.iloc[0])
 
 
+def mean_value(table: pd.DataFrame, **where) -> float:
+    """The mean `value` of the rows matching every column=value pair (e.g. over tasks); nan when none match."""
+    rows = table
+    for column, wanted in where.items():
+        rows = rows[rows[column] == wanted]
+    return float(rows["value"].mean()) if len(rows) else float("nan")
+
+
 def best_method(scores: pd.DataFrame, metric: str, methods: Sequence[str], **where) -> str:
     """Among `methods`, the one with the best `metric` (lowest error, highest Spearman) where the columns match."""
     values = {m: value_of(scores, m, metric, **where) for m in methods}
@@ -153,16 +162,15 @@ def instruction_scores(scale: str, name: str, methods: Sequence[str], *, tasks: 
     the WebNLG and WMT16 examples only, not on the one-word answers of the classification tasks). The "average"
     rows average over `tasks` only, the tasks of the paper's table.
     """
-    from lib.experiments.recorded import ids_by_task
-
+    tasks_of = stored(scale, name, data_dir=data_dir).test_tasks()
     keep = None
     if only_tasks:
-        groups = ids_by_task(dynamics(scale, name, metric=metric, data_dir=data_dir), tasks)
+        groups = ids_by_task(tasks_of, tasks)
         keep = [t for task in tasks for t in groups.get(task, [])]
         if not keep:
             raise ValueError(f"collection {name!r} has no test example of tasks {list(tasks)}")
     result = simulate_collection(scale, name, methods, metric=metric, encoder=encoder, data_dir=data_dir, tests=keep)
-    groups = ids_by_task(result.truth, tasks)
+    groups = ids_by_task(tasks_of, tasks, result.truth.test_ids)
     scores = scores_by_group(result, groups, average_of=[t for t in tasks if t in groups])
     return result, scores
 
@@ -189,41 +197,15 @@ def gradient_rescaling(result: SimulationResult, baselines: Sequence[str] = ("Tr
         if name not in result.predictions or raw not in result.predictions:
             continue
         row = {"baseline": name, "sigma": float(result.simulators[name].sigma_)}
-        for metric in ("mse", "mae", "spearman"):
+        for metric in SCORES:
             row[f"{metric} raw"] = value_of(result.table, raw, metric)
             row[f"{metric} rescaled"] = value_of(result.table, name, metric)
         rows.append(row)
     return pd.DataFrame(rows).set_index("baseline") if rows else pd.DataFrame()
 
 
-def compare_word(a: float, b: float, metric: str) -> str:
-    """'better' / 'worse' / 'equal' for a against b on `metric` (lower errors, higher Spearman), or 'not comparable'."""
-    if not (np.isfinite(a) and np.isfinite(b)):
-        return "not comparable"
-    if a == b:
-        return "equal"
-    return "better" if (a < b) == LOWER_IS_BETTER[metric] else "worse"
-
-
-def change_phrase(a: float, b: float) -> str:
-    """a's value relative to b's as text: '42% lower', '122% higher', 'equal', or 'n/a'; beyond a factor of 10
-    either way as a factor ('25 times higher', '1.9e+06 times higher', '40 times lower'), which reads better
-    than '190912915% higher' when b is nearly 0."""
-    if not (np.isfinite(a) and np.isfinite(b)) or b == 0:
-        return "n/a"
-    ratio = a / b
-    if ratio >= 10 or 0 < ratio <= 0.1:
-        factor = ratio if ratio >= 10 else 1.0 / ratio
-        return f"{factor:.0f} times {'higher' if ratio >= 10 else 'lower'}" if factor < 1000 else \
-            f"{factor:.1e} times {'higher' if ratio >= 10 else 'lower'}"
-    change = 100.0 * (ratio - 1.0)
-    if round(change) == 0:
-        return "equal" if a == b else f"{abs(change):.1f}% {'lower' if change < 0 else 'higher'}"
-    return f"{abs(change):.0f}% {'lower' if change < 0 else 'higher'}"
-
-
 def head_to_head(ours: pd.DataFrame, paper: pd.DataFrame, a: str, b: str, *,
-                 metrics: Sequence[str] = ("mse", "mae", "spearman"), by: str = "task", per: str | None = None,
+                 metrics: Sequence[str] = SCORES, by: str = "task", per: str | None = None,
                  per_labels: Mapping[str, str] | None = None, only: Sequence[str] | None = None) -> pd.DataFrame:
     """Method a against b, in our scores and in the paper's, the way the papers argue from their tables.
 
@@ -263,7 +245,7 @@ def methods_beating(scores: pd.DataFrame, methods: Sequence[str], other: str, me
 
 
 def cells_won(scores: pd.DataFrame, a: str, methods: Sequence[str], *,
-              metrics: Sequence[str] = ("mse", "mae", "spearman"), by: str = "task",
+              metrics: Sequence[str] = SCORES, by: str = "task",
               only: Sequence[str] | None = None) -> tuple[int, int]:
     """(cells (group, score) where a is strictly the best of `methods`, cells where every method has a value).
 
@@ -281,18 +263,3 @@ def cells_won(scores: pd.DataFrame, a: str, methods: Sequence[str], *,
             others = values.drop(a)
             won += bool((values[a] < others).all() if LOWER_IS_BETTER[metric] else (values[a] > others).all())
     return won, total
-
-
-def verdict(k: int, n: int, unit: str = "task") -> str:
-    """A claim that a beats b, read from 'a is better on k of n' groups: 'holds on every task', 'holds on most
-    tasks', 'holds on half of the tasks', 'holds on a minority of tasks', 'does not hold on any task', or
-    'cannot be checked' (n = 0)."""
-    if n == 0:
-        return "cannot be checked"
-    if k == n:
-        return f"holds on every {unit}"
-    if 2 * k > n:
-        return f"holds on most {unit}s"
-    if 2 * k == n:
-        return f"holds on half of the {unit}s"
-    return f"holds on a minority of {unit}s" if k else f"does not hold on any {unit}"

@@ -61,7 +61,7 @@ def simulate_methods(dyn: Dynamics, methods: Sequence[str], *, encoder=None,
     against the ground truth of the simulated runs themselves (an oracle advantage): so do we.
     `held_out` replaces the collection's own test runs (e.g. runs with unseen examples).
     """
-    train, val = dyn.select_runs("train"), _maybe(dyn, "val")
+    train, val = dyn.select_runs("train"), split_or_none(dyn, "val")
     truth = held_out if held_out is not None else dyn.select_runs("test")
     predictions, fit_s, sim_s, fitted = {}, {}, {}, {}
     for method in methods:
@@ -81,7 +81,8 @@ def simulate_methods(dyn: Dynamics, methods: Sequence[str], *, encoder=None,
     return SimulationResult(truth, predictions, table, fit_s, sim_s, fitted)
 
 
-def _maybe(dyn: Dynamics, split: str) -> Dynamics | None:
+def split_or_none(dyn: Dynamics, split: str) -> Dynamics | None:
+    """The runs of `split`, or None when the collection has none (e.g. no validation runs)."""
     return dyn.select_runs(split) if (dyn.split == split).any() else None
 
 

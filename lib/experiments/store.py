@@ -1,16 +1,19 @@
-"""Where each scale's dynamics live, and collecting them when they are missing.
+"""Where each scale's collections live, and collecting them when they are missing.
 
 A collection is named by its config, `configs/<scale>/<name>.toml`. The `default` scale reads the
 committed dynamics under `data/dynamics/default/<name>`; the `smoke` scale collects into the untracked
 `build/dynamics/smoke/<name>` on first use (seconds, with the tiny model). The collector is resumable,
-so an interrupted collection is finished, never redone.
+so an interrupted collection is finished, never redone. Chapters hold the returned `StoredCollection`
+(header, timings, examples, dynamics per metric) and never build paths themselves.
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from lib.collect import CollectionConfig, collect, completed_runs, load_dynamics, read_header
+import pandas as pd
+
+from lib.collect import CollectionConfig, StoredCollection
 from lib.dynamics import Dynamics
 from lib.paths import REPO_ROOT
 from lib.scales import get_scale
@@ -19,14 +22,15 @@ CONFIGS = REPO_ROOT / "configs"
 COLLECT_ENV = "GPTFLUENCE_COLLECT"  # "1": collect missing runs of any scale instead of failing
 
 
-def collection_config(scale: str, name: str) -> CollectionConfig:
-    """The collection config `configs/<scale>/<name>.toml`; unknown names list the ones that exist."""
+def collection_config(scale: str, name: str, data_dir: str | os.PathLike | None = None) -> CollectionConfig:
+    """The collection config `configs/<scale>/<name>.toml` (reading its task data from `data_dir` if given)."""
     get_scale(scale)
     path = CONFIGS / scale / f"{name}.toml"
     if not path.is_file():
         known = sorted(p.stem for p in (CONFIGS / scale).glob("*.toml"))
         raise ValueError(f"no collection {name!r} at scale {scale!r} ({path}); known: {', '.join(known)}")
-    return CollectionConfig.from_toml(path)
+    config = CollectionConfig.from_toml(path)
+    return config if data_dir is None else config.with_overrides(runtime={"data_dir": str(data_dir)})
 
 
 def dynamics_folder(scale: str, name: str) -> Path:
@@ -35,43 +39,34 @@ def dynamics_folder(scale: str, name: str) -> Path:
     return root / scale / name
 
 
+def collects_missing(scale: str) -> bool:
+    """Whether missing runs are collected by default: at every scale but `default`, where it costs hours of CPU
+    and is opt-in ($GPTFLUENCE_COLLECT=1)."""
+    return scale != "default" or os.environ.get(COLLECT_ENV) == "1"
+
+
+def stored(scale: str, name: str, *, collect_missing: bool | None = None,
+           data_dir: str | os.PathLike | None = None) -> StoredCollection:
+    """Collection `name` at `scale`, complete: its missing runs collected where allowed (see `collects_missing`)."""
+    config = collection_config(scale, name, data_dir)
+    folder = dynamics_folder(scale, name)
+    collection = StoredCollection(folder)
+    how = (f"collect them with `python -m lib.collect {CONFIGS / scale / (name + '.toml')} --out {folder}` "
+           f"or set {COLLECT_ENV}=1")
+    collection.ensure_collected(config, collect_missing=collects_missing(scale) if collect_missing is None
+                                else collect_missing, how=how)
+    return collection
+
+
 def dynamics(scale: str, name: str, *, metric: str = "loss", collect_missing: bool | None = None,
              data_dir: str | os.PathLike | None = None) -> Dynamics:
-    """The recorded runs of collection `name` at `scale`, collecting missing runs where allowed.
-
-    `collect_missing=None` collects at every scale but `default`, where it is opt-in (parameter or
-    $GPTFLUENCE_COLLECT=1) because it costs hours of CPU.
-    """
-    config = collection_config(scale, name)
-    if data_dir is not None:
-        config = CollectionConfig.from_dict({**config.to_dict(), "runtime": {**config.to_dict()["runtime"],
-                                                                            "data_dir": str(data_dir)}})
-    folder = dynamics_folder(scale, name)
-    if collect_missing is None:
-        collect_missing = scale != "default" or os.environ.get(COLLECT_ENV) == "1"
-    finished = _finished(folder, config)
-    if finished < config.runs.total:
-        if not collect_missing:
-            raise FileNotFoundError(
-                f"collection {name!r} at scale {scale!r} has {finished} of {config.runs.total} runs in {folder}; "
-                f"collect them with `python -m lib.collect {CONFIGS / scale / (name + '.toml')} --out {folder}` "
-                f"or set {COLLECT_ENV}=1")
-        collect(config, folder, progress=False)
-    return load_dynamics(folder, metric=metric, require_complete=True)
+    """The recorded runs of collection `name` at `scale` as a Dynamics of `metric` (see `stored`)."""
+    collection = stored(scale, name, collect_missing=collect_missing, data_dir=data_dir)
+    return collection.dynamics(metric, require_complete=True)
 
 
-def _finished(folder: Path, config: CollectionConfig) -> int:
-    if not (folder / "collection.json").is_file():
-        return 0
-    if read_header(folder)["config_hash"] != config.config_hash:
-        return 0  # collect() then refuses the folder with a message naming both hashes
-    return len(completed_runs(folder, config.config_hash))
-
-
-def collections_table(scale: str) -> "pd.DataFrame":
+def collections_table(scale: str) -> pd.DataFrame:
     """One row per collection config of a scale: what is trained, how long, and on how many runs and tests."""
-    import pandas as pd
-
     rows = []
     for path in sorted((CONFIGS / scale).glob("*.toml")):
         c = CollectionConfig.from_toml(path)

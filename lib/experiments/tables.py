@@ -1,4 +1,5 @@
-"""Our scores and the papers' in one readable table: one row per (task, method), ours and the paper's per score."""
+"""Display tables: our scores beside the papers' (one row per (task, method), ours and the paper's per score), and
+"value (std)" tables of any tidy scores."""
 from __future__ import annotations
 
 from typing import Sequence
@@ -7,9 +8,9 @@ import numpy as np
 import pandas as pd
 
 from lib.experiments.settings import task_label
+from lib.experiments.wording import cell
+from lib.metrics import SCORE_NAMES, SCORES
 from lib.paper import beside, paper_rows
-
-METRIC_NAMES = {"mse": "MSE", "mae": "MAE", "spearman": "Spearman"}
 
 
 def with_paper(ours: pd.DataFrame, *, on: Sequence[str] = ("task", "method", "metric"),
@@ -26,16 +27,8 @@ def with_paper(ours: pd.DataFrame, *, on: Sequence[str] = ("task", "method", "me
     return beside(ours, paper, on=on)
 
 
-def format_cell(value: float, std: float, digits: int) -> str:
-    """'0.123 (0.045)', '0.123' without std, '' when missing."""
-    if value is None or not np.isfinite(value):
-        return ""
-    text = f"{value:.{digits}f}"
-    return f"{text} ({std:.{digits}f})" if std is not None and np.isfinite(std) else text
-
-
 def wide_table(table: pd.DataFrame, *, index: Sequence[str] = ("task", "method"),
-               metrics: Sequence[str] = ("mse", "mae", "spearman"), sources: Sequence[str] = ("ours", "paper"),
+               metrics: Sequence[str] = SCORES, sources: Sequence[str] = ("ours", "paper"),
                digits: int | dict[str, int] = 3, task_order: Sequence[str] | None = None,
                method_order: Sequence[str] | None = None) -> pd.DataFrame:
     """A `with_paper` table as strings 'value (std)', rows `index`, columns (score, source)."""
@@ -50,13 +43,13 @@ def wide_table(table: pd.DataFrame, *, index: Sequence[str] = ("task", "method")
             d = digits[metric] if isinstance(digits, dict) else digits
             for source in sources:
                 if hit.empty:
-                    cell = ""
+                    text = ""
                 else:
                     value = hit.iloc[0][source]
                     std = hit.iloc[0].get(f"{source} std", np.nan)
-                    cell = format_cell(float(value) if pd.notna(value) else np.nan,
-                                       float(std) if pd.notna(std) else np.nan, d)
-                row[(METRIC_NAMES.get(metric, metric), source)] = cell
+                    text = cell(float(value) if pd.notna(value) else np.nan,
+                                float(std) if pd.notna(std) else np.nan, spec=f".{d}f")
+                row[(SCORE_NAMES.get(metric, metric), source)] = text
         rows.append(row)
     wide = pd.DataFrame(rows)
     ranks = {}
@@ -79,17 +72,8 @@ def wide_table(table: pd.DataFrame, *, index: Sequence[str] = ("task", "method")
     return wide
 
 
-def fmt(value, digits: int = 3) -> str:
-    """A number for the text: fixed digits, or 'n/a' when missing or not finite."""
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return "n/a"
-    return f"{value:.{digits}f}" if np.isfinite(value) else "n/a"
-
-
 def paper_by_size(table: str, *, target: str = "loss", task: str = "average",
-                  metrics: Sequence[str] = ("mse", "mae", "spearman")) -> pd.DataFrame:
+                  metrics: Sequence[str] = SCORES) -> pd.DataFrame:
     """The paper's rows of one table at one task (default its Average) for every model size: rows method,
     columns (score, Pythia size such as "410M")."""
     rows = paper_rows(table=table, target=target, task=task)
@@ -97,7 +81,7 @@ def paper_by_size(table: str, *, target: str = "loss", task: str = "average",
     wide = rows.pivot_table(index="method", columns=["metric", "model"], values="value", aggfunc="first", sort=False)
     sizes = sorted(rows["model"].unique(), key=_model_size)
     wide = wide.reindex(columns=pd.MultiIndex.from_product([list(metrics), sizes]))
-    wide.columns = pd.MultiIndex.from_tuples([(METRIC_NAMES.get(m, m), s.rsplit("-", 1)[-1].upper())
+    wide.columns = pd.MultiIndex.from_tuples([(SCORE_NAMES.get(m, m), s.rsplit("-", 1)[-1].upper())
                                               for m, s in wide.columns])
     return wide
 
@@ -109,3 +93,11 @@ def _model_size(name: str) -> float:
         return float(size[:-1]) * scale
     except ValueError:
         return float("inf")
+
+
+def values_with_std(table: pd.DataFrame, index: Sequence[str], columns: str = "metric") -> pd.DataFrame:
+    """A wide display table of "value (std)" cells (3 and 2 significant digits, "-" when missing)."""
+    cells = table.assign(cell=[cell(v, s, spec=".3g", std_spec=".2g", missing="-")
+                               for v, s in zip(table["value"], table["std"])])
+    wide = cells.pivot_table(index=list(index), columns=columns, values="cell", aggfunc="first", sort=False)
+    return wide[[m for m in SCORES if m in wide.columns]]

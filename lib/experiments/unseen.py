@@ -28,8 +28,11 @@ import numpy as np
 import pandas as pd
 
 from lib.dynamics import Dynamics
-from lib.experiments.simulation import make_simulator
-from lib.metrics import evaluate
+from lib.experiments.scoring import mean_value
+from lib.experiments.settings import task_label
+from lib.experiments.simulation import make_simulator, split_or_none
+from lib.experiments.wording import cell, compared, relative
+from lib.metrics import SCORES, evaluate
 from lib.paper import paper_rows
 from lib.simulators import GPTfluenceConfig
 
@@ -99,7 +102,7 @@ def split_unseen(dyn: Dynamics, *, held_out: int | None = None, unseen_test_frac
         raise ValueError(f"unseen_test_fraction must be in (0, 1), got {unseen_test_fraction}")
     fit_runs = dyn.select_runs(train_index[:-held_out])
     seen_runs = dyn.select_runs(train_index[-held_out:])
-    val_runs = dyn.select_runs("val") if (dyn.split == "val").any() else None
+    val_runs = split_or_none(dyn, "val")
     known = np.unique(np.concatenate([fit_runs.train_ids] + ([val_runs.train_ids] if val_runs is not None else [])))
     shared = np.intersect1d(unseen_runs.train_ids, known)
     if shared.size:
@@ -176,8 +179,6 @@ def unseen_beside(ours: pd.DataFrame, task: str, method: str = "GPTfluence") -> 
     "paper RTE (FT, T11)"; ours is "ours SST-2 (FT)". Rows: unseen (none, train, test, both) x metric; the
     paper has no "none" rows (empty cells).
     """
-    from lib.experiments.settings import task_label
-
     mine = ours[ours["method"] == method]
     target = mine["target"].iloc[0]
     own = f"ours {task_label(task)} (FT)"
@@ -187,45 +188,37 @@ def unseen_beside(ours: pd.DataFrame, task: str, method: str = "GPTfluence") -> 
     paper = paper.assign(column=[f"paper {task_label(t)} ({kind[str(n)]})" for n, t in zip(paper["table"],
                                                                                           paper["task"])])
     both = pd.concat([wide, paper[["setting", "metric", "column", "value", "std"]]], ignore_index=True)
-    both["cell"] = [_cell(v, s) for v, s in zip(both["value"], both["std"])]
+    both["cell"] = [cell(v, s, spec=".3g", missing="n/a") for v, s in zip(both["value"], both["std"])]
     both["unseen"] = both["setting"].str.split("=").str[1]
     table = both.pivot(index=["unseen", "metric"], columns="column", values="cell")
-    index = [(s, m) for s in SCENARIOS for m in ("mse", "mae", "spearman") if (s, m) in table.index]
+    index = [(s, m) for s in SCENARIOS for m in SCORES if (s, m) in table.index]
     columns = [own] + sorted((c for c in table.columns if c.startswith("paper")),
                              key=lambda c: (c.endswith("T12)"), c))
     return table.reindex(index=pd.MultiIndex.from_tuples(index, names=["unseen", "metric"]),
                          columns=columns).fillna("").rename_axis(columns=None)
 
 
-def _cell(value: float, std: float) -> str:
-    if not np.isfinite(value):
-        return "n/a"
-    std_text = "" if std is None or not np.isfinite(std) else f" ({std:.3g})"
-    return f"{value:.3g}{std_text}"
-
-
-def unseen_summary(result: UnseenResult, method: str = "GPTfluence") -> dict[str, object]:
+def facts(result: UnseenResult, method: str = "GPTfluence") -> dict[str, object]:
     """Gluable facts: `method`'s scores per scenario, how each unseen scenario compares with "none", and
     whether unseen training data is simulated better than unseen test data (the paper's finding)."""
-    from lib.experiments.ablations import compared, relative, value_of
-
     table = result.table
     out: dict[str, object] = {}
     for name in result.truth:
-        for metric in ("mse", "mae", "spearman"):
-            out[f"unseen_{name}_{metric}"] = value_of(table, method=method, scenario=name, metric=metric)
-            out[f"unseen_sim_{name}_{metric}"] = value_of(table, method="Simfluence", scenario=name, metric=metric)
+        for metric in SCORES:
+            out[f"unseen_{name}_{metric}"] = mean_value(table, method=method, scenario=name, metric=metric)
+            out[f"unseen_sim_{name}_{metric}"] = mean_value(table, method="Simfluence", scenario=name, metric=metric)
     for name in ("train", "test", "both"):
         if name in result.truth and "none" in result.truth:
             out[f"unseen_{name}_vs_none_mse"] = relative(out[f"unseen_{name}_mse"], out["unseen_none_mse"])
             out[f"unseen_{name}_vs_none_rho"] = relative(out[f"unseen_{name}_spearman"], out["unseen_none_spearman"])
     if "train" in result.truth and "test" in result.truth:
-        out["unseen_train_vs_test_rho"] = compared(out["unseen_train_spearman"], out["unseen_test_spearman"], False)
-        out["unseen_train_vs_test_mse"] = compared(out["unseen_train_mse"], out["unseen_test_mse"], True)
+        out["unseen_train_vs_test_rho"] = compared(out["unseen_train_spearman"], out["unseen_test_spearman"],
+                                                   "spearman")
+        out["unseen_train_vs_test_mse"] = compared(out["unseen_train_mse"], out["unseen_test_mse"], "mse")
         holds = out["unseen_train_vs_test_rho"] == "better than"
         out["unseen_claim_train_easier"] = "holds" if holds else "does not hold"
     out["unseen_gpt_vs_sim_none_mse"] = compared(out.get("unseen_none_mse", np.nan),
-                                                 out.get("unseen_sim_none_mse", np.nan), True)
+                                                 out.get("unseen_sim_none_mse", np.nan), "mse")
     refused = [s for s in SCENARIOS if ("Simfluence", s) in result.refusals]
     out["unseen_sim_refused"] = ", ".join(SCENARIO_TITLES[s] for s in refused) if refused else "none"
     out["unseen_sim_refused_count"] = len(refused)

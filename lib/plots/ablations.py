@@ -9,12 +9,8 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import NullFormatter
 
-from lib.plots.style import method_color
-
-METRICS = ("mse", "mae", "spearman")
-METRIC_TITLES = {"mse": "All-steps MSE (lower is better)", "mae": "All-steps MAE (lower is better)",
-                 "spearman": "Final-step Spearman's rho (higher is better)"}
-METRIC_LABELS = {"mse": "all-steps MSE", "mae": "all-steps MAE", "spearman": "final-step Spearman's rho"}
+from lib.metrics import SCORES
+from lib.plots.style import SCORE_TITLES, finish_panels, method_color, metric_label, palette
 
 
 def metric_lines(table: pd.DataFrame, x: str, *, title: str, xlabel: str, hue: str = "method",
@@ -23,9 +19,9 @@ def metric_lines(table: pd.DataFrame, x: str, *, title: str, xlabel: str, hue: s
 
     With `units` (e.g. "task"), each unit is a thin line and the mean over units a thick line with markers.
     """
-    fig, axes = plt.subplots(1, len(METRICS), figsize=(11, 3.6))
-    palette = _palette(table[hue].unique())
-    for ax, metric in zip(axes, METRICS):
+    fig, axes = plt.subplots(1, len(SCORES), figsize=(11, 3.6))
+    palette = palette(table[hue].unique())
+    for ax, metric in zip(axes, SCORES):
         rows = table[table["metric"] == metric]
         if units is not None:
             for _, part in rows.groupby([hue, units], sort=False):
@@ -40,7 +36,7 @@ def metric_lines(table: pd.DataFrame, x: str, *, title: str, xlabel: str, hue: s
             _log(ax, "y", rows["value"])
     if units is not None:
         axes[0].plot([], [], color="grey", alpha=0.4, linewidth=1, label=f"one {units}")
-    return _finish(fig, axes[0], title)
+    return finish_panels(fig, axes[0], title)
 
 
 def order_lines(table: pd.DataFrame, *, title: str) -> plt.Figure:
@@ -50,11 +46,11 @@ def order_lines(table: pd.DataFrame, *, title: str) -> plt.Figure:
     Solid: scored on each order's own predicted steps n..T (the paper); dashed: on the common steps.
     """
     groups = list(table.groupby(["task", "target"], sort=False))
-    fig, axes = plt.subplots(len(groups), len(METRICS), figsize=(11, 2.9 * len(groups) + 0.6), squeeze=False)
+    fig, axes = plt.subplots(len(groups), len(SCORES), figsize=(11, 2.9 * len(groups) + 0.6), squeeze=False)
     styles = {"own": ("-", "own steps n..T (paper)"), "common": ("--", "common steps")}
     for r, ((task, target), part) in enumerate(groups):
         orders = sorted(part.loc[part["method"] == "GPTfluence", "order"].unique())
-        for c, metric in enumerate(METRICS):
+        for c, metric in enumerate(SCORES):
             ax = axes[r, c]
             rows = part[part["metric"] == metric]
             for (method, scored), line in rows.groupby(["method", "scored"], sort=False):
@@ -65,10 +61,10 @@ def order_lines(table: pd.DataFrame, *, title: str) -> plt.Figure:
                         else None, label=f"{method}, {name}" + (" (order 1)" if method != "GPTfluence" else ""))
             ax.set_xticks(orders)
             ax.set_xlabel("Markov order n" if r == len(groups) - 1 else "")
-            ax.set_ylabel(f"{task} {target}\n{METRIC_LABELS[metric]}" if c == 0 else METRIC_LABELS[metric])
+            ax.set_ylabel(f"{task} {target}\n{metric_label(metric)}" if c == 0 else metric_label(metric))
             if r == 0:
-                ax.set_title(METRIC_TITLES[metric], fontsize=10)
-    return _finish(fig, axes[0, 0], title)
+                ax.set_title(SCORE_TITLES[metric], fontsize=10)
+    return finish_panels(fig, axes[0, 0], title)
 
 
 def metric_bars(table: pd.DataFrame, x: str, *, title: str, xlabel: str, hue: str = "method",
@@ -76,16 +72,16 @@ def metric_bars(table: pd.DataFrame, x: str, *, title: str, xlabel: str, hue: st
     """One panel per metric: a bar per `x` value, coloured by `hue`; horizontal bars as paper Fig 6."""
     order = list(order) if order is not None else list(dict.fromkeys(table[x]))
     height = 1.6 + 0.55 * len(order) * (table[hue].nunique() if horizontal else 0) if horizontal else 3.8
-    fig, axes = plt.subplots(1, len(METRICS), figsize=(11, height), sharey=horizontal)
-    palette = _palette(table[hue].unique())
-    for ax, metric in zip(axes, METRICS):
+    fig, axes = plt.subplots(1, len(SCORES), figsize=(11, height), sharey=horizontal)
+    palette = palette(table[hue].unique())
+    for ax, metric in zip(axes, SCORES):
         rows = table[table["metric"] == metric]
         if horizontal:
             sns.barplot(data=rows, y=x, x="value", hue=hue, order=order, palette=palette, ax=ax, orient="h",
                         errorbar=None)
-            ax.set_title(METRIC_TITLES[metric], fontsize=10)
-            ax.set_xlabel(METRIC_LABELS[metric])
-            ax.set_ylabel(xlabel if metric == METRICS[0] else "")
+            ax.set_title(SCORE_TITLES[metric], fontsize=10)
+            ax.set_xlabel(metric_label(metric))
+            ax.set_ylabel(xlabel if metric == SCORES[0] else "")
             if log_mse and metric == "mse":
                 _log(ax, "x", rows["value"])
         else:
@@ -95,22 +91,13 @@ def metric_bars(table: pd.DataFrame, x: str, *, title: str, xlabel: str, hue: st
             ax.set_xticks(ax.get_xticks(), [_wrap(t.get_text()) for t in ax.get_xticklabels()], fontsize=8)
             if log_mse and metric == "mse":
                 _log(ax, "y", rows["value"])
-    return _finish(fig, axes[0], title)
-
-
-def values_with_std(table: pd.DataFrame, index: Sequence[str], columns: str = "metric") -> pd.DataFrame:
-    """A wide display table of "value (std)" cells."""
-    cells = table.assign(cell=[("-" if not np.isfinite(v) else f"{v:.3g}") +
-                               ("" if not np.isfinite(s) else f" ({s:.2g})")
-                               for v, s in zip(table["value"], table["std"])])
-    wide = cells.pivot_table(index=list(index), columns=columns, values="cell", aggfunc="first", sort=False)
-    return wide[[m for m in METRICS if m in wide.columns]]
+    return finish_panels(fig, axes[0], title)
 
 
 def _label(ax: plt.Axes, metric: str, xlabel: str) -> None:
-    ax.set_title(METRIC_TITLES[metric], fontsize=10)
+    ax.set_title(SCORE_TITLES[metric], fontsize=10)
     ax.set_xlabel(xlabel)
-    ax.set_ylabel(METRIC_LABELS[metric])
+    ax.set_ylabel(metric_label(metric))
 
 
 def _log(ax: plt.Axes, axis: str, values: pd.Series) -> None:
@@ -130,23 +117,3 @@ def _wrap(text: str, width: int = 14) -> str:
         else:
             line = f"{line} {word}".strip()
     return "\n".join(lines + [line])
-
-
-def _finish(fig: plt.Figure, legend_from: plt.Axes, title: str) -> plt.Figure:
-    """One legend below the panels (from `legend_from`'s handles), per-axes legends removed, a title on top."""
-    handles, labels = legend_from.get_legend_handles_labels()
-    for ax in fig.axes:
-        if ax.get_legend() is not None:
-            ax.get_legend().remove()
-    fig.suptitle(title)
-    legend_rows = -(-len(labels) // 4)
-    fig.tight_layout(rect=(0, (0.25 + 0.25 * legend_rows) / fig.get_size_inches()[1] if handles else 0, 1, 1))
-    if handles:
-        fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), frameon=False,
-                   bbox_to_anchor=(0.5, 0.0))
-    return fig
-
-
-def _palette(groups) -> dict:
-    """The book's method colours (lib.plots.style); other groups take the colour cycle."""
-    return {g: method_color(str(g), i) for i, g in enumerate(groups)}

@@ -5,11 +5,10 @@ import pandas as pd
 import pytest
 
 from lib.experiments import ablations
-from lib.experiments.ablations import (checkpoint_interval_ablation, compared, encoder_ablation, encoder_summary,
-                                       interval_summary, markov_order_ablation, model_description,
-                                       model_size_ablation, order_summary, relative, size_summary, table10_beside,
-                                       table10_wide, trend, usable_intervals, usable_orders)
-from lib.experiments.store import collection_config, dynamics
+from lib.experiments.ablations import (checkpoint_interval_ablation, encoder_ablation, encoder_facts, interval_facts,
+                                       markov_order_ablation, model_description, model_size_ablation, order_facts,
+                                       size_facts, table10_beside, table10_wide, usable_intervals, usable_orders)
+from lib.experiments.store import collection_config, dynamics, stored
 from lib.simulators import GPTfluenceConfig
 
 FAST = GPTfluenceConfig(lr=1e-3, hidden=16, max_epochs=3, warmup_steps=0, patience=2)
@@ -65,7 +64,7 @@ def test_interval_ablation_fits_and_scores_on_thinned_dynamics(sst2, monkeypatch
         assert set(rows["method"]) == {"Simfluence", "GPTfluence"}
         assert (rows["recorded_steps"] == T // k).all() and (rows["thinned_batch"] == k * B).all()
         assert (rows["task"] == "sst2").all()
-    facts = interval_summary(table)
+    facts = interval_facts(table)
     assert facts["interval_list"] == "1, 2, 4" and facts["interval_max"] == 4
     assert facts["interval_gpt_mse_first"] == pytest.approx(
         table.query("method == 'GPTfluence' and metric == 'mse' and interval == 1")["value"].mean())
@@ -93,7 +92,7 @@ def test_markov_order_runs_use_order_n_and_score_the_right_steps(sst2, monkeypat
     own = gpt.query("order == 1 and scored == 'own' and metric == 'mse'")["value"].iloc[0]
     common = gpt.query("order == 1 and scored == 'common' and metric == 'mse'")["value"].iloc[0]
     assert own != common
-    facts = order_summary(table)
+    facts = order_facts(table)
     assert facts["order_list"] == "1, 2, 3" and facts["order_dropped"] == "5, 10"
 
 
@@ -121,7 +120,7 @@ def test_encoder_ablation_labels_each_encoder_and_adds_simfluence(sst2):
     assert list(dict.fromkeys(table["encoder"])) == ["a", "b", "(none)"]
     assert table.groupby("encoder")["dim"].first().to_dict() == {"a": 8, "b": 12, "(none)": 0}
     assert set(table.loc[table["encoder"] == "(none)", "method"]) == {"Simfluence"}
-    facts = encoder_summary(table, {"mean": "a", "gpt": "b"}, sentence_roles=("mean",))
+    facts = encoder_facts(table, {"mean": "a", "gpt": "b"}, sentence_roles=("mean",))
     best = facts["encoder_best_mse"]
     assert best in {"a", "b"}
     assert facts["encoder_best_mse_kind"].startswith("a sentence" if best == "a" else "not")
@@ -129,20 +128,13 @@ def test_encoder_ablation_labels_each_encoder_and_adds_simfluence(sst2):
 
 def test_model_size_rows_name_each_gpt_setting():
     runs = {name: dynamics("smoke", name) for name in ("sst2", "sst2_size2")}
-    full, lora = model_description(runs["sst2"]), model_description(runs["sst2_size2"])
+    models = {name: model_description(stored("smoke", name)) for name in runs}
+    full, lora = models["sst2"], models["sst2_size2"]
     assert full["regime"] == "full" and lora["regime"] == "lora"
     assert full["trainable"] == full["parameters"] and lora["trainable"] < lora["parameters"] / 10
     assert collection_config("smoke", "sst2_size2").training.steps == collection_config("smoke", "sst2").training.steps
-    table = model_size_ablation(runs, encoder=HashEncoder(), gptfluence=FAST)
+    table = model_size_ablation(runs, models, encoder=HashEncoder(), gptfluence=FAST)
     assert set(table["collection"]) == {"sst2", "sst2_size2"}
     assert table.groupby("collection")["regime"].first().to_dict() == {"sst2": "full", "sst2_size2": "lora"}
-    assert size_summary(table)["size_settings"] == 2
+    assert size_facts(table)["size_settings"] == 2
 
-
-def test_words_follow_the_numbers():
-    assert trend(1.0, 2.0) == "rises" and trend(2.0, 1.0) == "falls" and trend(1.0, 1.001) == "stays level"
-    assert trend(float("nan"), 1.0) == "is undefined"
-    assert compared(0.1, 0.2, lower_is_better=True) == "better than"
-    assert compared(0.1, 0.2, lower_is_better=False) == "worse than"
-    assert compared(0.2, 0.2, lower_is_better=True) == "on par with"
-    assert relative(2.0, 1.0) == "higher" and relative(1.0, 2.0) == "lower" and relative(1.0, 1.0) == "about the same"

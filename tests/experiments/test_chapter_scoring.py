@@ -3,9 +3,9 @@ import pandas as pd
 import pytest
 from chapter_helpers import make_result, make_runs
 
-from lib.experiments.chapters import (REFERENCE, best_method, cells_won, change_phrase, compare_word, head_to_head,
-                                      mean_trajectory, methods_beating, reduction, scores_by_group, value_of, verdict,
-                                      wins, with_average)
+from lib.experiments.chapters import (REFERENCE, best_method, cells_won, head_to_head, mean_trajectory,
+                                      methods_beating, reduction, scores_by_group, value_of, wins, with_average)
+from lib.experiments.scoring import mean_value
 
 
 def test_mean_trajectory_starts_at_each_run_and_adds_the_mean_change():
@@ -60,17 +60,8 @@ def test_wins_counts_strictly_better_groups_in_the_metric_direction():
     assert wins(SCORES, "G", "missing", "mse") == (0, 0)
 
 
-def test_reduction_change_phrase_and_compare_word():
+def test_reduction():
     assert reduction(SCORES, "G", "S", "mse") == pytest.approx(50.0)
-    assert change_phrase(1.0, 2.0) == "50% lower"
-    assert change_phrase(3.0, 1.0) == "200% higher"
-    assert change_phrase(25.0, 1.0) == "25 times higher" and change_phrase(1.0, 40.0) == "40 times lower"
-    assert change_phrase(1909129.15, 1.0) == "1.9e+06 times higher" and change_phrase(0.0, 1.0) == "100% lower"
-    assert change_phrase(1.0, 1.0) == "equal"
-    assert change_phrase(1.001, 1.0) == "0.1% higher"
-    assert change_phrase(np.nan, 1.0) == "n/a"
-    assert compare_word(0.1, 0.2, "mse") == "better" and compare_word(0.1, 0.2, "spearman") == "worse"
-    assert compare_word(np.nan, 0.2, "mae") == "not comparable"
 
 
 def test_best_and_beating_methods():
@@ -100,12 +91,19 @@ def test_head_to_head_per_target():
     assert list(table.index) == [("loss", "mse"), ("BLEU", "mse")]
 
 
-def test_cells_won_and_verdict():
+def test_cells_won():
     scores = tidy({("a", "G", "mse"): 1.0, ("a", "S", "mse"): 2.0, ("b", "G", "mse"): 3.0, ("b", "S", "mse"): 2.0,
                    ("a", "G", "spearman"): 0.9, ("a", "S", "spearman"): 0.9, ("c", "G", "mse"): 1.0,
                    ("average", "G", "mse"): 0.0, ("average", "S", "mse"): 1.0})
     assert cells_won(scores, "G", ["G", "S"]) == (1, 3)  # a-mse won, b-mse lost, a-spearman tied; c lacks S
     assert cells_won(scores, "G", ["G", "S"], only=["b"]) == (0, 1)
-    assert verdict(3, 3) == "holds on every task" and verdict(2, 3) == "holds on most tasks"
-    assert verdict(1, 3) == "holds on a minority of tasks" and verdict(0, 3, "cell") == "does not hold on any cell"
-    assert verdict(1, 2) == "holds on half of the tasks" and verdict(0, 0) == "cannot be checked"
+
+
+def test_value_of_wants_exactly_one_row_and_mean_value_averages_the_matching_rows():
+    table = pd.DataFrame({"method": ["G", "G", "S"], "metric": ["mse"] * 3, "task": ["a", "b", "a"],
+                          "value": [1.0, 3.0, 5.0]})
+    assert value_of(table, "G", "mse", task="b") == 3.0
+    with pytest.raises(ValueError, match="expected one value"):
+        value_of(table, "G", "mse")
+    assert mean_value(table, method="G", metric="mse") == 2.0
+    assert np.isnan(mean_value(table, method="X"))

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib.experiments.chapters import fmt, format_cell, paper_by_size, wide_table, with_paper
+from lib.experiments.chapters import paper_by_size, values_with_std, wide_table, with_paper
 
 
 def ours_rows():
@@ -35,9 +35,12 @@ def test_wide_table_orders_and_formats():
     assert wide.loc[("RTE", "Mean of training runs"), ("MSE", "paper")] == ""
 
 
-def test_number_formatting():
-    assert fmt(0.12345) == "0.123" and fmt(np.float64(2.5), 0) == "2" and fmt(np.nan) == "n/a" and fmt(None) == "n/a"
-    assert format_cell(1.0, np.nan, 2) == "1.00" and format_cell(np.nan, 1.0, 2) == ""
+def test_values_with_std_is_one_cell_per_score():
+    table = pd.DataFrame({"method": ["a", "a", "a"], "metric": ["spearman", "mse", "mae"],
+                          "value": [0.5, 0.012345, np.nan], "std": [0.25, 0.001, np.nan]})
+    wide = values_with_std(table, index=["method"])
+    assert wide.columns.tolist() == ["mse", "mae", "spearman"]
+    assert wide.loc["a"].tolist() == ["0.0123 (0.001)", "-", "0.5 (0.25)"]
 
 
 def test_paper_by_size_has_every_pythia_size_in_order():

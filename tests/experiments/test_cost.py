@@ -137,9 +137,3 @@ def test_convergence_summary():
         cost.convergence(history.drop(columns="seconds"))
 
 
-def test_text_helpers():
-    assert cost.sci(0.000012345) == "1.2e-05"
-    assert cost.sci(float("nan")) == "n/a"
-    assert cost.ratio_phrase(10.0, 2.0) == "5 times as much as"
-    assert cost.ratio_phrase(2.0, 10.0) == "5 times less than"
-    assert cost.ratio_phrase(0.0, 1.0) == "n/a"

@@ -1,7 +1,7 @@
 """The default collections (configs/default): real GPTs, consistent shapes, and simulable by Simfluence."""
 import pytest
 
-from lib.experiments.coverage import unfitted_training_ids
+from lib.collect.coverage import unfitted_training_ids
 from lib.experiments.settings import FINE_TUNING_TASKS, GENERATION_TASKS, INSTRUCTION_TUNING
 from lib.experiments.store import collection_config
 

@@ -10,8 +10,9 @@ import pytest
 from lib.collect import load_config
 from lib.collect.examples import draw_examples
 from lib.dynamics import Dynamics
-from lib.experiments.mislabels import (checked, final_accuracy, fixes, fraction_found, rank_by_score, random_ranking,
-                                       rankings, retrain_config, summary)
+from lib.experiments.mislabels import (SETTINGS, MislabelResult, checked, checked_table, facts, final_accuracy, fixes,
+                                       fraction_found, rank_by_score, random_ranking, rankings, retrain_config,
+                                       summary)
 from lib.experiments.store import collection_config
 
 POOL = np.arange(100, 120)          # 20 pool ids
@@ -93,7 +94,39 @@ def test_summary_averages_over_seeds():
 
 @pytest.mark.parametrize("scale", ["smoke", "default"])
 def test_each_scale_checks_nothing_an_early_and_a_late_fraction(scale):
-    from lib.experiments.mislabels import SETTINGS
     fractions = SETTINGS[scale].fractions
     assert fractions[0] == 0.0 and list(fractions) == sorted(fractions) and max(fractions) <= 0.5
     assert any(0 < f <= 0.2 for f in fractions) and any(f > 0.2 for f in fractions)  # the chapter compares both
+
+
+def _result() -> MislabelResult:
+    """Two fractions checked; GPTfluence finds more than TracIn-CP, which finds more than the two random seeds."""
+    rows = []
+    for ranking, seeds, found in (("GPTfluence", [0], 0.6), ("TracIn-CP", [0], 0.3), ("random", [0, 1], 0.1)):
+        for seed in seeds:
+            for fraction in (0.0, 0.2, 0.4):
+                rows.append({"ranking": ranking, "seed": seed, "fraction": fraction,
+                             "fraction_found": found * fraction / 0.4 + 0.01 * seed, "accuracy": 0.5,
+                             "final_loss": 1.0 - fraction})
+    return MislabelResult(pool_ids=np.arange(10), flipped=np.array([1, 2, 3, 4]),
+                          scores={"GPTfluence": {}, "TracIn-CP": {1: 0.5, 2: 0.1, 77: 1.0}}, rankings={},
+                          table=pd.DataFrame(rows), noisy_accuracy=0.5, noisy_loss=1.25, retrain_runs=1,
+                          retrain_collections=5, fractions=(0.0, 0.2, 0.4), random_seeds=2)
+
+
+def test_facts_read_the_summary_at_the_fractions_checked():
+    out = facts(_result())
+    assert out["mis_flipped"] == 4 and out["mis_tracin_scored"] == 2 and out["mis_noisy_loss"] == "1.250"
+    assert out["mis_fracs_checked"] == "20% / 40%" and out["mis_frac_top"] == "40%"
+    assert out["mis_gpt_found_list"] == "0.30 / 0.60" and out["mis_random_found_list"] == "0.06 / 0.11"
+    assert out["mis_gpt_beats_tracin_found"] == "2 of 2" and out["mis_gpt_beats_random_found_early"] == "1 of 1"
+    assert out["mis_gpt_beats_random_accuracy"] == "0 of 2" and out["mis_tracin_beats_random_found"] == "2 of 2"
+    assert out["mis_acc_reading"].startswith("is 0.50 for every method")
+    assert out["mis_gpt_vs_random_found_top"] == "above" and out["mis_loss_0"] == "1.000"
+
+
+def test_checked_table_shows_the_seed_range_only_for_random():
+    shown = checked_table(summary(_result().table))
+    assert shown.loc["0.4", ("mislabels found", "GPTfluence")] == "0.60"
+    assert shown.loc["0.4", ("mislabels found", "random")] == "0.11 [0.10, 0.11]"
+    assert shown.loc["0.2", ("test loss", "TracIn-CP")] == "0.800"

@@ -1,7 +1,7 @@
 """The smoke collections of the book's chapters: valid, tiny, and simulable by Simfluence."""
 import pytest
 
-from lib.experiments.coverage import planned_curricula, unfitted_training_ids
+from lib.collect.coverage import planned_curricula, unfitted_training_ids
 from lib.experiments.store import collection_config
 
 NAMES = ["sst2", "rte", "boolq", "webnlg", "wmt16_de_en", "mixture"]

@@ -5,7 +5,7 @@ import pytest
 
 from lib.experiments.store import collection_config, dynamics
 from lib.experiments.unseen import (SCENARIOS, refusals_table, split_unseen, unseen_beside, unseen_experiment,
-                                    unseen_summary)
+                                    facts)
 from lib.simulators import GPTfluenceConfig
 
 FAST = GPTfluenceConfig(lr=1e-3, hidden=16, max_epochs=3, warmup_steps=0, patience=2)
@@ -93,11 +93,11 @@ def test_simfluence_refuses_unseen_examples_and_gptfluence_simulates_them(result
 
 
 def test_summary_and_paper_table(result):
-    facts = unseen_summary(result)
-    assert facts["unseen_sim_refused_count"] == 3
-    assert facts["unseen_train_mse"] == pytest.approx(
+    facts_ = facts(result)
+    assert facts_["unseen_sim_refused_count"] == 3
+    assert facts_["unseen_train_mse"] == pytest.approx(
         result.table.query("method == 'GPTfluence' and scenario == 'train' and metric == 'mse'")["value"].iloc[0])
-    assert facts["unseen_claim_train_easier"] in ("holds", "does not hold")
+    assert facts_["unseen_claim_train_easier"] in ("holds", "does not hold")
     table = unseen_beside(result.table, task="sst2")
     assert table.columns.tolist() == ["ours SST-2 (FT)", "paper RTE (FT, T11)", "paper WebNLG (FT, T11)",
                                       "paper RTE (IT, T12)", "paper WebNLG (IT, T12)"]

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from lib.collect.config import CollectionConfig
-from lib.collect.curricula import sample_curriculum
-from lib.collect.examples import draw_examples
+from .config import CollectionConfig
+from .curricula import sample_curriculum
+from .examples import draw_examples
 
 
 def planned_curricula(config: CollectionConfig) -> dict[int, np.ndarray]:

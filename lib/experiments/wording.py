@@ -1,0 +1,154 @@
+"""How the book writes numbers and comparisons: every number, table cell and comparison phrase the chapters glue.
+
+Formatting: `fmt` (fixed digits), `sci` (scientific), `cell` (a table cell "value (std)"), `human_count` (135M).
+Comparisons, all of which read "better" through `lib.metrics.LOWER_IS_BETTER`:
+- exact: `compare_word` ("better" / "worse" / "equal"), `change_phrase` ("42% lower"), `verdict` ("holds on most
+  tasks", read from win counts);
+- within a relative tolerance (1%): `compared` ("better than" / "on par with"), `relative` ("higher" / "about the
+  same"), `trend` ("rises" / "stays level");
+- `ratio_phrase` ("320 times as much as") and `position_phrase` ("above" / "the same as", at the printed digits).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from lib.metrics import LOWER_IS_BETTER
+
+REL_TOL = 0.01
+"""Two values within 1% of the second read as level / on par / about the same."""
+
+
+def _finite(*values) -> bool:
+    return all(v is not None and np.isfinite(v) for v in values)
+
+
+def _number(value, spec: str) -> str:
+    """`value` formatted with `spec`, or 'n/a' when it is missing, not a number or not finite."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return "n/a"
+    return format(value, spec) if np.isfinite(value) else "n/a"
+
+
+def fmt(value, digits: int = 3) -> str:
+    """A number for the text: fixed digits, or 'n/a' when missing or not finite."""
+    return _number(value, f".{digits}f")
+
+
+def sci(value, digits: int = 2) -> str:
+    """A number for the text in scientific notation ('1.5e-05'), or 'n/a' when missing or not finite."""
+    return _number(value, f".{digits - 1}e")
+
+
+def cell(value: float | None, std: float | None = None, *, spec: str = ".3f", std_spec: str | None = None,
+         missing: str = "") -> str:
+    """A table cell 'value (std)' with format specs (std_spec defaults to spec); `missing` when value is not finite."""
+    if not _finite(value):
+        return missing
+    text = format(value, spec)
+    return f"{text} ({format(std, std_spec or spec)})" if _finite(std) else text
+
+
+def human_count(count: float) -> str:
+    """A parameter count as '135M', '1.2B', '4.5k' (3 significant digits)."""
+    count = float(count)
+    for unit, size in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if count >= size:
+            return f"{count / size:.3g}{unit}"
+    return f"{count:.0f}"
+
+
+# --- exact comparisons of scores -----------------------------------------------------------------------------
+
+
+def compare_word(a: float, b: float, metric: str) -> str:
+    """'better' / 'worse' / 'equal' for a against b on `metric` (lower errors, higher Spearman), or 'not comparable'."""
+    if not _finite(a, b):
+        return "not comparable"
+    if a == b:
+        return "equal"
+    return "better" if (a < b) == LOWER_IS_BETTER[metric] else "worse"
+
+
+def change_phrase(a: float, b: float) -> str:
+    """a's value relative to b's as text: '42% lower', '122% higher', 'equal', or 'n/a'; beyond a factor of 10
+    either way as a factor ('25 times higher', '1.9e+06 times higher', '40 times lower'), which reads better
+    than '190912915% higher' when b is nearly 0."""
+    if not _finite(a, b) or b == 0:
+        return "n/a"
+    ratio = a / b
+    if ratio >= 10 or 0 < ratio <= 0.1:
+        factor = ratio if ratio >= 10 else 1.0 / ratio
+        return f"{factor:.0f} times {'higher' if ratio >= 10 else 'lower'}" if factor < 1000 else \
+            f"{factor:.1e} times {'higher' if ratio >= 10 else 'lower'}"
+    change = 100.0 * (ratio - 1.0)
+    if round(change) == 0:
+        return "equal" if a == b else f"{abs(change):.1f}% {'lower' if change < 0 else 'higher'}"
+    return f"{abs(change):.0f}% {'lower' if change < 0 else 'higher'}"
+
+
+def verdict(k: int, n: int, unit: str = "task") -> str:
+    """A claim that a beats b, read from 'a is better on k of n' groups: 'holds on every task', 'holds on most
+    tasks', 'holds on half of the tasks', 'holds on a minority of tasks', 'does not hold on any task', or
+    'cannot be checked' (n = 0)."""
+    if n == 0:
+        return "cannot be checked"
+    if k == n:
+        return f"holds on every {unit}"
+    if 2 * k > n:
+        return f"holds on most {unit}s"
+    if 2 * k == n:
+        return f"holds on half of the {unit}s"
+    return f"holds on a minority of {unit}s" if k else f"does not hold on any {unit}"
+
+
+# --- comparisons within a tolerance --------------------------------------------------------------------------
+
+
+def _level(a: float, b: float, rel_tol: float) -> bool:
+    return abs(a - b) <= rel_tol * max(abs(b), 1e-12)
+
+
+def compared(a: float, b: float, metric: str, rel_tol: float = REL_TOL) -> str:
+    """"better than", "worse than" or "on par with" (a against b on `metric`), or "not comparable with" with a nan."""
+    if not _finite(a, b):
+        return "not comparable with"
+    if _level(a, b, rel_tol):
+        return "on par with"
+    return "better than" if (a < b) == LOWER_IS_BETTER[metric] else "worse than"
+
+
+def relative(a: float, b: float, rel_tol: float = REL_TOL) -> str:
+    """"higher", "lower" or "about the same" (a against b, within rel_tol of b), or "undefined" with a nan."""
+    if not _finite(a, b):
+        return "undefined"
+    if _level(a, b, rel_tol):
+        return "about the same"
+    return "higher" if a > b else "lower"
+
+
+def trend(start: float, end: float, rel_tol: float = REL_TOL) -> str:
+    """"rises", "falls" or "stays level" (within rel_tol of the start), or "is undefined" with a nan."""
+    if not _finite(start, end):
+        return "is undefined"
+    if _level(end, start, rel_tol):
+        return "stays level"
+    return "rises" if end > start else "falls"
+
+
+def ratio_phrase(a: float, b: float) -> str:
+    """How a compares to b as text: '320 times as much as', '2 times less than'; 'n/a' when undefined."""
+    if not _finite(a, b) or a <= 0 or b <= 0:
+        return "n/a"
+    r = a / b
+    if r >= 1:
+        return f"{r:.3g} times as much as"
+    return f"{1 / r:.3g} times less than"
+
+
+def position_phrase(a: float, b: float, digits: int = 2) -> str:
+    """"above", "below" or "the same as" (a against b as printed with `digits` decimals)."""
+    if round(a, digits) == round(b, digits):
+        return "the same as"
+    return "above" if a > b else "below"
