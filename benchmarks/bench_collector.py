@@ -27,7 +27,6 @@ come in under it. Floor time = FLOPs / throughput of a matmul of a representativ
 from __future__ import annotations
 
 import argparse
-import copy
 import os
 import sys
 import time
@@ -42,7 +41,8 @@ from lib.collect.config import fast_bf16_available, load_config  # noqa: E402
 from lib.collect.curricula import sample_curriculum  # noqa: E402
 from lib.collect.encoding import encode_examples  # noqa: E402
 from lib.collect.examples import draw_examples  # noqa: E402
-from lib.collect.train_run import _wants_eos, load_initial_model, train_run  # noqa: E402
+from lib.collect.initial_model import load_base_model, wants_eos  # noqa: E402
+from lib.collect.train_run import train_run  # noqa: E402
 
 
 def matmul_gflops(bf16: bool, m: int = 1024, k: int = 576, n: int = 1536, seconds: float = 1.5) -> float:
@@ -84,8 +84,8 @@ def collector_row(config, examples, steps: int, *, bf16: bool, gradients: bool) 
 
 def naive_row(config, examples, steps: int) -> dict:
     """The naive loop: fp32, full logits everywhere, one test example at a time."""
-    model, tokenizer = load_initial_model(config)
-    model = copy.deepcopy(model).float().train()
+    model, tokenizer = load_base_model(config)
+    model = model.float().train()
     t = config.training
     optimizer = torch.optim.AdamW(model.parameters(), lr=t.lr, betas=(t.adam_beta1, t.adam_beta2), eps=t.adam_eps,
                                   weight_decay=t.weight_decay)
@@ -93,7 +93,7 @@ def naive_row(config, examples, steps: int) -> dict:
     cur = sample_curriculum(examples.pool_ids, subset_size=t.batch_size * steps, batch_size=t.batch_size, epochs=1,
                             seed=config.runs.seed, run_index=0)
     enc = encode_examples(tokenizer, [*examples.test, *(by_id[int(i)] for i in cur.subset)],
-                          max_length=config.model.max_length, append_eos=_wants_eos)
+                          max_length=config.model.max_length, append_eos=wants_eos)
     pad = tokenizer.pad_token_id
 
     def evaluate() -> np.ndarray:
@@ -160,7 +160,7 @@ def main() -> None:
           f"fp32 {gflops['fp32']:.0f} GFLOP/s; fast bf16 on this machine: {fast} "
           f"(torch CPU capability {torch.backends.cpu.get_cpu_capability()}); the config runs in {used}")
 
-    load_initial_model(config)  # load once, outside the timings
+    load_base_model(config)  # load once, outside the timings
     bf16 = bool(config.training.bf16)
     rows = {f"collector ({used})": collector_row(config, examples, args.steps, bf16=bf16, gradients=False)}
     other = "fp32" if bf16 else "bf16"

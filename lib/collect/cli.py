@@ -5,8 +5,11 @@ import argparse
 import logging
 import sys
 
+from lib.curriculum_signal import curriculum_signal
+
 from .config import ConfigError, load_config
-from .folder import StorageError
+from .folder import StorageError, completed_runs, read_header
+from .stored import load_dynamics
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,6 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--only", type=_run_list, help="run only these run indices, e.g. 0-2,23 (a partial collection)")
     parser.add_argument("--max-runs", type=int, help="run at most this many of the pending runs")
     parser.add_argument("--check", action="store_true", help="validate the config and draw the examples, then stop")
+    parser.add_argument("--summary", action="store_true",
+                        help="only print the curriculum-signal summary of the collection in --out")
     parser.add_argument("--no-progress", action="store_true", help="no tqdm bars (log lines only)")
     return parser
 
@@ -43,6 +48,23 @@ def _run_list(text: str) -> list[int]:
     return out
 
 
+def signal_summary(out) -> str:
+    """The curriculum-signal figures of every recorded metric of the finished runs in `out` (lib.curriculum_signal)."""
+    header = read_header(out)
+    lines = [f"{out}: {len(completed_runs(out))} of {len(header['runs'])} runs finished"]
+    for metric in header["metrics"]:
+        try:
+            s = curriculum_signal(load_dynamics(out, metric))
+        except (StorageError, ValueError) as err:
+            lines.append(f"  {metric}: no curriculum-signal figures yet ({err})")
+            continue
+        lines.append(f"  {metric}: share of the mean trajectory's change in the first 2 steps {s.early_share:.2f}; "
+                     f"spread of final values across runs / per-example change {s.spread:.3f}; curriculum-blind "
+                     f"MSE on held-out runs {s.blind_mse:.3g} ({s.blind_share:.2f} of their movement); flat "
+                     f"trajectories {s.flat_share:.0%}")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point (also `gptfluence-collect`); returns the exit status."""
     args = build_parser().parse_args(argv)
@@ -50,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
                         datefmt="%H:%M:%S", stream=sys.stderr)
     from tqdm.contrib.logging import logging_redirect_tqdm
 
-    from .collection import collect
+    from .collection import collect, default_out_dir
     from .examples import draw_examples
 
     try:
@@ -63,9 +85,13 @@ def main(argv: list[str] | None = None) -> int:
                   f"{config.training.steps} steps; pool {len(examples.pool)}, test {len(examples.test)}, "
                   f"metrics {', '.join(config.metrics)}")
             return 0
-        with logging_redirect_tqdm():
-            out = collect(config, args.out, args.executor, ray_address=args.ray_address,
-                          progress=not args.no_progress, only=args.only, max_runs=args.max_runs)
+        if args.summary:
+            out = args.out or default_out_dir(config)
+        else:
+            with logging_redirect_tqdm():
+                out = collect(config, args.out, args.executor, ray_address=args.ray_address,
+                              progress=not args.no_progress, only=args.only, max_runs=args.max_runs)
+        print(signal_summary(out))
     except (ConfigError, StorageError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

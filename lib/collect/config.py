@@ -25,7 +25,8 @@ MIXTURE = "mixture"
 METRIC_NAMES = ("loss", "bleu", "rougeL")
 GENERATION_METRICS = ("bleu", "rougeL")
 RUN_SPLITS = ("train", "val", "test")
-REGIMES = ("full", "lora")
+REGIMES = ("full", "lora", "top")
+HEADS = ("untied", "frozen")
 DECODINGS = ("sample", "greedy")
 
 
@@ -50,10 +51,17 @@ class DataSettings:
 
 @dataclass(frozen=True)
 class ModelSettings:
-    """Which GPT and how it is tuned: full fine-tuning or LoRA."""
+    """Which GPT and how it is tuned: full fine-tuning, LoRA, or only its top blocks ("top").
+
+    "top" trains the top `top_blocks` transformer blocks and the final norm on hidden states of the frozen
+    bottom, computed once per collection (lib/collect/top_blocks.py). `head` "untied" also trains the LM head
+    as an untied copy of the (possibly tied) output embedding; "frozen" keeps it as loaded.
+    """
 
     name: str = "smollm2-135m"
     regime: str = "full"
+    top_blocks: int = 2
+    head: str = "untied"
     lora_r: int = 8
     lora_alpha: int = 4
     lora_dropout: float = 0.05
@@ -125,6 +133,27 @@ class GradientSettings:
 
 
 @dataclass(frozen=True)
+class WarmupSettings:
+    """An optional format warm-start: fine-tune once on `examples` examples disjoint from the collection's.
+
+    The warm-up trains the same parameters as the runs (same regime), with AdamW and a linear decay from `lr`
+    to 0 over `steps` steps of `batch_size`; its final model is the initial model of every run
+    (lib/collect/warmup.py). `examples = 0` means no warm-up.
+    """
+
+    examples: int = 0
+    steps: int = 16
+    batch_size: int = 4
+    lr: float = 1e-4
+    seed: int = 0
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the collection warms up at all."""
+        return self.examples > 0
+
+
+@dataclass(frozen=True)
 class RuntimeSettings:
     """How the collection runs (not hashed): torch threads, data and cache folders.
 
@@ -149,6 +178,7 @@ class CollectionConfig:
     runs: RunSettings = field(default_factory=RunSettings)
     evaluation: EvalSettings = field(default_factory=EvalSettings)
     gradients: GradientSettings = field(default_factory=GradientSettings)
+    warmup: WarmupSettings = field(default_factory=WarmupSettings)
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
 
     @classmethod
@@ -182,6 +212,11 @@ class CollectionConfig:
         for key, default in (("flip_fraction", 0.0), ("fixed_ids", [])):  # label noise: hashed only when used,
             if out["data"][key] == default:                                # so older collections keep their hash
                 out["data"].pop(key)
+        if self.model.regime != "top":  # top-block settings and the warm-up: hashed only when used (idem)
+            for key in ("top_blocks", "head"):
+                out["model"].pop(key)
+        if not self.warmup.enabled:
+            out.pop("warmup")
         out["collector_version"] = COLLECTOR_VERSION
         return out
 
@@ -236,6 +271,7 @@ _SECTIONS: dict[str, type] = {
     "runs": RunSettings,
     "evaluation": EvalSettings,
     "gradients": GradientSettings,
+    "warmup": WarmupSettings,
     "runtime": RuntimeSettings,
 }
 
@@ -331,7 +367,26 @@ def validate(config: CollectionConfig) -> CollectionConfig:
     _positive("model", "lora_alpha", m.lora_alpha)
     if not 0 <= m.lora_dropout < 1:
         raise ConfigError(f"[model] lora_dropout must be in [0, 1), got {m.lora_dropout!r}")
-    _positive("model", "max_length", m.max_length)
+    if m.max_length < 2:
+        raise ConfigError(f"[model] max_length must be >= 2 (a prompt token and a target token), got {m.max_length}")
+    if m.regime == "top":
+        _positive("model", "top_blocks", m.top_blocks)
+        if m.head not in HEADS:
+            raise ConfigError(f"[model] head must be one of {HEADS}, got {m.head!r}")
+        if g.splits and m.head == "frozen":
+            raise ConfigError(
+                "[gradients] splits records LM-head gradient dot products, but [model] head = \"frozen\" is not "
+                "trained in the top-block regime; use head = \"untied\" or [gradients] splits = []")
+    w = config.warmup
+    _non_negative("warmup", "examples", w.examples)
+    if w.enabled:
+        _positive("warmup", "steps", w.steps)
+        _positive("warmup", "batch_size", w.batch_size)
+        _non_negative("warmup", "seed", w.seed)
+        if w.lr <= 0:
+            raise ConfigError(f"[warmup] lr must be > 0, got {w.lr!r}")
+        if w.batch_size > w.examples:
+            raise ConfigError(f"[warmup] batch_size ({w.batch_size}) is larger than [warmup] examples ({w.examples})")
     _positive("training", "subset_size", t.subset_size)
     _positive("training", "batch_size", t.batch_size)
     _positive("training", "epochs", t.epochs)

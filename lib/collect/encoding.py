@@ -9,7 +9,7 @@ tokens) and the end of their prompt.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -45,6 +45,7 @@ class TargetBatch:
     cols: torch.Tensor  # [n_tokens] position whose hidden state predicts the token
     targets: torch.Tensor  # [n_tokens] the target token ids
     token_example: torch.Tensor  # [n_tokens] = rows (kept separate for clarity)
+    states: torch.Tensor | None = None  # [B, L, d] boundary hidden states (top-block regime), else None
 
     @property
     def size(self) -> int:
@@ -60,7 +61,7 @@ class TargetBatch:
         """The same batch on `device`."""
         return TargetBatch(self.example_ids, self.input_ids.to(device), self.attention_mask.to(device),
                            self.rows.to(device), self.cols.to(device), self.targets.to(device),
-                           self.token_example.to(device))
+                           self.token_example.to(device), None if self.states is None else self.states.to(device))
 
 
 def encode_example(tokenizer, example, *, max_length: int, append_eos: bool) -> EncodedExample:
@@ -85,8 +86,12 @@ def encode_examples(tokenizer, examples: Sequence, *, max_length: int,
     return {int(e.id): encode_example(tokenizer, e, max_length=max_length, append_eos=wants(e)) for e in examples}
 
 
-def make_batch(encoded: Sequence[EncodedExample], pad_id: int) -> TargetBatch:
-    """Right-pad `encoded` into one batch and locate the predicting positions of every target token."""
+def make_batch(encoded: Sequence[EncodedExample], pad_id: int,
+               states: Mapping[int, torch.Tensor] | None = None) -> TargetBatch:
+    """Right-pad `encoded` into one batch and locate the predicting positions of every target token.
+
+    `states` (example id -> [length, d] boundary hidden states, top-block regime) are padded alongside.
+    """
     width = max(e.length for e in encoded)
     input_ids = torch.full((len(encoded), width), int(pad_id), dtype=torch.long)
     mask = torch.zeros((len(encoded), width), dtype=torch.long)
@@ -103,11 +108,24 @@ def make_batch(encoded: Sequence[EncodedExample], pad_id: int) -> TargetBatch:
             cols.append(j - 1)
             targets.append(ids[j])
     rows_t = torch.tensor(rows, dtype=torch.long)
-    return TargetBatch(np.array([e.example_id for e in encoded], dtype=np.int64), input_ids, mask, rows_t,
-                       torch.tensor(cols, dtype=torch.long), torch.tensor(targets, dtype=torch.long), rows_t.clone())
+    ids = np.array([e.example_id for e in encoded], dtype=np.int64)
+    padded = None if states is None else padded_states(states, ids, width)
+    return TargetBatch(ids, input_ids, mask, rows_t, torch.tensor(cols, dtype=torch.long),
+                       torch.tensor(targets, dtype=torch.long), rows_t.clone(), padded)
 
 
-def length_sorted_batches(encoded: Sequence[EncodedExample], batch_size: int, pad_id: int) -> list[TargetBatch]:
+def length_sorted_batches(encoded: Sequence[EncodedExample], batch_size: int, pad_id: int,
+                          states: Mapping[int, torch.Tensor] | None = None) -> list[TargetBatch]:
     """Batches of similar length (sorted by length, ties by id) to minimise padding."""
     order = sorted(encoded, key=lambda e: (e.length, e.example_id))
-    return [make_batch(order[i: i + batch_size], pad_id) for i in range(0, len(order), batch_size)]
+    return [make_batch(order[i: i + batch_size], pad_id, states) for i in range(0, len(order), batch_size)]
+
+
+def padded_states(states: Mapping[int, torch.Tensor], example_ids: Sequence[int], width: int) -> torch.Tensor:
+    """Right-padded [B, width, d] boundary states of some examples (zeros at padding, which the mask hides)."""
+    first = states[int(example_ids[0])]
+    out = torch.zeros((len(example_ids), width, first.shape[-1]), dtype=first.dtype)
+    for r, i in enumerate(example_ids):
+        s = states[int(i)]
+        out[r, : s.shape[0]] = s
+    return out

@@ -1,7 +1,8 @@
 """Per-step test metrics: target-token losses (LM head at the target positions only) and BLEU/ROUGE-L.
 
 The test examples are tokenized once and grouped into length-sorted batches. One evaluation runs the
-transformer body on each batch under `torch.inference_mode` (and bf16 autocast when enabled), gathers
+transformer body (in the top-block regime: its top k blocks from the cached boundary states) on each
+batch under `torch.inference_mode` (and bf16 autocast when enabled), gathers
 the hidden states that predict target tokens, applies the output projection there and reports each
 example's mean NLL over its target tokens. Generation metrics sample a continuation of each prompt
 (top-p / temperature with a fixed seed, or greedy), cut at the first newline when asked, and score it
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -63,7 +64,8 @@ class Evaluator:
     """Evaluates a model on fixed test examples: losses every call, generation metrics when configured."""
 
     def __init__(self, tokenizer, tests: Sequence, *, settings: EvalSettings, metrics: Sequence[str],
-                 max_length: int, append_eos, device: torch.device, bf16: bool):
+                 max_length: int, append_eos, device: torch.device, bf16: bool,
+                 states: Mapping[int, torch.Tensor] | None = None):
         self.tokenizer = tokenizer
         self.tests = list(tests)
         self.test_ids = np.array([int(e.id) for e in self.tests], dtype=np.int64)
@@ -74,7 +76,7 @@ class Evaluator:
         encoded = encode_examples(tokenizer, self.tests, max_length=max_length, append_eos=append_eos)
         self.encoded: list[EncodedExample] = [encoded[int(i)] for i in self.test_ids]
         self.batches: list[TargetBatch] = [b.to(device) for b in length_sorted_batches(
-            self.encoded, settings.batch_size, tokenizer.pad_token_id)]
+            self.encoded, settings.batch_size, tokenizer.pad_token_id, states)]
         position = {int(t): i for i, t in enumerate(self.test_ids)}
         self.sorted_index = np.array([position[int(i)] for b in self.batches for i in b.example_ids], dtype=np.int64)
         self.references = [references_of(e) for e in self.tests]

@@ -1,11 +1,15 @@
-"""The examples of a collection: training pool, held-out test set and unseen pool, drawn once from lib.data."""
+"""The examples of a collection: training pool, held-out test set, unseen pool and warm-up set, drawn once from lib.data."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
+
+from lib.data import DataError, draw_splits, instruction_mixture
 
 from .config import MIXTURE, CollectionConfig, ConfigError
 
@@ -18,6 +22,7 @@ class CollectionExamples:
     test: tuple
     unseen: tuple
     flipped: tuple = ()  # pool ids whose label was flipped ([data] flip_fraction) and not fixed ([data] fixed_ids)
+    warmup: tuple = ()  # the format warm-start's examples ([warmup]), disjoint from the others
 
     @property
     def pool_ids(self) -> np.ndarray:
@@ -36,12 +41,12 @@ class CollectionExamples:
 
     def by_id(self) -> dict[int, object]:
         """Every example keyed by id."""
-        return {int(e.id): e for e in (*self.pool, *self.test, *self.unseen)}
+        return {int(e.id): e for e in (*self.pool, *self.test, *self.unseen, *self.warmup)}
 
     def rows(self) -> list[dict]:
-        """One plain dict per example with its role ("pool" | "test" | "unseen"), for examples.parquet."""
+        """One plain dict per example with its role ("pool" | "test" | "unseen" | "warmup"), for examples.parquet."""
         out = []
-        for role, items in (("pool", self.pool), ("test", self.test), ("unseen", self.unseen)):
+        for role, items in (("pool", self.pool), ("test", self.test), ("unseen", self.unseen), ("warmup", self.warmup)):
             for e in items:
                 out.append({"id": int(e.id), "role": role, "task": e.task, "prompt": e.prompt, "target": e.target,
                             "text": e.text, "label": None if e.label is None else int(e.label),
@@ -54,10 +59,32 @@ class CollectionExamples:
         return hashlib.sha256(text.encode()).hexdigest()
 
 
+WARMUP_DRAW_SEED = 1_000_003  # offsets the data seed: the warm-up draw is independent of the collection's draw
+
+
+def draw_warmup(config: CollectionConfig, taken: Sequence) -> tuple:
+    """`[warmup] examples` examples of the task, none of them (by id or text) among `taken` (pool, test, unseen)."""
+    d, w = config.data, config.warmup
+    ids, texts = {int(e.id) for e in taken}, {e.text for e in taken}
+    want = w.examples + len(taken)
+    seed = WARMUP_DRAW_SEED + d.seed * 1000 + w.seed
+    try:
+        if d.task == MIXTURE:
+            candidates = instruction_mixture(pool_size=want, test_size=0, seed=seed, data_dir=config.runtime.data_dir)
+        else:
+            candidates = draw_splits(d.task, pool_size=want, test_size=0, seed=seed, style=d.style,
+                                     balanced=d.balanced, data_dir=config.runtime.data_dir)
+    except DataError as err:
+        raise ConfigError(f"[warmup] examples = {w.examples}: cannot draw them besides the collection's ({err})") from None
+    chosen = [e for e in candidates.pool if int(e.id) not in ids and e.text not in texts][: w.examples]
+    if len(chosen) < w.examples:
+        raise ConfigError(f"[warmup] examples = {w.examples}: only {len(chosen)} training examples are disjoint "
+                          "from the collection's pool, test and unseen examples")
+    return tuple(chosen)
+
+
 def draw_examples(config: CollectionConfig) -> CollectionExamples:
     """Draw the collection's splits with lib.data (deterministic for the config); DataError becomes ConfigError."""
-    from lib.data import DataError, draw_splits, instruction_mixture
-
     d = config.data
     try:
         if d.task == MIXTURE:
@@ -73,7 +100,10 @@ def draw_examples(config: CollectionConfig) -> CollectionExamples:
         from .label_noise import apply_label_noise
 
         examples = apply_label_noise(examples, d)
-    ids = [int(e.id) for e in (*examples.pool, *examples.test, *examples.unseen)]
+    if config.warmup.enabled:
+        examples = dataclasses.replace(
+            examples, warmup=draw_warmup(config, (*examples.pool, *examples.test, *examples.unseen)))
+    ids = [int(e.id) for e in (*examples.pool, *examples.test, *examples.unseen, *examples.warmup)]
     if len(set(ids)) != len(ids):
-        raise ConfigError("[data] the drawn pool, test and unseen examples share ids")
+        raise ConfigError("[data] the drawn pool, test, unseen and warm-up examples share ids")
     return examples

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from .encoding import TargetBatch
+from .top_blocks import TopBlocks, base_model, transformer_body
 
 
 @dataclass
@@ -22,6 +23,7 @@ class LMParts:
     body: torch.nn.Module
     head: torch.nn.Module
     softcap: float | None
+    top: TopBlocks | None = None  # top-block regime: batches carry boundary states and only the top k blocks run
 
     @property
     def has_bias(self) -> bool:
@@ -29,12 +31,10 @@ class LMParts:
         return getattr(self.head, "bias", None) is not None
 
 
-def lm_parts(model) -> LMParts:
+def lm_parts(model, top: TopBlocks | None = None) -> LMParts:
     """Split a Hugging Face causal LM (optionally wrapped by peft) into body and output projection."""
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    body = base.base_model
-    if body is base:
-        raise ValueError(f"cannot find the transformer body of {type(base).__name__} (base_model_prefix)")
+    base = base_model(model)
+    body = transformer_body(model)
     head = base.get_output_embeddings()
     if head is None or not hasattr(head, "weight"):
         raise ValueError(f"{type(base).__name__} has no output projection")
@@ -42,14 +42,26 @@ def lm_parts(model) -> LMParts:
     softcap = getattr(config, "final_logit_softcapping", None)
     if getattr(config, "logit_scale", None) not in (None, 1, 1.0):
         raise ValueError(f"{type(base).__name__} scales its logits; the head-only path does not support it")
-    return LMParts(body=body, head=head, softcap=float(softcap) if softcap else None)
+    return LMParts(body=body, head=head, softcap=float(softcap) if softcap else None, top=top)
 
 
 def target_hidden(parts: LMParts, batch: TargetBatch) -> torch.Tensor:
     """Final hidden states at the positions that predict the batch's target tokens: [n_tokens, d]."""
-    out = parts.body(input_ids=batch.input_ids, attention_mask=batch.attention_mask, use_cache=False)
-    hidden = out.last_hidden_state if hasattr(out, "last_hidden_state") else out[0]
+    if parts.top is not None:
+        if batch.states is None:
+            raise ValueError("the top-block regime needs batches with boundary states (make_batch(..., states))")
+        hidden = parts.top.forward(batch.states, batch.attention_mask)
+    else:
+        out = parts.body(input_ids=batch.input_ids, attention_mask=batch.attention_mask, use_cache=False)
+        hidden = out.last_hidden_state if hasattr(out, "last_hidden_state") else out[0]
     return hidden[batch.rows, batch.cols]
+
+
+def batch_loss(parts: LMParts, batch: TargetBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(training loss: mean over examples of their mean target NLL, target hidden states, log-probabilities)."""
+    hidden = target_hidden(parts, batch)
+    nll, logp = token_nll(head_logits(parts, hidden), batch.targets)
+    return example_mean(nll, batch.token_example, batch.size).mean(), hidden, logp
 
 
 def head_logits(parts: LMParts, hidden: torch.Tensor) -> torch.Tensor:

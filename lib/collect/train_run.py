@@ -2,7 +2,8 @@
 
 The run is a pure function of (config, run index, examples): the curriculum comes from
 `curricula.sample_curriculum` seeded by (runs.seed, run index), the initial model is the same for
-every run (LoRA adapters initialised under the collection seed), dropout is seeded per run and the
+every run (lib/collect/initial_model.py: regime set up, LoRA adapters initialised under the collection
+seed, the warm-up checkpoint loaded when configured), dropout is seeded per run and the
 generation seed is fixed. Training: AdamW (betas, eps, weight decay from the config; no weight decay
 on 1-D parameters -- biases and norms -- as in the Hugging Face Trainer the official code used),
 linear decay from `lr` to 0 over the T steps, no warmup. A batch's loss is the mean over its examples
@@ -11,7 +12,6 @@ gradient dot products use), computed with the LM head at the target positions on
 """
 from __future__ import annotations
 
-import copy
 import gc
 import os
 import time
@@ -21,11 +21,13 @@ import torch
 
 from .config import CollectionConfig
 from .curricula import checkpoint_for_step, checkpoint_steps, run_seed, sample_curriculum
-from .encoding import encode_examples, length_sorted_batches, make_batch
+from .encoding import length_sorted_batches, make_batch
 from .evaluate import Evaluator, autocast
 from .examples import CollectionExamples
 from .gradients import HeadStats, grad_dots, self_dots
-from .head import LMParts, example_mean, head_logits, lm_parts, target_hidden, token_nll
+from .head import LMParts, batch_loss, head_logits, target_hidden, token_nll
+from .initial_model import initial_model, wants_eos
+from .optimizer import adamw_linear_decay
 from .run_schema import RunRecord as RunResult  # one record type, returned here and written / read by run_schema
 
 
@@ -40,49 +42,6 @@ def default_threads() -> int:
 def default_device() -> torch.device:
     """CUDA when available, else CPU."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-_MODEL_CACHE: dict[tuple, tuple] = {}
-
-
-def load_initial_model(config: CollectionConfig):
-    """(model, tokenizer) in their initial state: the same for every run; the base model is cached per process."""
-    from lib.models import LoraSettings, apply_lora, load_causal_lm
-
-    m = config.model
-    key = (m.name, config.runtime.cache_dir)
-    if key not in _MODEL_CACHE:
-        _MODEL_CACHE.clear()
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(config.runs.seed)
-            _MODEL_CACHE[key] = load_causal_lm(m.name, cache_dir=config.runtime.cache_dir)
-    base, tokenizer = _MODEL_CACHE[key]
-    model = copy.deepcopy(base)
-    if m.regime == "lora":
-        settings = LoraSettings(r=m.lora_r, alpha=m.lora_alpha, dropout=m.lora_dropout, target_modules=m.lora_targets)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(config.runs.seed)
-            model = apply_lora(model, settings)
-    return model, tokenizer
-
-
-def _wants_eos(example) -> bool:
-    """Generation targets end with EOS (so generations learn to stop); classification answers do not."""
-    from lib.data import get_task
-
-    return get_task(example.task).kind == "generation"
-
-
-def _optimizer(model, config: CollectionConfig, steps: int):
-    """AdamW over the trainable parameters (no decay on 1-D ones) and a linear decay to 0 without warmup."""
-    t = config.training
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    groups = [{"params": [p for p in trainable if p.ndim >= 2], "weight_decay": t.weight_decay},
-              {"params": [p for p in trainable if p.ndim < 2], "weight_decay": 0.0}]
-    groups = [g for g in groups if g["params"]]
-    optimizer = torch.optim.AdamW(groups, lr=t.lr, betas=(t.adam_beta1, t.adam_beta2), eps=t.adam_eps)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: max(0.0, (steps - s) / steps))
-    return optimizer, scheduler
 
 
 def _subset_stats(model, parts: LMParts, batches, device: torch.device, bf16: bool) -> tuple[HeadStats, np.ndarray]:
@@ -118,20 +77,18 @@ def train_run(config: CollectionConfig, run_index: int, examples: CollectionExam
                                    batch_size=t_cfg.batch_size, epochs=t_cfg.epochs, seed=config.runs.seed,
                                    run_index=run_index)
     steps = curriculum.steps
-    by_id = examples.by_id()
 
-    model, tokenizer = load_initial_model(config)
-    model.to(device)
-    model.train()
-    parts = lm_parts(model)
+    start_model = initial_model(config, examples, device)
+    model, tokenizer, parts, encoded, states = (start_model.model, start_model.tokenizer, start_model.parts,
+                                                start_model.encoded, start_model.states)
     loaded = time.perf_counter()
-    optimizer, scheduler = _optimizer(model, config, steps)
-    encoded = encode_examples(tokenizer, [by_id[int(i)] for i in curriculum.subset],
-                              max_length=config.model.max_length, append_eos=_wants_eos)
-    pad = tokenizer.pad_token_id
-    train_batches = [make_batch([encoded[int(i)] for i in row], pad).to(device) for row in curriculum.batches]
+    optimizer, scheduler = adamw_linear_decay(model, t_cfg, lr=t_cfg.lr, steps=steps,
+                                               fused=config.model.regime == "top")
+    pad = start_model.pad_id
+    train_batches = [make_batch([encoded[int(i)] for i in row], pad, states).to(device) for row in curriculum.batches]
     evaluator = Evaluator(tokenizer, examples.test, settings=config.evaluation, metrics=config.metrics,
-                          max_length=config.model.max_length, append_eos=_wants_eos, device=device, bf16=bf16)
+                          max_length=config.model.max_length, append_eos=wants_eos, device=device, bf16=bf16,
+                          states=states)
     test_ids = evaluator.test_ids
     n_tests = len(test_ids)
     record = config.records_gradients(run_index)
@@ -148,7 +105,7 @@ def train_run(config: CollectionConfig, run_index: int, examples: CollectionExam
         checkpoints = checkpoint_steps(steps, config.gradients.checkpoints)
         dots = {k: np.full((steps, t_cfg.batch_size, n_tests), np.nan) for k in ("all", "ckpt10", "final")}
         subset_batches = [b.to(device) for b in length_sorted_batches(
-            [encoded[int(i)] for i in curriculum.subset], config.evaluation.batch_size, pad)]
+            [encoded[int(i)] for i in curriculum.subset], config.evaluation.batch_size, pad, states)]
         uses = np.array([checkpoint_for_step(s, checkpoints) for s in range(1, steps + 1)])
         subset_row = {int(i): r for r, i in enumerate(curriculum.subset)}
         checkpoint_set = set(checkpoints.tolist())
@@ -177,9 +134,7 @@ def train_run(config: CollectionConfig, run_index: int, examples: CollectionExam
         batch = train_batches[t - 1]
         learning_rates[t - 1] = scheduler.get_last_lr()[0]
         with autocast(device, bf16):
-            hidden = target_hidden(parts, batch)
-            nll, logp = token_nll(head_logits(parts, hidden), batch.targets)
-            loss = example_mean(nll, batch.token_example, batch.size).mean()
+            loss, hidden, logp = batch_loss(parts, batch)
         loss.backward()
         train_losses[t - 1] = float(loss.detach())
         timing["train_seconds"] += time.perf_counter() - t0
@@ -194,7 +149,7 @@ def train_run(config: CollectionConfig, run_index: int, examples: CollectionExam
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
-        del hidden, nll, logp, loss
+        del hidden, logp, loss
         timing["train_seconds"] += time.perf_counter() - t0
         current = evaluate(t)
         if record and t in checkpoint_set:
@@ -224,13 +179,14 @@ def train_run(config: CollectionConfig, run_index: int, examples: CollectionExam
                   eval_tokens_per_step=float(evaluator.eval_tokens))
     environment = {"device": str(device), "threads": threads, "torch": torch.__version__, "bf16": bf16,
                    "model_parameters": int(sum(p.numel() for p in model.parameters())),
-                   "trainable_parameters": int(sum(p.numel() for p in model.parameters() if p.requires_grad))}
+                   "trainable_parameters": int(sum(p.numel() for p in model.parameters() if p.requires_grad)),
+                   "regime": config.model.regime, "warmup_cached": bool(start_model.warmup.get("cached", False))}
     result = RunResult(
         run_index=run_index, split=split, seed=seed, config_hash=config.config_hash, subset=curriculum.subset,
         curriculum=curriculum.batches, learning_rates=learning_rates, train_losses=train_losses, test_ids=test_ids,
         values=values, generations=generations, grad_dots=dots,
         self_influence={int(i): float(v) for i, v in zip(curriculum.subset, self_influence)} if record else {},
         checkpoints=checkpoints, timing=timing, environment=environment)
-    del model, optimizer, scheduler, previous, current
+    del model, optimizer, scheduler, previous, current, start_model
     gc.collect()
     return result
