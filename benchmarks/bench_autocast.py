@@ -10,7 +10,8 @@ import time
 
 import torch
 
-from lib.models import bf16_autocast, cpu_has_fast_bf16, load_causal_lm
+from lib.models import load_causal_lm
+from lib.precision import bf16_autocast, fast_bf16_available
 
 
 def _time(fn, repeats: int) -> float:
@@ -31,7 +32,7 @@ def main() -> None:
     parser.add_argument("--skip-model", action="store_true", help="only the matmul comparison")
     args = parser.parse_args()
     torch.manual_seed(0)
-    print(f"CPU has native bf16 (AMX / AVX-512 BF16): {cpu_has_fast_bf16()}")
+    print(f"CPU has native bf16 (AMX / AVX-512 BF16): {fast_bf16_available("cpu")}")
     a, w = torch.randn(256, 576), torch.randn(576, 1536)  # one SmolLM2 MLP projection of 256 tokens
     fp32 = _time(lambda: a @ w, 10)
     bf16 = _time(lambda: a.bfloat16() @ w.bfloat16(), 3)
@@ -46,7 +47,7 @@ def main() -> None:
 
     def train_step(bf16: bool):
         def step():
-            with bf16_autocast(bf16):
+            with bf16_autocast("cpu", bf16):
                 loss = model(input_ids=train_ids, labels=train_ids).loss
             loss.backward()
             optimizer.step()
@@ -55,7 +56,7 @@ def main() -> None:
 
     def forward(bf16: bool):
         def run():
-            with torch.inference_mode(), bf16_autocast(bf16):
+            with torch.inference_mode(), bf16_autocast("cpu", bf16):
                 model(input_ids=eval_ids)
         return run
 

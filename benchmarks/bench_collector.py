@@ -37,12 +37,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lib.collect.config import fast_bf16_available, load_config  # noqa: E402
+from lib.collect.config import load_config  # noqa: E402
 from lib.collect.curricula import sample_curriculum  # noqa: E402
 from lib.collect.encoding import encode_examples  # noqa: E402
 from lib.collect.examples import draw_examples  # noqa: E402
 from lib.collect.initial_model import load_base_model, wants_eos  # noqa: E402
 from lib.collect.train_run import train_run  # noqa: E402
+from lib.precision import fast_bf16_available  # noqa: E402
 
 
 def matmul_gflops(bf16: bool, m: int = 1024, k: int = 576, n: int = 1536, seconds: float = 1.5) -> float:

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from lib.paths import cache_dir as default_cache_dir
+from lib.precision import bf16_autocast, fast_bf16_available
 
 MINILM_POOLINGS = {"minilm-mean": "mean", "minilm-cls": "cls"}
 
@@ -64,24 +65,23 @@ class CausalLMEncoder:
     """A causal LM used as a frozen encoder: the masked mean of its last hidden states."""
 
     def __init__(self, model_name: str, batch_size: int = 16, max_length: int = 256, bf16: bool | None = None):
-        from lib.models import cpu_has_fast_bf16, load_causal_lm
+        from lib.models import load_causal_lm
 
         self.model, self.tokenizer = load_causal_lm(model_name)
         self.model.eval()
         self.name = model_name
         self.dim = int(self.model.config.hidden_size)
         self.batch_size, self.max_length = batch_size, max_length
-        self.bf16 = cpu_has_fast_bf16() if bf16 is None else bf16
+        self.bf16 = fast_bf16_available("cpu") if bf16 is None else bf16
 
     @torch.inference_mode()
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        from lib.models import bf16_autocast
 
         out = []
         for start in range(0, len(texts), self.batch_size):
             batch = self.tokenizer(list(texts[start:start + self.batch_size]), return_tensors="pt",
                                    padding=True, truncation=True, max_length=self.max_length)
-            with bf16_autocast(self.bf16):
+            with bf16_autocast("cpu", self.bf16):
                 hidden = self.model(**batch, output_hidden_states=True).hidden_states[-1].float()
             mask = batch["attention_mask"].unsqueeze(-1).float()
             out.append(((hidden * mask).sum(1) / mask.sum(1)).numpy())

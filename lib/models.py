@@ -8,7 +8,6 @@ byte-level tokenizer, a few hundred thousand parameters, for fast tests. Any oth
 """
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import logging
 import os
@@ -56,21 +55,6 @@ class TinyNeoxSettings:
     heads: int = 4
     max_positions: int = 1024
     seed: int = 0
-
-
-def bf16_autocast(enabled: bool = True) -> contextlib.AbstractContextManager:
-    """bf16 autocast on CPU: faster only where the CPU has bf16 units (see `cpu_has_fast_bf16`)."""
-    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=enabled)
-
-
-def cpu_has_fast_bf16() -> bool:
-    """Whether this CPU computes bf16 natively (AMX or AVX-512 BF16); without them bf16 matmuls are emulated
-    and measured ~50x slower than fp32 (AMD EPYC, AVX2 only: benchmarks/bench_autocast.py)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
 
 
 def load_causal_lm(

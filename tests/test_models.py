@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from lib import models
-from lib.models import LoraSettings, TinyNeoxSettings, bf16_autocast, byte_level_tokenizer, load_causal_lm
+from lib.models import LoraSettings, TinyNeoxSettings, byte_level_tokenizer, load_causal_lm
 
 
 def test_tiny_neox_is_small_deterministic_and_runs():
@@ -32,14 +32,6 @@ def test_lora_leaves_only_adapters_trainable():
     trainable = [n for n, p in model.named_parameters() if p.requires_grad]
     assert trainable and all("lora_" in n for n in trainable)
     assert any("query_key_value" in n for n in trainable)
-
-
-def test_bf16_autocast_switches_matmul_precision():
-    a = torch.randn(8, 8)
-    with bf16_autocast(True):
-        assert (a @ a).dtype == torch.bfloat16
-    with bf16_autocast(False):
-        assert (a @ a).dtype == torch.float32
 
 
 @pytest.mark.parametrize("name", ["", None])
@@ -80,10 +72,3 @@ def test_smollm2_completes_capital_of_france_with_paris():
     completion = tokenizer.decode(out[0, batch["input_ids"].shape[1]:])
     assert completion.startswith(" Paris")
     assert model.config.model_type == "llama" and 130e6 < model.num_parameters() < 140e6
-
-
-@pytest.mark.parametrize("flags, expected", [("fpu avx2 amx_bf16 amx_tile", True), ("fpu avx512_bf16", True),
-                                             ("fpu sse avx2", False)])
-def test_fast_bf16_detection_reads_cpu_flags(monkeypatch, flags, expected):
-    monkeypatch.setattr(models.Path, "read_text", lambda self: f"flags\t: {flags}\n")
-    assert models.cpu_has_fast_bf16() is expected

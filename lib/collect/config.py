@@ -2,7 +2,8 @@
 
 A configuration has a `name`, a `[runtime]` section (threads, data and cache folders: how it runs,
 never what it computes) and the sections whose values decide the recorded numbers: `[data]`,
-`[model]`, `[training]`, `[runs]`, `[evaluation]`, `[gradients]`. The config hash is the sha256 of
+`[model]`, `[training]`, `[runs]`, `[evaluation]`, `[gradients]`, `[warmup]`. Each section checks its own
+values (`check()`); `validate` adds what spans sections. The config hash is the sha256 of
 the canonical JSON of those sections (defaults filled in), so a renamed config or another thread
 count still fits an existing collection, and any change of what is computed does not.
 """
@@ -14,9 +15,13 @@ import json
 import math
 import os
 import tomllib
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from lib.data import TASK_NAMES, get_task
 
 COLLECTOR_VERSION = 1
 """Bumped whenever the collector's code changes the numbers it records for a given config."""
@@ -48,6 +53,19 @@ class DataSettings:
     flip_fraction: float = 0.0          # classification: this fraction of the pool gets the other label (seeded)
     fixed_ids: tuple[int, ...] = ()     # pool ids whose flip is undone ("fixed" after inspection)
 
+    def check(self) -> None:
+        """Raise ConfigError naming the first invalid [data] value."""
+        if self.task != MIXTURE and self.task not in TASK_NAMES:
+            raise ConfigError(f"unknown task {self.task!r} in [data] task; valid: {', '.join(TASK_NAMES)}, {MIXTURE}")
+        _positive("data", "pool_size", self.pool_size)
+        _positive("data", "test_size", self.test_size)
+        _non_negative("data", "unseen_size", self.unseen_size)
+        _non_negative("data", "seed", self.seed)
+        if not 0 <= self.flip_fraction < 1:
+            raise ConfigError(f"[data] flip_fraction must be in [0, 1), got {self.flip_fraction!r}")
+        if len(set(self.fixed_ids)) != len(self.fixed_ids):
+            raise ConfigError(f"[data] fixed_ids has duplicates: {list(self.fixed_ids)}")
+
 
 @dataclass(frozen=True)
 class ModelSettings:
@@ -67,6 +85,20 @@ class ModelSettings:
     lora_dropout: float = 0.05
     lora_targets: tuple[str, ...] | None = None
     max_length: int = 512
+
+    def check(self) -> None:
+        """Raise ConfigError naming the first invalid [model] value."""
+        _check_model_name(self.name)
+        _one_of("model", "regime", self.regime, REGIMES)
+        _positive("model", "lora_r", self.lora_r)
+        _positive("model", "lora_alpha", self.lora_alpha)
+        if not 0 <= self.lora_dropout < 1:
+            raise ConfigError(f"[model] lora_dropout must be in [0, 1), got {self.lora_dropout!r}")
+        if self.max_length < 2:
+            raise ConfigError(f"[model] max_length must be >= 2 (a prompt token and a target token), got {self.max_length}")
+        if self.regime == "top":
+            _positive("model", "top_blocks", self.top_blocks)
+            _one_of("model", "head", self.head, HEADS)
 
 
 @dataclass(frozen=True)
@@ -93,6 +125,21 @@ class TrainingSettings:
         """Training steps T of every run."""
         return self.epochs * self.steps_per_epoch
 
+    def check(self) -> None:
+        """Raise ConfigError naming the first invalid [training] value."""
+        _positive("training", "subset_size", self.subset_size)
+        _positive("training", "batch_size", self.batch_size)
+        _positive("training", "epochs", self.epochs)
+        if self.lr <= 0:
+            raise ConfigError(f"[training] lr must be > 0, got {self.lr!r}")
+        if self.weight_decay < 0 or self.adam_eps <= 0 or not (0 <= self.adam_beta1 < 1 and 0 <= self.adam_beta2 < 1):
+            raise ConfigError(
+                f"[training] AdamW settings out of range: weight_decay={self.weight_decay}, eps={self.adam_eps}, "
+                f"betas=({self.adam_beta1}, {self.adam_beta2})")
+        if self.batch_size > self.subset_size:
+            raise ConfigError(f"[training] batch_size ({self.batch_size}) is larger than the subset ([training] "
+                              f"subset_size = {self.subset_size})")
+
 
 @dataclass(frozen=True)
 class RunSettings:
@@ -109,6 +156,18 @@ class RunSettings:
         """Number of runs K."""
         return self.train + self.val + self.test
 
+    def check(self) -> None:
+        """Raise ConfigError naming the first invalid [runs] value."""
+        for key in ("train", "val", "test"):
+            if getattr(self, key) < 0:
+                raise ConfigError(f"[runs] {key} must be >= 0 (a count of runs), got {getattr(self, key)}")
+        if self.total < 1:
+            raise ConfigError(f"[runs] train + val + test must be >= 1, got {self.train} + {self.val} + {self.test}")
+        _non_negative("runs", "seed", self.seed)
+        for split in self.unseen_splits:
+            if split not in RUN_SPLITS:
+                raise ConfigError(f"[runs] unseen_splits entry {split!r} is not one of {RUN_SPLITS}")
+
 
 @dataclass(frozen=True)
 class EvalSettings:
@@ -123,6 +182,21 @@ class EvalSettings:
     generation_seed: int = 0
     stop_at_newline: bool = True
 
+    def check(self) -> None:
+        """Raise ConfigError naming the first invalid [evaluation] value."""
+        for metric in self.metrics or ():
+            if metric not in METRIC_NAMES:
+                raise ConfigError(f"[evaluation] unknown metric {metric!r}; valid: {METRIC_NAMES}")
+        if self.metrics is not None and len(set(self.metrics)) != len(self.metrics):
+            raise ConfigError(f"[evaluation] metrics has duplicates: {list(self.metrics)}")
+        _positive("evaluation", "batch_size", self.batch_size)
+        _one_of("evaluation", "decoding", self.decoding, DECODINGS)
+        if not 0 < self.top_p <= 1:
+            raise ConfigError(f"[evaluation] top_p must be in (0, 1], got {self.top_p!r}")
+        if self.temperature <= 0:
+            raise ConfigError(f"[evaluation] temperature must be > 0, got {self.temperature!r}")
+        _positive("evaluation", "max_new_tokens", self.max_new_tokens)
+
 
 @dataclass(frozen=True)
 class GradientSettings:
@@ -130,6 +204,13 @@ class GradientSettings:
 
     splits: tuple[str, ...] = ("test",)
     checkpoints: int = 10
+
+    def check(self) -> None:
+        """Raise ConfigError naming the first invalid [gradients] value."""
+        for split in self.splits:
+            if split not in RUN_SPLITS:
+                raise ConfigError(f"[gradients] splits entry {split!r} is not one of {RUN_SPLITS}")
+        _positive("gradients", "checkpoints", self.checkpoints)
 
 
 @dataclass(frozen=True)
@@ -152,6 +233,19 @@ class WarmupSettings:
         """Whether the collection warms up at all."""
         return self.examples > 0
 
+    def check(self) -> None:
+        """Raise ConfigError naming the first invalid [warmup] value."""
+        _non_negative("warmup", "examples", self.examples)
+        if not self.enabled:
+            return
+        _positive("warmup", "steps", self.steps)
+        _positive("warmup", "batch_size", self.batch_size)
+        _non_negative("warmup", "seed", self.seed)
+        if self.lr <= 0:
+            raise ConfigError(f"[warmup] lr must be > 0, got {self.lr!r}")
+        if self.batch_size > self.examples:
+            raise ConfigError(f"[warmup] batch_size ({self.batch_size}) is larger than [warmup] examples ({self.examples})")
+
 
 @dataclass(frozen=True)
 class RuntimeSettings:
@@ -165,6 +259,11 @@ class RuntimeSettings:
     threads: int | None = None
     data_dir: str | None = None
     cache_dir: str | None = None
+
+    def check(self) -> None:
+        """Raise ConfigError naming the first invalid [runtime] value."""
+        if self.threads is not None and self.threads < 1:
+            raise ConfigError(f"[runtime] threads must be >= 1, got {self.threads}")
 
 
 @dataclass(frozen=True)
@@ -293,112 +392,65 @@ def from_dict(raw: dict[str, Any]) -> CollectionConfig:
         values = raw.get(key, {})
         if not isinstance(values, dict):
             raise ConfigError(f"[{key}] must be a table, got {values!r}")
-        names = {f.name: f for f in dataclasses.fields(kind)}
-        bad = sorted(set(values) - set(names))
+        types = typing.get_type_hints(kind)
+        bad = sorted(set(values) - set(types))
         if bad:
-            raise ConfigError(f"unknown key(s) {bad} in [{key}]; expected some of {sorted(names)}")
-        converted = {}
-        for k, v in values.items():
-            converted[k] = _convert(key, k, v, names[k].type)
-        sections[key] = kind(**converted)
-    config = CollectionConfig(name=name, **sections)
-    return validate(config)
+            raise ConfigError(f"unknown key(s) {bad} in [{key}]; expected some of {sorted(types)}")
+        sections[key] = kind(**{k: _typed(f"[{key}] {k}", v, types[k]) for k, v in values.items()})
+    return validate(CollectionConfig(name=name, **sections))
 
 
-def _convert(section: str, key: str, value: Any, annotation: str) -> Any:
-    """Check one value's type against its field annotation (lists become tuples, ints may be floats)."""
-    where = f"[{section}] {key}"
-    if "tuple[int" in annotation:
-        if isinstance(value, str) or not isinstance(value, (list, tuple)) \
-                or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-            raise ConfigError(f"{where} must be a list of integers, got {value!r}")
-        return tuple(int(v) for v in value)
-    if "tuple" in annotation:
-        if value is None and "None" in annotation:
-            return None
-        if isinstance(value, str) or not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{where} must be a list of strings, got {value!r}")
-        if not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{where} must be a list of strings, got {value!r}")
-        return tuple(value)
+def _typed(where: str, value: Any, kind: Any) -> Any:
+    """`value` checked against the field type `kind` (lists become tuples, ints may be floats), else ConfigError."""
+    options = typing.get_args(kind) if isinstance(kind, types.UnionType) else (kind,)
     if value is None:
-        if "None" in annotation:
+        if type(None) in options:
             return None
         raise ConfigError(f"{where} must not be empty")
-    base = annotation.replace(" | None", "")
-    if base == "bool | str":  # a boolean or "auto"
-        if value != "auto" and not isinstance(value, bool):
-            raise ConfigError(f"{where} must be true, false or \"auto\", got {value!r}")
-        return value
-    if base == "bool":
-        if not isinstance(value, bool):
-            raise ConfigError(f"{where} must be true or false, got {value!r}")
-        return value
-    if base == "int":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{where} must be an integer, got {value!r}")
-        return value
-    if base == "float":
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ConfigError(f"{where} must be a finite number, got {value!r}")
-        return float(value)
-    if base == "str":
-        if not isinstance(value, str):
-            raise ConfigError(f"{where} must be a string, got {value!r}")
-        return value
-    return value
+    if options == (bool, str):  # a boolean or "auto"
+        if value == "auto" or isinstance(value, bool):
+            return value
+        raise ConfigError(f"{where} must be true, false or \"auto\", got {value!r}")
+    for option in options:
+        if typing.get_origin(option) is tuple:
+            item = typing.get_args(option)[0]
+            if isinstance(value, (list, tuple)) and all(_is(v, item) for v in value):
+                return tuple(value)
+            raise ConfigError(f"{where} must be a list of {_NAMES[item]}s, got {value!r}")
+        if _is(value, option):
+            return float(value) if option is float else value
+    raise ConfigError(f"{where} must be {' or '.join(_NAMES[o] for o in options if o is not type(None))}, got {value!r}")
+
+
+_NAMES = {int: "an integer", float: "a finite number", bool: "true or false", str: "a string"}
+
+
+def _is(value: Any, kind: type) -> bool:
+    """Whether `value` is of the config type `kind` (a bool is no number; a number is finite)."""
+    if kind is bool:
+        return isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if kind is str:
+        return isinstance(value, str)
+    return isinstance(value, kind)
 
 
 def validate(config: CollectionConfig) -> CollectionConfig:
-    """Check every value before any training, fill in the default metrics, and return the config."""
-    from lib.data import TASK_NAMES, get_task
-
-    d, m, t, r, e, g, rt = (config.data, config.model, config.training, config.runs, config.evaluation,
-                           config.gradients, config.runtime)
-    if d.task != MIXTURE and d.task not in TASK_NAMES:
-        raise ConfigError(f"unknown task {d.task!r} in [data] task; valid: {', '.join(TASK_NAMES)}, {MIXTURE}")
-    _positive("data", "pool_size", d.pool_size)
-    _positive("data", "test_size", d.test_size)
-    _non_negative("data", "unseen_size", d.unseen_size)
-    _check_model_name(m.name)
-    if m.regime not in REGIMES:
-        raise ConfigError(f"[model] regime must be one of {REGIMES}, got {m.regime!r}")
-    _positive("model", "lora_r", m.lora_r)
-    _positive("model", "lora_alpha", m.lora_alpha)
-    if not 0 <= m.lora_dropout < 1:
-        raise ConfigError(f"[model] lora_dropout must be in [0, 1), got {m.lora_dropout!r}")
-    if m.max_length < 2:
-        raise ConfigError(f"[model] max_length must be >= 2 (a prompt token and a target token), got {m.max_length}")
-    if m.regime == "top":
-        _positive("model", "top_blocks", m.top_blocks)
-        if m.head not in HEADS:
-            raise ConfigError(f"[model] head must be one of {HEADS}, got {m.head!r}")
-        if g.splits and m.head == "frozen":
-            raise ConfigError(
-                "[gradients] splits records LM-head gradient dot products, but [model] head = \"frozen\" is not "
-                "trained in the top-block regime; use head = \"untied\" or [gradients] splits = []")
-    w = config.warmup
-    _non_negative("warmup", "examples", w.examples)
-    if w.enabled:
-        _positive("warmup", "steps", w.steps)
-        _positive("warmup", "batch_size", w.batch_size)
-        _non_negative("warmup", "seed", w.seed)
-        if w.lr <= 0:
-            raise ConfigError(f"[warmup] lr must be > 0, got {w.lr!r}")
-        if w.batch_size > w.examples:
-            raise ConfigError(f"[warmup] batch_size ({w.batch_size}) is larger than [warmup] examples ({w.examples})")
-    _positive("training", "subset_size", t.subset_size)
-    _positive("training", "batch_size", t.batch_size)
-    _positive("training", "epochs", t.epochs)
-    if t.lr <= 0:
-        raise ConfigError(f"[training] lr must be > 0, got {t.lr!r}")
-    if t.weight_decay < 0 or t.adam_eps <= 0 or not (0 <= t.adam_beta1 < 1 and 0 <= t.adam_beta2 < 1):
+    """Check every section, then what spans sections, before any training; fill in the default metrics and bf16."""
+    for section in _SECTIONS:
+        getattr(config, section).check()
+    d, m, t, r, e, g = config.data, config.model, config.training, config.runs, config.evaluation, config.gradients
+    kind = "mixture" if d.task == MIXTURE else get_task(d.task).kind
+    if (d.flip_fraction or d.fixed_ids) and kind != "classification":
+        raise ConfigError(f"[data] flip_fraction / fixed_ids flip labels: they need a classification task, "
+                          f"{d.task!r} is {kind}")
+    if m.regime == "top" and g.splits and m.head == "frozen":
         raise ConfigError(
-            f"[training] AdamW settings out of range: weight_decay={t.weight_decay}, eps={t.adam_eps}, "
-            f"betas=({t.adam_beta1}, {t.adam_beta2})")
-    for split in r.unseen_splits:
-        if split not in RUN_SPLITS:
-            raise ConfigError(f"[runs] unseen_splits entry {split!r} is not one of {RUN_SPLITS}")
+            "[gradients] splits records LM-head gradient dot products, but [model] head = \"frozen\" is not "
+            "trained in the top-block regime; use head = \"untied\" or [gradients] splits = []")
     if r.unseen_splits and d.unseen_size < t.subset_size:
         raise ConfigError(
             f"[runs] unseen_splits={list(r.unseen_splits)} train on the unseen examples, so [data] unseen_size "
@@ -406,82 +458,34 @@ def validate(config: CollectionConfig) -> CollectionConfig:
     if t.subset_size > d.pool_size and set(r.unseen_splits) != set(RUN_SPLITS):
         raise ConfigError(
             f"[training] subset_size ({t.subset_size}) is larger than the pool ([data] pool_size = {d.pool_size})")
-    if t.batch_size > t.subset_size:
-        raise ConfigError(
-            f"[training] batch_size ({t.batch_size}) is larger than the subset ([training] subset_size = "
-            f"{t.subset_size})")
-    for key in ("train", "val", "test"):
-        value = getattr(r, key)
-        if value < 0:
-            raise ConfigError(f"[runs] {key} must be >= 0 (a count of runs), got {value}")
-    if r.total < 1:
-        raise ConfigError(f"[runs] train + val + test must be >= 1, got {r.train} + {r.val} + {r.test}")
-    _non_negative("runs", "seed", r.seed)
-    _non_negative("data", "seed", d.seed)
-    kind = "mixture" if d.task == MIXTURE else get_task(d.task).kind
-    if not 0 <= d.flip_fraction < 1:
-        raise ConfigError(f"[data] flip_fraction must be in [0, 1), got {d.flip_fraction!r}")
-    if (d.flip_fraction or d.fixed_ids) and kind != "classification":
-        raise ConfigError(f"[data] flip_fraction / fixed_ids flip labels: they need a classification task, "
-                          f"{d.task!r} is {kind}")
-    if len(set(d.fixed_ids)) != len(d.fixed_ids):
-        raise ConfigError(f"[data] fixed_ids has duplicates: {list(d.fixed_ids)}")
-    if e.metrics is None:
+    if g.checkpoints > t.steps:
+        raise ConfigError(f"[gradients] checkpoints ({g.checkpoints}) exceeds the number of steps ({t.steps})")
+    metrics = e.metrics
+    if metrics is None:
         metrics = ("loss",) if d.task == MIXTURE else tuple(x for x in get_task(d.task).metrics if x in METRIC_NAMES)
-    else:
-        metrics = e.metrics
     if not metrics:
         raise ConfigError("[evaluation] metrics must name at least one metric")
     for metric in metrics:
-        if metric not in METRIC_NAMES:
-            raise ConfigError(f"[evaluation] unknown metric {metric!r}; valid: {METRIC_NAMES}")
         if metric in GENERATION_METRICS and kind == "classification":
             raise ConfigError(f"[evaluation] metric {metric!r} needs a generation task, {d.task!r} is classification")
-    if len(set(metrics)) != len(metrics):
-        raise ConfigError(f"[evaluation] metrics has duplicates: {list(metrics)}")
     metrics = tuple(x for x in METRIC_NAMES if x in metrics)  # canonical order
-    _positive("evaluation", "batch_size", e.batch_size)
-    if e.decoding not in DECODINGS:
-        raise ConfigError(f"[evaluation] decoding must be one of {DECODINGS}, got {e.decoding!r}")
-    if not 0 < e.top_p <= 1:
-        raise ConfigError(f"[evaluation] top_p must be in (0, 1], got {e.top_p!r}")
-    if e.temperature <= 0:
-        raise ConfigError(f"[evaluation] temperature must be > 0, got {e.temperature!r}")
-    _positive("evaluation", "max_new_tokens", e.max_new_tokens)
-    for split in g.splits:
-        if split not in RUN_SPLITS:
-            raise ConfigError(f"[gradients] splits entry {split!r} is not one of {RUN_SPLITS}")
-    _positive("gradients", "checkpoints", g.checkpoints)
-    if g.checkpoints > t.steps:
-        raise ConfigError(f"[gradients] checkpoints ({g.checkpoints}) exceeds the number of steps ({t.steps})")
-    if t.steps < 1:
-        raise ConfigError(f"a run has no step: subset_size {t.subset_size} // batch_size {t.batch_size} * epochs")
-    if rt.threads is not None and rt.threads < 1:
-        raise ConfigError(f"[runtime] threads must be >= 1, got {rt.threads}")
-    bf16 = fast_bf16_available() if t.bf16 == "auto" else bool(t.bf16)
+    bf16 = _fast_bf16() if t.bf16 == "auto" else bool(t.bf16)
     return dataclasses.replace(config, evaluation=dataclasses.replace(e, metrics=metrics),
                                training=dataclasses.replace(t, bf16=bf16))
 
 
-def fast_bf16_available() -> bool:
-    """Whether bf16 autocast speeds this machine up: CUDA with bf16, or a CPU with AMX or AVX512-BF16.
+def _fast_bf16() -> bool:
+    """`bf16 = "auto"` resolved: bf16 only where it is fast (lib.precision). The resolved value is hashed, so a
+    collection can't be resumed with another precision."""
+    from lib.precision import fast_bf16_available  # torch: only when "auto" is resolved; readers stay torch-free
 
-    On a CPU without them (e.g. AVX2 only) bf16 matmuls are emulated and much slower than fp32 (measured
-    here: a SmolLM2 training step 16x slower), so "auto" resolves to fp32 there. The resolved value is part
-    of the config hash: a collection can't be resumed with another precision.
-    """
-    import torch
+    return fast_bf16_available("cuda" if _cuda() else "cpu")
 
-    if torch.cuda.is_available():
-        return bool(torch.cuda.is_bf16_supported())
-    try:
-        return bool(torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported())
-    except AttributeError:  # older torch: read the CPU flags
-        try:
-            flags = Path("/proc/cpuinfo").read_text()
-        except OSError:
-            return False
-        return "amx_bf16" in flags or "avx512_bf16" in flags
+
+def _cuda() -> bool:
+    import torch  # see _fast_bf16
+
+    return torch.cuda.is_available()
 
 
 def _positive(section: str, key: str, value: int) -> None:
@@ -494,9 +498,14 @@ def _non_negative(section: str, key: str, value: int) -> None:
         raise ConfigError(f"[{section}] {key} must be >= 0, got {value}")
 
 
+def _one_of(section: str, key: str, value: Any, valid: tuple) -> None:
+    if value not in valid:
+        raise ConfigError(f"[{section}] {key} must be one of {valid}, got {value!r}")
+
+
 def _check_model_name(name: str) -> None:
     """A short name lib.models knows, a local model folder, or an "org/name" hub id; else ConfigError."""
-    from lib.models import HUB_ALIASES, OFFLINE_MODELS
+    from lib.models import HUB_ALIASES, OFFLINE_MODELS  # lib.models imports torch and transformers
 
     if name in OFFLINE_MODELS or name in HUB_ALIASES:
         return

@@ -10,23 +10,19 @@ against the references.
 """
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import numpy as np
 import torch
 
+from lib.precision import bf16_autocast
+
 from .config import EvalSettings
 from .encoding import EncodedExample, TargetBatch, encode_examples, length_sorted_batches
 from .generation_metrics import generation_scores, references_of
 from .gradients import HeadStats
 from .head import LMParts, example_mean, head_logits, target_hidden, token_nll
-
-
-def autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextManager:
-    """bf16 autocast on `device` (CPU AMX or CUDA), or nothing."""
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled)
 
 
 @dataclass
@@ -96,7 +92,7 @@ class Evaluator:
         was_training = model.training
         model.eval()
         try:
-            with torch.inference_mode(), autocast(self.device, self.bf16):
+            with torch.inference_mode(), bf16_autocast(self.device.type, self.bf16):
                 losses, stats = self._losses(parts, want_stats)
                 generations = self._generate(model) if self.generation_metrics else None
         finally:

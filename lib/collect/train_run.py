@@ -19,10 +19,12 @@ import time
 import numpy as np
 import torch
 
+from lib.precision import bf16_autocast
+
 from .config import CollectionConfig
 from .curricula import checkpoint_for_step, checkpoint_steps, run_seed, sample_curriculum
 from .encoding import length_sorted_batches, make_batch
-from .evaluate import Evaluator, autocast
+from .evaluate import Evaluator
 from .examples import CollectionExamples
 from .gradients import HeadStats, grad_dots, self_dots
 from .head import LMParts, batch_loss, head_logits, target_hidden, token_nll
@@ -49,7 +51,7 @@ def _subset_stats(model, parts: LMParts, batches, device: torch.device, bf16: bo
     stats = []
     model.eval()
     try:
-        with torch.inference_mode(), autocast(device, bf16):
+        with torch.inference_mode(), bf16_autocast(device.type, bf16):
             for batch in batches:
                 hidden = target_hidden(parts, batch)
                 _, logp = token_nll(head_logits(parts, hidden), batch.targets)
@@ -133,7 +135,7 @@ def train_run(config: CollectionConfig, run_index: int, examples: CollectionExam
         t0 = time.perf_counter()
         batch = train_batches[t - 1]
         learning_rates[t - 1] = scheduler.get_last_lr()[0]
-        with autocast(device, bf16):
+        with bf16_autocast(device.type, bf16):
             loss, hidden, logp = batch_loss(parts, batch)
         loss.backward()
         train_losses[t - 1] = float(loss.detach())
