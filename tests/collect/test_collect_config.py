@@ -78,7 +78,8 @@ def test_pool_larger_than_the_data_fails_before_training(tmp_path):
 def test_folder_of_another_config_is_refused_before_training(tmp_path):
     other = smoke_config(training={"lr": 5e-4})
     prepare_folder(tmp_path, other, draw_examples(other))
+    (tmp_path / "runs" / "run-0000").mkdir()  # a finished run of the other config (without one: set up again)
     with pytest.raises(ConfigError) as err:
         collect(smoke_config(), tmp_path, progress=False)
     assert "another configuration" in str(err.value) and "[training] lr" in str(err.value)
-    assert not any((tmp_path / "runs").iterdir())
+    assert [p.name for p in (tmp_path / "runs").iterdir()] == ["run-0000"]
