@@ -19,7 +19,6 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-
 from typing import Mapping
 
 from myst_nb import glue

@@ -165,10 +165,10 @@ def table10_beside(ours: pd.DataFrame) -> pd.DataFrame:
 
 def table10_wide(table: pd.DataFrame) -> pd.DataFrame:
     """`table10_beside` as a display table: rows (task, target, order n), columns metric x (ours, paper) "v (std)"."""
-    cells = table.assign(
-        n=table["setting"].str.split("=").str[1].astype(int),
-        ours_cell=[cell(v, s, spec=".3g", std_spec=".2g", missing="-") for v, s in zip(table["ours"], table["ours std"])],
-        paper_cell=[cell(v, s, spec=".3g", std_spec=".2g", missing="-") for v, s in zip(table["paper"], table["paper std"])])
+    cells = table.assign(n=table["setting"].str.split("=").str[1].astype(int))
+    for who in ("ours", "paper"):
+        cells[f"{who}_cell"] = [cell(v, s, spec=".3g", std_spec=".2g", missing="-")
+                                for v, s in zip(table[who], table[f"{who} std"])]
     wide = cells.pivot(index=["task", "target", "n"], columns="metric", values=["ours_cell", "paper_cell"])
     wide = wide.swaplevel(axis=1).rename(columns={"ours_cell": "ours", "paper_cell": "paper"}, level=1)
     metrics = [m for m in SCORES if m in wide.columns.get_level_values(0)]

@@ -3,10 +3,12 @@
 A *simulated sample* is one trajectory: one held-out run x one test example. Latency is measured on the fitted
 simulators of `simulate_methods` (a few repeats, median); FLOPs are counted analytically from the shapes the
 simulators work with, in one convention for every method: a multiply-add is 2 FLOPs, an addition or a
-multiplication 1, table lookups, ReLU and copies 0.
+multiplication 1, table lookups, ReLU and copies 0. `run(scale, collection)` measures all of it into a
+`CostResult`; `facts(result)` is what the chapter glues.
 """
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from dataclasses import dataclass
@@ -17,8 +19,13 @@ import pandas as pd
 
 from lib.data import get_task
 from lib.dynamics import Dynamics
-from lib.experiments.simulation import SimulationResult, per_trajectory_seconds
+from lib.experiments.settings import gptfluence_config
+from lib.experiments.simulation import SimulationResult, per_trajectory_seconds, simulate_methods
+from lib.experiments.store import stored
+from lib.experiments.wording import fmt, ratio_phrase, sci
 from lib.models import load_causal_lm
+from lib.paper import paper_rows
+from lib.simulators import GPTfluenceConfig
 
 COST_METHODS = ("Simfluence", "GPTfluence", "TracIn-CP (10 ckpts)", "TracIn-CP (all steps)", "Grad-Dot")
 GRADIENT_METHODS = ("TracIn-CP (10 ckpts)", "TracIn-CP (all steps)", "Grad-Dot")
@@ -284,3 +291,110 @@ def cost_shapes(result: SimulationResult, dyn: Dynamics, examples: pd.DataFrame,
         gpt_parameters=int(sum(p.numel() for p in model.parameters())),
         train_tokens=float(pool_targets.mean()), test_tokens=float(target_tokens(tests).mean()),
         subset_tokens=float(subset * (prompt_tokens + pool_targets).mean()))
+
+
+# ---------------------------------------------------------------------------------------------------- the chapter
+
+SHORT_NAMES = {"sim": "Simfluence", "gpt": "GPTfluence", "tracin": "TracIn-CP (10 ckpts)",
+               "tracin_all": "TracIn-CP (all steps)", "graddot": "Grad-Dot"}
+"""The glue keys' short names of the methods timed."""
+PAPER_SHAPES = {"steps": 96, "batch": 4, "dim": 384, "hidden": 384}
+"""The paper's shapes (Table 7: batch 4, 96 steps; MiniLM 384-d features, 384-wide towers), to count our FLOPs at."""
+
+
+@dataclass
+class CostResult:
+    """Everything the cost chapter shows of one collection."""
+
+    dynamics: Dynamics
+    timings: pd.DataFrame                # the collection's per-run timings
+    simulation: SimulationResult         # COST_METHODS fitted and simulated
+    gptfluence: GPTfluenceConfig
+    repeats: int
+    latency: pd.DataFrame                # latency_table plus "with gradient recording"
+    gradient_s_per_trajectory: float
+    shapes: CostShapes
+    flops: pd.DataFrame                  # flop_table
+    paper: pd.DataFrame                  # the paper's Table 13, wide: method x (latency_s_per_sample, flops)
+    table13: pd.DataFrame                # with_paper_cost
+    convergence: dict[str, float]        # of GPTfluence's history_
+    simfluence_val_mse: float            # Simfluence's best validation MSE (closed form)
+    collection: pd.DataFrame             # collection_cost
+
+
+def run(scale: str, collection: str, *, encoder, repeats: int = 5,
+        data_dir: str | os.PathLike | None = None) -> CostResult:
+    """Fit and time every method of COST_METHODS on `collection`, count their FLOPs, and read the collection's cost."""
+    recorded = stored(scale, collection, data_dir=data_dir)
+    dyn = recorded.dynamics(require_complete=True)
+    timings = recorded.timings()
+    config = gptfluence_config(scale)
+    result = simulate_methods(dyn, list(COST_METHODS), encoder=encoder, gptfluence=config)
+    latency = latency_table(result, repeats=repeats, methods=list(COST_METHODS))
+    grad_per_traj = gradient_seconds_per_trajectory(timings, dyn.n_tests)
+    latency["with gradient recording"] = latency_with_recording(latency, grad_per_traj)
+    shapes = cost_shapes(result, dyn, recorded.examples(), hidden=config.hidden, order=config.order,
+                         encoder_dim=encoder.dim)
+    flops = flop_table(shapes)
+    paper13 = paper_rows(table=13)
+    ours13 = pd.DataFrame({"latency": latency["with gradient recording"],
+                           "flops": flops["per trajectory"] + flops["gradient dot products"]})
+    return CostResult(
+        dynamics=dyn, timings=timings, simulation=result, gptfluence=config, repeats=repeats, latency=latency,
+        gradient_s_per_trajectory=grad_per_traj, shapes=shapes, flops=flops,
+        paper=paper13.pivot_table(index="method", columns="metric", values="value", aggfunc="first"),
+        table13=with_paper_cost(ours13, paper13), convergence=convergence(result.simulators["GPTfluence"].history_),
+        simfluence_val_mse=float(min(result.simulators["Simfluence"].val_mse_.values())),
+        collection=collection_cost(timings, dyn.n_steps))
+
+
+def facts(result: CostResult) -> dict[str, object]:
+    """Gluable facts of the cost chapter: latency, FLOPs (ours, the paper's, ours at the paper's shapes),
+    GPTfluence's convergence, and what collecting costs per trajectory against simulating one."""
+    truth, latency, flops, shapes, paper = result.simulation.truth, result.latency, result.flops, result.shapes, \
+        result.paper
+    out: dict[str, object] = {"n_traj": int(truth.n_runs * truth.n_tests), "n_runs": int(truth.n_runs),
+                              "n_tests": int(truth.n_tests), "repeats": int(result.repeats)}
+    for key, method in SHORT_NAMES.items():
+        out[f"lat_{key}"] = sci(latency.loc[method, "median"])
+        out[f"lat_rec_{key}"] = sci(latency.loc[method, "with gradient recording"])
+        out[f"fit_{key}"] = fmt(latency.loc[method, "fit seconds"], 3)
+    out["grad_per_traj"] = sci(result.gradient_s_per_trajectory)
+    out.update({"steps": int(shapes.steps), "batch": int(shapes.batch), "subset": int(shapes.subset),
+                "ckpts": int(shapes.checkpoints), "vocab": int(shapes.vocab), "d_model": int(shapes.d_model),
+                "train_tokens": fmt(shapes.train_tokens, 1), "test_tokens": fmt(shapes.test_tokens, 1),
+                "enc_dim": int(shapes.encoder_dim), "hidden": int(shapes.hidden)})
+    for key, method in SHORT_NAMES.items():
+        out[f"fl_{key}"] = sci(flops.loc[method, "per trajectory"])
+        out[f"fl_dots_{key}"] = sci(flops.loc[method, "gradient dot products"])
+        out[f"fl_fwd_{key}"] = sci(flops.loc[method, "GPT forwards per run"])
+    out["fl_gpt_shared"] = sci(flops.loc["GPTfluence", "per trajectory, shared work amortized"])
+    for key, method in (("tracin", "TracIn-CP"), ("gpt", "GPTfluence"), ("sim", "Simfluence")):
+        out[f"p_lat_{key}"] = fmt(paper.loc[method, "latency_s_per_sample"], 1)
+        out[f"p_fl_{key}"] = sci(paper.loc[method, "flops"])
+    paper_gpt = gptfluence_flops(order=1, **PAPER_SHAPES)
+    paper_sim = simfluence_flops(steps=PAPER_SHAPES["steps"], batch=PAPER_SHAPES["batch"])
+    out.update({"pshape_gpt_step": sci(paper_gpt["per step"]), "pshape_gpt_traj": sci(paper_gpt["per trajectory"]),
+                "pshape_sim_step": sci(paper_sim["per step"]), "pshape_sim_traj": sci(paper_sim["per trajectory"])})
+    summary, sim_val, config = result.convergence, result.simfluence_val_mse, result.gptfluence
+    out.update({"epochs": int(summary["epochs"]), "best_epoch": int(summary["best epoch"]),
+                "first_val": fmt(summary["first val mse"], 4), "best_val": fmt(summary["best val mse"], 4),
+                "first_train": fmt(summary["first train mse"], 4), "last_train": fmt(summary["last train mse"], 4),
+                "train_seconds": fmt(summary["seconds"], 1), "s_per_epoch": fmt(summary["seconds per epoch"], 3),
+                "sim_val": fmt(sim_val, 4), "val_compare": "lower" if summary["best val mse"] < sim_val else "higher",
+                "stop_reason": f"it stopped after {config.patience} epochs without improvement"
+                if summary["epochs"] < config.max_epochs else f"it ran all {config.max_epochs} epochs"})
+    collect, timings = result.collection, result.timings
+    recording = collect.loc["recording gradients"] if "recording gradients" in collect.index else None
+    per_traj_collect = float(timings["wall_seconds"].mean() / result.dynamics.n_tests)
+    gpt_latency = float(latency.loc["GPTfluence", "median"])
+    out.update({
+        "wall_step": fmt(collect["wall s/step"].max(), 3), "eval_step": fmt(collect["eval s/step"].mean(), 3),
+        "train_step": fmt(collect["train s/step"].mean(), 3),
+        "grad_step": fmt(recording["gradient s/step"] if recording is not None else float("nan"), 3),
+        "run_seconds": fmt(timings["wall_seconds"].mean(), 1),
+        "collection_seconds": fmt(timings["wall_seconds"].sum(), 1), "n_all_runs": int(len(timings)),
+        "collect_per_traj": sci(per_traj_collect), "collect_vs_gpt": ratio_phrase(per_traj_collect, gpt_latency),
+        "payoff": "a simulator pays off only when it is used for many more curricula than it was trained on."
+        if per_traj_collect > gpt_latency else "at this scale simulating is not cheaper than recording."})
+    return out

@@ -147,8 +147,8 @@ def retrain_folder(base: Path, config: CollectionConfig) -> Path:
 def retrain(config: CollectionConfig, folder: Path, *, collect_missing: bool) -> Dynamics:
     """The finished retraining runs of `config` in `folder`, collecting the missing ones where allowed."""
     collection = StoredCollection(folder)
-    collection.ensure_collected(config, collect_missing=collect_missing,
-                                how="run the notebook with GPTFLUENCE_COLLECT=1 (or collect_missing=True) to train them")
+    how = "run the notebook with GPTFLUENCE_COLLECT=1 (or collect_missing=True) to train them"
+    collection.ensure_collected(config, collect_missing=collect_missing, how=how)
     return collection.dynamics(require_complete=True)
 
 

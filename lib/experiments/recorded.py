@@ -1,7 +1,12 @@
-"""What a chapter shows about recorded collections: their size and cost, the task of each test example, and the
-spread between runs."""
+"""The dynamics chapter: a scale's recorded collections, their size and cost, the task of each test example, the
+spread between runs, and how often BLEU / ROUGE-L never move.
+
+`run(scale, names)` reads them into a `RecordedResult`; `facts(result)` is what the chapter glues.
+"""
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -9,6 +14,10 @@ import pandas as pd
 
 from lib.collect import StoredCollection
 from lib.dynamics import Dynamics
+from lib.experiments.settings import GENERATION_TASKS, INSTRUCTION_TUNING, task_label
+from lib.experiments.store import stored
+from lib.experiments.wording import fmt
+from lib.metrics import GENERATION_NAMES
 
 
 def collection_summary(collections: Mapping[str, StoredCollection]) -> pd.DataFrame:
@@ -70,3 +79,91 @@ def spread_summary(collections: Mapping[str, Dynamics]) -> pd.DataFrame:
                      "between-run std at T": between,
                      "std / |change|": between / abs(change) if change != 0 else float("nan")})
     return pd.DataFrame(rows).set_index("collection")
+
+
+def generation_dynamics(collections: Mapping[str, StoredCollection]) -> dict[str, Dynamics]:
+    """"WebNLG, BLEU" -> its Dynamics, for every generation metric a collection recorded; the instruction-tuning
+    collection keeps the test examples of the papers' generation tasks only."""
+    generation = {}
+    for name, collection in collections.items():
+        for metric, label in GENERATION_NAMES.items():
+            if metric not in collection.metrics:
+                continue
+            values = collection.dynamics(metric, require_complete=True)
+            if name == INSTRUCTION_TUNING:  # the generation tasks of the papers' tables only
+                by_task = ids_by_task(collection.test_tasks(), GENERATION_TASKS)
+                values = values.select_tests([t for task in GENERATION_TASKS for t in by_task.get(task, [])])
+                label += " (WebNLG and WMT16 examples)"
+            generation[f"{task_label(name)}, {label}"] = values
+    return generation
+
+
+def never_changing(generation: Mapping[str, Dynamics]) -> dict[str, float]:
+    """Per Dynamics, the fraction of (run, test example) trajectories whose value never changes."""
+    return {key: float(np.mean(np.ptp(d.values, axis=1) == 0)) for key, d in generation.items()}
+
+
+@dataclass
+class RecordedResult:
+    """What the dynamics chapter shows of a scale's collections."""
+
+    scale: str
+    collections: dict[str, StoredCollection]
+    dynamics: dict[str, Dynamics]          # name -> test-loss dynamics
+    summary: pd.DataFrame                  # collection_summary
+    timings: dict[str, pd.DataFrame]       # name -> per-run timings
+    spread: pd.DataFrame                   # spread_summary of the loss
+    generation: dict[str, Dynamics]        # generation_dynamics
+
+
+def run(scale: str, names: Sequence[str], *, data_dir: str | os.PathLike | None = None) -> RecordedResult:
+    """Read the collections `names` of `scale` (collected first where the scale allows)."""
+    collections = {name: stored(scale, name, data_dir=data_dir) for name in names}
+    dynamics = {name: c.dynamics(require_complete=True) for name, c in collections.items()}
+    return RecordedResult(scale=scale, collections=collections, dynamics=dynamics,
+                          summary=collection_summary(collections),
+                          timings={name: c.timings() for name, c in collections.items()},
+                          spread=spread_summary(dynamics), generation=generation_dynamics(collections))
+
+
+def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """`collection_summary` as the chapter shows it: one column per collection, numbers at readable precision."""
+    shown = summary.copy()
+    for column, pattern in {"lr": "{:.0e}", "s per run": "{:.1f}", "steps/s": "{:.2f}", "eval s per step": "{:.3f}",
+                            "collection s": "{:.0f}"}.items():
+        shown[column] = shown[column].map(pattern.format)
+    return shown.T
+
+
+def never_changing_table(result: RecordedResult) -> pd.DataFrame:
+    """Per generation metric and collection, the percentage of trajectories that never change."""
+    flat = never_changing(result.generation)
+    return pd.DataFrame({"trajectories that never change (%)": {k: f"{100 * v:.0f}" for k, v in flat.items()}})
+
+
+def facts(result: RecordedResult) -> dict[str, object]:
+    """Gluable facts of the dynamics chapter: size and cost of the collections, spread between runs, flat BLEU."""
+    summary, spread = result.summary, result.spread
+    all_runs = pd.concat(result.timings.values())
+    ratio = spread["std / |change|"]
+    flat = never_changing(result.generation)
+    return {
+        "scale": result.scale,
+        "n_collections": len(result.dynamics),
+        "model": ", ".join(sorted(summary["model"].unique())),
+        "n_runs_total": int(sum(d.n_runs for d in result.dynamics.values())),
+        "collect_minutes": fmt(summary["collection s"].sum() / 60, 1),
+        "steps_per_s_min": fmt(summary["steps/s"].min(), 2),
+        "steps_per_s_max": fmt(summary["steps/s"].max(), 2),
+        "eval_share": fmt(100 * all_runs["eval_seconds"].sum() / all_runs["wall_seconds"].sum(), 0),
+        "train_share": fmt(100 * all_runs["train_seconds"].sum() / all_runs["wall_seconds"].sum(), 0),
+        "ratio_min": fmt(ratio.min(), 2),
+        "ratio_max": fmt(ratio.max(), 2),
+        "ratio_min_name": task_label(ratio.idxmin()),
+        "ratio_max_name": task_label(ratio.idxmax()),
+        "loss_falls_everywhere": "falls" if (spread["change"] < 0).all() else "does not fall",
+        "n_falling": int((spread["change"] < 0).sum()),
+        "n_generation": len(result.generation),
+        "flat_min": fmt(100 * min(flat.values()), 0) if flat else "n/a",
+        "flat_max": fmt(100 * max(flat.values()), 0) if flat else "n/a",
+    }

@@ -20,15 +20,15 @@ def metric_lines(table: pd.DataFrame, x: str, *, title: str, xlabel: str, hue: s
     With `units` (e.g. "task"), each unit is a thin line and the mean over units a thick line with markers.
     """
     fig, axes = plt.subplots(1, len(SCORES), figsize=(11, 3.6))
-    palette = palette(table[hue].unique())
+    colors = palette(table[hue].unique())
     for ax, metric in zip(axes, SCORES):
         rows = table[table["metric"] == metric]
         if units is not None:
             for _, part in rows.groupby([hue, units], sort=False):
-                ax.plot(part[x], part["value"], color=palette[part[hue].iloc[0]], alpha=0.25, linewidth=1)
+                ax.plot(part[x], part["value"], color=colors[part[hue].iloc[0]], alpha=0.25, linewidth=1)
             rows = rows.groupby([hue, x], as_index=False, sort=False)["value"].mean()
         for group, part in rows.groupby(hue, sort=False):
-            ax.plot(part[x], part["value"], color=palette[group], marker="o", linewidth=2.2,
+            ax.plot(part[x], part["value"], color=colors[group], marker="o", linewidth=2.2,
                     label=group if units is None else f"{group} (mean)")
         ax.set_xticks(sorted(table[x].unique()))
         _label(ax, metric, xlabel)
@@ -73,11 +73,11 @@ def metric_bars(table: pd.DataFrame, x: str, *, title: str, xlabel: str, hue: st
     order = list(order) if order is not None else list(dict.fromkeys(table[x]))
     height = 1.6 + 0.55 * len(order) * (table[hue].nunique() if horizontal else 0) if horizontal else 3.8
     fig, axes = plt.subplots(1, len(SCORES), figsize=(11, height), sharey=horizontal)
-    palette = palette(table[hue].unique())
+    colors = palette(table[hue].unique())
     for ax, metric in zip(axes, SCORES):
         rows = table[table["metric"] == metric]
         if horizontal:
-            sns.barplot(data=rows, y=x, x="value", hue=hue, order=order, palette=palette, ax=ax, orient="h",
+            sns.barplot(data=rows, y=x, x="value", hue=hue, order=order, palette=colors, ax=ax, orient="h",
                         errorbar=None)
             ax.set_title(SCORE_TITLES[metric], fontsize=10)
             ax.set_xlabel(metric_label(metric))
@@ -85,7 +85,7 @@ def metric_bars(table: pd.DataFrame, x: str, *, title: str, xlabel: str, hue: st
             if log_mse and metric == "mse":
                 _log(ax, "x", rows["value"])
         else:
-            sns.barplot(data=rows, x=x, y="value", hue=hue, order=order, palette=palette, ax=ax, dodge=False,
+            sns.barplot(data=rows, x=x, y="value", hue=hue, order=order, palette=colors, ax=ax, dodge=False,
                         errorbar=None)
             _label(ax, metric, xlabel)
             ax.set_xticks(ax.get_xticks(), [_wrap(t.get_text()) for t in ax.get_xticklabels()], fontsize=8)

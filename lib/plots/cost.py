@@ -1,4 +1,5 @@
-"""What collecting and fitting cost: where a collection's time goes per step, and how GPTfluence's training converges."""
+"""What collecting and fitting cost: where a collection's time goes per step, and how GPTfluence's training
+converges."""
 from __future__ import annotations
 
 from typing import Mapping

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 from chapter_helpers import make_runs
 
-from lib.experiments.chapters import REFERENCE, collection_summary, fine_tuning_scores, ids_by_task, spread_summary, stored
+from lib.experiments.chapters import (REFERENCE, collection_summary, fine_tuning_scores, ids_by_task, spread_summary,
+                                      stored)
 from lib.plots import example_panels
 
 
@@ -55,3 +56,16 @@ def test_fine_tuning_scores_on_the_smoke_collection():
     assert result.predictions[REFERENCE].shape == result.truth.values.shape
     panels = example_panels([("SST-2", result.truth, result.predictions, None)], run=1, by="change")
     assert panels[0].run == 1 and panels[0].title.startswith("SST-2, test ")
+
+
+def test_the_chapter_run_and_its_facts_on_the_smoke_collection():
+    from lib.experiments.recorded import facts, never_changing_table, run, summary_table
+
+    result = run("smoke", ["sst2"])
+    out = facts(result)
+    assert out["scale"] == "smoke" and out["n_collections"] == 1 and out["model"] == "tiny-neox"
+    assert out["n_runs_total"] == result.dynamics["sst2"].n_runs
+    assert out["ratio_min_name"] == "SST-2" and out["n_generation"] == 0 and out["flat_min"] == "n/a"
+    assert float(out["eval_share"]) + float(out["train_share"]) <= 101
+    assert summary_table(result.summary).columns.tolist() == ["sst2"]
+    assert never_changing_table(result).empty

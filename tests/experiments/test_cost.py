@@ -137,3 +137,24 @@ def test_convergence_summary():
         cost.convergence(history.drop(columns="seconds"))
 
 
+
+
+class _HashEncoder:
+    """A fake frozen encoder: a fixed random vector per text (no model to load)."""
+
+    name, dim = "hash", 8
+
+    def embed(self, texts):
+        return np.stack([np.random.default_rng(sum(map(ord, t))).normal(size=self.dim) for t in texts])
+
+
+def test_the_chapter_run_and_its_facts_on_the_smoke_collection():
+    result = cost.run("smoke", "sst2", encoder=_HashEncoder(), repeats=1)
+    out = cost.facts(result)
+    truth = result.simulation.truth
+    assert out["n_traj"] == truth.n_runs * truth.n_tests and out["repeats"] == 1
+    assert set(result.latency.index) == set(cost.COST_METHODS) and out["enc_dim"] == 8
+    assert out["pshape_sim_traj"] == "7.7e+02"  # 96 steps x (2 (4 - 1) + 2) FLOPs
+    assert out["p_lat_gpt"] == "0.2" and out["n_all_runs"] == len(result.timings)
+    assert out["stop_reason"].startswith(("it stopped after", "it ran all"))
+    assert out["payoff"].startswith(("a simulator pays off", "at this scale"))
