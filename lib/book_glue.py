@@ -9,7 +9,9 @@ notebooks against a fresh build:
 
 A side is a folder of executed notebooks or `REV:folder` (read with `git show`, no checkout). Text, HTML and
 Markdown outputs are compared exactly; figures (PNG, SVG) are reported apart, as they may differ by renderer
-details while every number drawn is also glued or tabulated. Exit status 1 when a glued text differs.
+details while every number drawn is also glued or tabulated. Some values differ between two executions of the
+same code (timings, float noise of multithreaded fitting): `--rebuild DIR`, a second execution of the `before`
+code, names them, and their differences are listed apart. Exit status 1 when any other glued text differs.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import argparse
 import json
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
@@ -38,10 +40,11 @@ class GlueDiff:
     only_before: list[tuple[str, str]]
     only_after: list[tuple[str, str]]
     compared: int
+    varying: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # changed, but also between two runs
 
     @property
     def identical(self) -> bool:
-        """No glued text, table or name differs (figures aside)."""
+        """No glued text, table or name differs (figures, and values that vary from run to run, aside)."""
         return not (self.changed or self.only_before or self.only_after)
 
 
@@ -81,8 +84,10 @@ def read_book(source: str) -> dict[str, dict[str, dict[str, str]]]:
     return {name: glued_values(json.loads(text)) for name, text in sorted(texts.items())}
 
 
-def diff_books(before: dict[str, dict[str, dict[str, str]]], after: dict[str, dict[str, dict[str, str]]]) -> GlueDiff:
-    """Compare every glued value of two books (as `read_book` returns them)."""
+def diff_books(before: dict[str, dict[str, dict[str, str]]], after: dict[str, dict[str, dict[str, str]]],
+               rebuild: dict[str, dict[str, dict[str, str]]] | None = None) -> GlueDiff:
+    """Compare every glued value of two books (as `read_book` returns them); with `rebuild` (a second execution of
+    the `before` code) the values that differ between before and rebuild are set apart as `varying`."""
     keys_before = {(nb, name) for nb, values in before.items() for name in values}
     keys_after = {(nb, name) for nb, values in after.items() for name in values}
     changed, figures = {}, []
@@ -94,19 +99,27 @@ def diff_books(before: dict[str, dict[str, dict[str, str]]], after: dict[str, di
             changed[(nb, name)] = text
         elif mimes:
             figures.append((nb, name))
+    varying = {}
+    if rebuild is not None:
+        noisy = diff_books(before, rebuild).changed
+        varying = {key: mimes for key, mimes in changed.items() if set(mimes) <= set(noisy.get(key, ()))}
+        changed = {key: mimes for key, mimes in changed.items() if key not in varying}
     return GlueDiff(changed, figures, sorted(keys_before - keys_after), sorted(keys_after - keys_before),
-                    len(keys_before & keys_after))
+                    len(keys_before & keys_after), varying)
 
 
 def report(diff: GlueDiff, before: dict, after: dict) -> str:
     """The differences as lines of text, each with both values of a changed glue."""
     lines = [f"{diff.compared} glued values compared: "
              + ("identical" if diff.identical else f"{len(diff.changed)} differ")
+             + (f" ({len(diff.varying)} more differ as they do between two runs of the same code)" if diff.varying
+                else "")
              + (f"; {len(diff.figures)} figures differ in their image bytes only" if diff.figures else "")]
-    for (nb, name), mimes in diff.changed.items():
-        for mime in mimes:
-            old, new = before[nb][name].get(mime), after[nb][name].get(mime)
-            lines.append(f"{nb} {name} [{mime}]: {old!r:.200} -> {new!r:.200}")
+    for tag, items in (("", diff.changed), ("varies run to run: ", diff.varying)):
+        for (nb, name), mimes in items.items():
+            for mime in mimes:
+                old, new = before[nb][name].get(mime), after[nb][name].get(mime)
+                lines.append(f"{tag}{nb} {name} [{mime}]: {old!r:.200} -> {new!r:.200}")
     lines += [f"{nb} {name}: only before" for nb, name in diff.only_before]
     lines += [f"{nb} {name}: only after" for nb, name in diff.only_after]
     lines += [f"{nb} {name}: figure bytes differ" for nb, name in diff.figures]
@@ -118,9 +131,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("before", help="folder of executed notebooks, or REV:folder")
     parser.add_argument("after", help="folder of executed notebooks, or REV:folder")
+    parser.add_argument("--rebuild", help="a second execution of the before code: values it changes vary run to run")
     args = parser.parse_args(argv)
     before, after = read_book(args.before), read_book(args.after)
-    diff = diff_books(before, after)
+    diff = diff_books(before, after, read_book(args.rebuild) if args.rebuild else None)
     print(report(diff, before, after))
     return 0 if diff.identical else 1
 

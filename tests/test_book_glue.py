@@ -43,3 +43,13 @@ def test_the_command_exits_1_on_a_difference(tmp_path, capsys):
     assert main([str(tmp_path / "a"), str(tmp_path / "b")]) == 0
     assert main([str(tmp_path / "a"), str(tmp_path / "c")]) == 1
     assert "01.ipynb x [text/plain]: \"'1'\" -> \"'2'\"" in capsys.readouterr().out
+
+
+def test_values_that_vary_between_two_runs_of_the_same_code_are_set_apart():
+    before = {"08.ipynb": glued_values(_notebook(_glue("latency", "'1e-5'"), _glue("mse", "'0.012'")))}
+    rebuild = {"08.ipynb": glued_values(_notebook(_glue("latency", "'3e-5'"), _glue("mse", "'0.012'")))}
+    after = {"08.ipynb": glued_values(_notebook(_glue("latency", "'2e-5'"), _glue("mse", "'0.012'")))}
+    diff = diff_books(before, after, rebuild)
+    assert diff.identical and diff.varying == {("08.ipynb", "latency"): ["text/plain"]}
+    moved = {"08.ipynb": glued_values(_notebook(_glue("latency", "'2e-5'"), _glue("mse", "'0.013'")))}
+    assert diff_books(before, moved, rebuild).changed == {("08.ipynb", "mse"): ["text/plain"]}
