@@ -167,7 +167,7 @@ def table10_wide(table: pd.DataFrame) -> pd.DataFrame:
     """`table10_beside` as a display table: rows (task, target, order n), columns metric x (ours, paper) "v (std)"."""
     cells = table.assign(n=table["setting"].str.split("=").str[1].astype(int))
     for who in ("ours", "paper"):
-        cells[f"{who}_cell"] = [cell(v, s, spec=".3g", std_spec=".2g", missing="-")
+        cells[f"{who}_cell"] = [cell(v, s, missing="-")
                                 for v, s in zip(table[who], table[f"{who} std"])]
     wide = cells.pivot(index=["task", "target", "n"], columns="metric", values=["ours_cell", "paper_cell"])
     wide = wide.swaplevel(axis=1).rename(columns={"ours_cell": "ours", "paper_cell": "paper"}, level=1)

@@ -358,11 +358,11 @@ def facts(result: CostResult) -> dict[str, object]:
     for key, method in SHORT_NAMES.items():
         out[f"lat_{key}"] = sci(latency.loc[method, "median"])
         out[f"lat_rec_{key}"] = sci(latency.loc[method, "with gradient recording"])
-        out[f"fit_{key}"] = fmt(latency.loc[method, "fit seconds"], 3)
+        out[f"fit_{key}"] = fmt(latency.loc[method, "fit seconds"])
     out["grad_per_traj"] = sci(result.gradient_s_per_trajectory)
     out.update({"steps": int(shapes.steps), "batch": int(shapes.batch), "subset": int(shapes.subset),
                 "ckpts": int(shapes.checkpoints), "vocab": int(shapes.vocab), "d_model": int(shapes.d_model),
-                "train_tokens": fmt(shapes.train_tokens, 1), "test_tokens": fmt(shapes.test_tokens, 1),
+                "train_tokens": fmt(shapes.train_tokens), "test_tokens": fmt(shapes.test_tokens),
                 "enc_dim": int(shapes.encoder_dim), "hidden": int(shapes.hidden)})
     for key, method in SHORT_NAMES.items():
         out[f"fl_{key}"] = sci(flops.loc[method, "per trajectory"])
@@ -370,7 +370,7 @@ def facts(result: CostResult) -> dict[str, object]:
         out[f"fl_fwd_{key}"] = sci(flops.loc[method, "GPT forwards per run"])
     out["fl_gpt_shared"] = sci(flops.loc["GPTfluence", "per trajectory, shared work amortized"])
     for key, method in (("tracin", "TracIn-CP"), ("gpt", "GPTfluence"), ("sim", "Simfluence")):
-        out[f"p_lat_{key}"] = fmt(paper.loc[method, "latency_s_per_sample"], 1)
+        out[f"p_lat_{key}"] = fmt(paper.loc[method, "latency_s_per_sample"])
         out[f"p_fl_{key}"] = sci(paper.loc[method, "flops"])
     paper_gpt = gptfluence_flops(order=1, **PAPER_SHAPES)
     paper_sim = simfluence_flops(steps=PAPER_SHAPES["steps"], batch=PAPER_SHAPES["batch"])
@@ -378,10 +378,10 @@ def facts(result: CostResult) -> dict[str, object]:
                 "pshape_sim_step": sci(paper_sim["per step"]), "pshape_sim_traj": sci(paper_sim["per trajectory"])})
     summary, sim_val, config = result.convergence, result.simfluence_val_mse, result.gptfluence
     out.update({"epochs": int(summary["epochs"]), "best_epoch": int(summary["best epoch"]),
-                "first_val": fmt(summary["first val mse"], 4), "best_val": fmt(summary["best val mse"], 4),
-                "first_train": fmt(summary["first train mse"], 4), "last_train": fmt(summary["last train mse"], 4),
-                "train_seconds": fmt(summary["seconds"], 1), "s_per_epoch": fmt(summary["seconds per epoch"], 3),
-                "sim_val": fmt(sim_val, 4), "val_compare": "lower" if summary["best val mse"] < sim_val else "higher",
+                "first_val": fmt(summary["first val mse"]), "best_val": fmt(summary["best val mse"]),
+                "first_train": fmt(summary["first train mse"]), "last_train": fmt(summary["last train mse"]),
+                "train_seconds": fmt(summary["seconds"]), "s_per_epoch": fmt(summary["seconds per epoch"]),
+                "sim_val": fmt(sim_val), "val_compare": "lower" if summary["best val mse"] < sim_val else "higher",
                 "stop_reason": f"it stopped after {config.patience} epochs without improvement"
                 if summary["epochs"] < config.max_epochs else f"it ran all {config.max_epochs} epochs"})
     collect, timings = result.collection, result.timings
@@ -389,11 +389,11 @@ def facts(result: CostResult) -> dict[str, object]:
     per_traj_collect = float(timings["wall_seconds"].mean() / result.dynamics.n_tests)
     gpt_latency = float(latency.loc["GPTfluence", "median"])
     out.update({
-        "wall_step": fmt(collect["wall s/step"].max(), 3), "eval_step": fmt(collect["eval s/step"].mean(), 3),
-        "train_step": fmt(collect["train s/step"].mean(), 3),
-        "grad_step": fmt(recording["gradient s/step"] if recording is not None else float("nan"), 3),
-        "run_seconds": fmt(timings["wall_seconds"].mean(), 1),
-        "collection_seconds": fmt(timings["wall_seconds"].sum(), 1), "n_all_runs": int(len(timings)),
+        "wall_step": fmt(collect["wall s/step"].max()), "eval_step": fmt(collect["eval s/step"].mean()),
+        "train_step": fmt(collect["train s/step"].mean()),
+        "grad_step": fmt(recording["gradient s/step"] if recording is not None else float("nan")),
+        "run_seconds": fmt(timings["wall_seconds"].mean()),
+        "collection_seconds": fmt(timings["wall_seconds"].sum()), "n_all_runs": int(len(timings)),
         "collect_per_traj": sci(per_traj_collect), "collect_vs_gpt": ratio_phrase(per_traj_collect, gpt_latency),
         "payoff": "a simulator pays off only when it is used for many more curricula than it was trained on."
         if per_traj_collect > gpt_latency else "at this scale simulating is not cheaper than recording."})

@@ -47,8 +47,8 @@ def table1_facts(ours: pd.DataFrame, paper: pd.DataFrame, groups: Mapping[str, S
 def rescaling_facts(rescaling: pd.DataFrame) -> dict[str, object]:
     """The gradient baselines' fitted sigma and TracIn-CP's MSE before and after rescaling (`gradient_rescaling`)."""
     tracin = "TracIn-CP (10 ckpts)"
-    return {"sigma_tracin": fmt(rescaling.loc[tracin, "sigma"], 3),
-            "sigma_graddot": fmt(rescaling.loc["Grad-Dot", "sigma"], 3),
+    return {"sigma_tracin": fmt(rescaling.loc[tracin, "sigma"]),
+            "sigma_graddot": fmt(rescaling.loc["Grad-Dot", "sigma"]),
             "raw_mse_tracin": fmt(rescaling.loc[tracin, "mse raw"]),
             "resc_mse_tracin": fmt(rescaling.loc[tracin, "mse rescaled"])}
 

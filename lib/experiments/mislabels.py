@@ -247,7 +247,7 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
 
 def _spread_cell(mean: float, low: float, high: float, seeds: int) -> str:
     """'0.42' for one seed, '0.42 [0.40, 0.45]' (mean [min, max]) over several."""
-    return fmt(mean, 2) if seeds == 1 else f"{fmt(mean, 2)} [{fmt(low, 2)}, {fmt(high, 2)}]"
+    return fmt(mean) if seeds == 1 else f"{fmt(mean)} [{fmt(low)}, {fmt(high)}]"
 
 
 def checked_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -257,7 +257,7 @@ def checked_table(table: pd.DataFrame) -> pd.DataFrame:
         "mislabels found": [_spread_cell(r.found_mean, r.found_min, r.found_max, r.seeds) for r in table.itertuples()],
         "test accuracy": [_spread_cell(r.accuracy_mean, r.accuracy_min, r.accuracy_max, r.seeds)
                           for r in table.itertuples()],
-        "test loss": table.loss_mean.map(lambda v: fmt(v, 3)),
+        "test loss": table.loss_mean.map(lambda v: fmt(v)),
     })
     return shown.pivot(index="checked", columns="method", values=["mislabels found", "test accuracy", "test loss"])
 
@@ -280,7 +280,7 @@ def facts(result: MislabelResult) -> dict[str, object]:
     table = summary(result.table)
     out: dict[str, object] = {
         "mis_flipped": len(result.flipped), "mis_retrain_collections": result.retrain_collections,
-        "mis_noisy_acc": fmt(result.noisy_accuracy, 2), "mis_noisy_loss": fmt(result.noisy_loss, 3),
+        "mis_noisy_acc": fmt(result.noisy_accuracy), "mis_noisy_loss": fmt(result.noisy_loss),
         "mis_tracin_scored": int(np.isin(result.pool_ids, list(result.scores["TracIn-CP"])).sum()),
     }
     checked_fractions = [f for f in result.fractions if f > 0]  # the scale's fractions checked (Fig 7's x axis)
@@ -289,11 +289,11 @@ def facts(result: MislabelResult) -> dict[str, object]:
     out["mis_fracs_checked"] = " / ".join(f"{100 * f:.0f}%" for f in checked_fractions)
     out["mis_frac_top"] = f"{100 * top:.0f}%"
     for name, key in (("GPTfluence", "gpt"), ("TracIn-CP", "tracin"), ("random", "random")):
-        out[f"mis_{key}_found_list"] = " / ".join(fmt(_at(table, name, f, "found"), 2) for f in checked_fractions)
-        out[f"mis_{key}_acc_list"] = " / ".join(fmt(_at(table, name, f, "accuracy"), 2) for f in checked_fractions)
-        out[f"mis_{key}_loss_top"] = fmt(_at(table, name, top, "loss"), 3)
-    out["mis_acc_0"] = fmt(_at(table, "random", 0.0, "accuracy"), 2)
-    out["mis_loss_0"] = fmt(_at(table, "random", 0.0, "loss"), 3)
+        out[f"mis_{key}_found_list"] = " / ".join(fmt(_at(table, name, f, "found")) for f in checked_fractions)
+        out[f"mis_{key}_acc_list"] = " / ".join(fmt(_at(table, name, f, "accuracy")) for f in checked_fractions)
+        out[f"mis_{key}_loss_top"] = fmt(_at(table, name, top, "loss"))
+    out["mis_acc_0"] = fmt(_at(table, "random", 0.0, "accuracy"))
+    out["mis_loss_0"] = fmt(_at(table, "random", 0.0, "loss"))
     for other, okey in (("TracIn-CP", "tracin"), ("random", "random")):
         for key in ("found", "accuracy"):
             out[f"mis_gpt_beats_{okey}_{key}"] = _beats(table, "GPTfluence", other, key, checked_fractions)
@@ -303,9 +303,9 @@ def facts(result: MislabelResult) -> dict[str, object]:
     accuracies = table.accuracy_mean.to_numpy()
     flat = bool(np.allclose(accuracies, accuracies[0]))
     out["mis_acc_reading"] = (
-        f"is {fmt(accuracies[0], 2)} for every method and fraction checked: at this scale the accuracy measure does "
+        f"is {fmt(accuracies[0])} for every method and fraction checked: at this scale the accuracy measure does "
         "not separate the methods, and only the mean test loss does" if flat else
-        f"ranges from {fmt(accuracies.min(), 2)} to {fmt(accuracies.max(), 2)} across methods and fractions checked")
+        f"ranges from {fmt(accuracies.min())} to {fmt(accuracies.max())} across methods and fractions checked")
     out["mis_gpt_vs_random_found_top"] = position_phrase(_at(table, "GPTfluence", top, "found"),
                                                          _at(table, "random", top, "found"))
     out["mis_gpt_vs_tracin_found_top"] = position_phrase(_at(table, "GPTfluence", top, "found"),

@@ -29,7 +29,7 @@ def with_paper(ours: pd.DataFrame, *, on: Sequence[str] = ("task", "method", "me
 
 def wide_table(table: pd.DataFrame, *, index: Sequence[str] = ("task", "method"),
                metrics: Sequence[str] = SCORES, sources: Sequence[str] = ("ours", "paper"),
-               digits: int | dict[str, int] = 3, task_order: Sequence[str] | None = None,
+               task_order: Sequence[str] | None = None,
                method_order: Sequence[str] | None = None) -> pd.DataFrame:
     """A `with_paper` table as strings 'value (std)', rows `index`, columns (score, source)."""
     index = list(index)
@@ -40,7 +40,6 @@ def wide_table(table: pd.DataFrame, *, index: Sequence[str] = ("task", "method")
         row = dict(zip(index, key))
         for metric in metrics:
             hit = part[part["metric"] == metric]
-            d = digits[metric] if isinstance(digits, dict) else digits
             for source in sources:
                 if hit.empty:
                     text = ""
@@ -48,7 +47,7 @@ def wide_table(table: pd.DataFrame, *, index: Sequence[str] = ("task", "method")
                     value = hit.iloc[0][source]
                     std = hit.iloc[0].get(f"{source} std", np.nan)
                     text = cell(float(value) if pd.notna(value) else np.nan,
-                                float(std) if pd.notna(std) else np.nan, spec=f".{d}f")
+                                float(std) if pd.notna(std) else np.nan)
                 row[(SCORE_NAMES.get(metric, metric), source)] = text
         rows.append(row)
     wide = pd.DataFrame(rows)
@@ -96,8 +95,8 @@ def _model_size(name: str) -> float:
 
 
 def values_with_std(table: pd.DataFrame, index: Sequence[str], columns: str = "metric") -> pd.DataFrame:
-    """A wide display table of "value (std)" cells (3 and 2 significant digits, "-" when missing)."""
-    cells = table.assign(cell=[cell(v, s, spec=".3g", std_spec=".2g", missing="-")
+    """A wide display table of "value (std)" cells (the book's number format, "-" when missing)."""
+    cells = table.assign(cell=[cell(v, s, missing="-")
                                for v, s in zip(table["value"], table["std"])])
     wide = cells.pivot_table(index=list(index), columns=columns, values="cell", aggfunc="first", sort=False)
     return wide[[m for m in SCORES if m in wide.columns]]

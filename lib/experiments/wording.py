@@ -1,6 +1,8 @@
 """How the book writes numbers and comparisons: every number, table cell and comparison phrase the chapters glue.
 
-Formatting: `fmt` (fixed digits), `sci` (scientific), `cell` (a table cell "value (std)"), `human_count` (135M).
+Formatting, one rule for every glued number and table cell (`number`): 3 significant figures, thousands separators
+from 1,000 up (whole numbers, no decimals), scientific notation below 0.001. `fmt` and `sci` apply it to the text,
+`cell` to a table cell "value (std)", `use_book_numbers` to every pandas table a notebook shows; `human_count` (135M).
 Comparisons, all of which read "better" through `lib.metrics.LOWER_IS_BETTER`:
 - exact: `compare_word` ("better" / "worse" / "equal"), `change_phrase` ("42% lower"), `verdict` ("holds on most
   tasks", read from win counts);
@@ -11,6 +13,7 @@ Comparisons, all of which read "better" through `lib.metrics.LOWER_IS_BETTER`:
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from lib.metrics import LOWER_IS_BETTER
 
@@ -22,32 +25,55 @@ def _finite(*values) -> bool:
     return all(v is not None and np.isfinite(v) for v in values)
 
 
-def _number(value, spec: str) -> str:
-    """`value` formatted with `spec`, or 'n/a' when it is missing, not a number or not finite."""
+SIGNIFICANT = 3
+"""Significant figures of every number the book prints."""
+
+
+def number(value) -> str:
+    """The book's one number format: '0.851', '12.3', '1,863' (whole from 1,000 up), '1.23e-05' (below 0.001), '0';
+    'n/a' when missing, not a number or not finite."""
     try:
         value = float(value)
     except (TypeError, ValueError):
         return "n/a"
-    return format(value, spec) if np.isfinite(value) else "n/a"
+    if not np.isfinite(value):
+        return "n/a"
+    if value == 0:
+        return "0"
+    rounded = float(f"{value:.{SIGNIFICANT}g}")
+    if abs(rounded) >= 1000:
+        return f"{round(value):,}"
+    if abs(rounded) < 1e-3:
+        return f"{value:.{SIGNIFICANT - 1}e}"
+    return f"{rounded:.{SIGNIFICANT}g}"
 
 
-def fmt(value, digits: int = 3) -> str:
-    """A number for the text: fixed digits, or 'n/a' when missing or not finite."""
-    return _number(value, f".{digits}f")
+def fmt(value) -> str:
+    """A number for the text, by the book's rule (`number`)."""
+    return number(value)
 
 
-def sci(value, digits: int = 2) -> str:
-    """A number for the text in scientific notation ('1.5e-05'), or 'n/a' when missing or not finite."""
-    return _number(value, f".{digits - 1}e")
+def sci(value) -> str:
+    """A number for the text that spans orders of magnitude (latencies, FLOPs): scientific notation with 3
+    significant figures ('1.50e-05', '1.86e+06'), or 'n/a'."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return "n/a"
+    return f"{value:.{SIGNIFICANT - 1}e}" if np.isfinite(value) else "n/a"
 
 
-def cell(value: float | None, std: float | None = None, *, spec: str = ".3f", std_spec: str | None = None,
-         missing: str = "") -> str:
-    """A table cell 'value (std)' with format specs (std_spec defaults to spec); `missing` when value is not finite."""
+def cell(value: float | None, std: float | None = None, *, missing: str = "") -> str:
+    """A table cell 'value (std)' by the book's rule; `missing` when value is not finite."""
     if not _finite(value):
         return missing
-    text = format(value, spec)
-    return f"{text} ({format(std, std_spec or spec)})" if _finite(std) else text
+    return f"{number(value)} ({number(std)})" if _finite(std) else number(value)
+
+
+def use_book_numbers() -> None:
+    """Every pandas table a notebook shows (DataFrame and Styler) formats its floats by `number`."""
+    pd.set_option("display.float_format", number)
+    pd.set_option("styler.format.formatter", number)
 
 
 def human_count(count: float) -> str:

@@ -10,7 +10,7 @@ import seaborn as sns
 from matplotlib.ticker import NullFormatter
 
 from lib.metrics import SCORES
-from lib.plots.style import SCORE_TITLES, finish_panels, method_color, metric_label, palette
+from lib.plots.style import SCORE_TITLES, book_figure, cap_log_axis, finish_panels, method_color, metric_label, palette
 
 
 def metric_lines(table: pd.DataFrame, x: str, *, title: str, xlabel: str, hue: str = "method",
@@ -19,7 +19,7 @@ def metric_lines(table: pd.DataFrame, x: str, *, title: str, xlabel: str, hue: s
 
     With `units` (e.g. "task"), each unit is a thin line and the mean over units a thick line with markers.
     """
-    fig, axes = plt.subplots(1, len(SCORES), figsize=(11, 3.6))
+    fig, axes = book_figure(1, len(SCORES), height=3.4)
     colors = palette(table[hue].unique())
     for ax, metric in zip(axes, SCORES):
         rows = table[table["metric"] == metric]
@@ -46,7 +46,7 @@ def order_lines(table: pd.DataFrame, *, title: str) -> plt.Figure:
     Solid: scored on each order's own predicted steps n..T (the paper); dashed: on the common steps.
     """
     groups = list(table.groupby(["task", "target"], sort=False))
-    fig, axes = plt.subplots(len(groups), len(SCORES), figsize=(11, 2.9 * len(groups) + 0.6), squeeze=False)
+    fig, axes = book_figure(len(groups), len(SCORES), height=2.2 * len(groups) + 1.2, squeeze=False)
     styles = {"own": ("-", "own steps n..T (paper)"), "common": ("--", "common steps")}
     for r, ((task, target), part) in enumerate(groups):
         orders = sorted(part.loc[part["method"] == "GPTfluence", "order"].unique())
@@ -71,8 +71,8 @@ def metric_bars(table: pd.DataFrame, x: str, *, title: str, xlabel: str, hue: st
                 horizontal: bool = False, log_mse: bool = False, order: Sequence[str] | None = None) -> plt.Figure:
     """One panel per metric: a bar per `x` value, coloured by `hue`; horizontal bars as paper Fig 6."""
     order = list(order) if order is not None else list(dict.fromkeys(table[x]))
-    height = 1.6 + 0.55 * len(order) * (table[hue].nunique() if horizontal else 0) if horizontal else 3.8
-    fig, axes = plt.subplots(1, len(SCORES), figsize=(11, height), sharey=horizontal)
+    height = 1.6 + 0.45 * len(order) * (table[hue].nunique() if horizontal else 0) if horizontal else 3.8
+    fig, axes = book_figure(1, len(SCORES), height=height, sharey=horizontal)
     colors = palette(table[hue].unique())
     for ax, metric in zip(axes, SCORES):
         rows = table[table["metric"] == metric]
@@ -106,6 +106,7 @@ def _log(ax: plt.Axes, axis: str, values: pd.Series) -> None:
     if len(values) and (values > 0).all() and values.max() > 10 * values.min():
         (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
         (ax.yaxis if axis == "y" else ax.xaxis).set_minor_formatter(NullFormatter())
+        cap_log_axis(ax, axis, values)
 
 
 def _wrap(text: str, width: int = 14) -> str:

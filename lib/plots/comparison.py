@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 
-from lib.plots.style import finish, method_color, metric_label
+from lib.plots.style import book_figure, cap_log_axis, finish, method_color, metric_label
 
 OURS_MARKER, PAPER_MARKER = "o", "D"
 
@@ -37,8 +37,7 @@ def plot_comparison(table: pd.DataFrame, *, category: str = "task", hue: str = "
     present = list(dict.fromkeys(table[category]))
     categories = [c for c in (order or ()) if c in present] + [c for c in present if c not in (order or ())]
     hues = list(dict.fromkeys(table[hue]))
-    fig, axes = plt.subplots(1, len(metrics), figsize=(3.3 * len(metrics), 0.42 * len(categories) + 2.4),
-                             squeeze=False, sharey=True)
+    fig, axes = book_figure(1, len(metrics), height=0.4 * len(categories) + 2.4, squeeze=False, sharey=True)
     offsets = np.linspace(-0.25, 0.25, len(hues)) if len(hues) > 1 else np.zeros(1)
     for ax, metric in zip(axes.flat, metrics):
         part = table[table["metric"] == metric]
@@ -54,6 +53,7 @@ def plot_comparison(table: pd.DataFrame, *, category: str = "task", hue: str = "
         values = pd.to_numeric(pd.concat([part[ours], part[paper]]), errors="coerce").dropna()
         if metric in log_metrics and len(values) and (values > 0).all():
             ax.set_xscale("log")
+            cap_log_axis(ax, "x", values)
         ax.set_yticks(range(len(categories)), [str((category_labels or {}).get(c, c)) for c in categories])
         ax.set_ylim(len(categories) - 0.5, -0.5)
         ax.set_xlabel(metric_label(metric) + (" (log)" if ax.get_xscale() == "log" else ""))

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from lib.plots.style import finish, method_color
+from lib.plots.style import book_figure, finish, method_color
 
 PARTS = {"train_seconds": ("training", "#1f77b4"), "eval_seconds": ("evaluation of the test examples", "#ff7f0e"),
          "gradient_seconds": ("gradient dot products", "#2ca02c")}
@@ -24,7 +24,7 @@ def plot_run_cost(timings: Mapping[str, pd.DataFrame], steps: Mapping[str, int],
     if not timings:
         raise ValueError("timings must hold at least one collection")
     names = list(timings)
-    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(names) + 1.8))
+    fig, ax = book_figure(height=0.45 * len(names) + 1.8)
     left = np.zeros(len(names))
     handles = []
     for column, (label, color) in PARTS.items():
@@ -45,7 +45,7 @@ def plot_convergence(history: pd.DataFrame, *, best_epoch: float, simfluence_val
     history: `GPTfluence.history_` (columns epoch, train_mse, val_mse).
     """
     gpt, sim = method_color("GPTfluence"), method_color("Simfluence")
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig, axes = book_figure(1, 2, height=3.4)
     axes[0].plot(history["epoch"], history["train_mse"], color=gpt, label="GPTfluence")
     axes[0].set(xlabel="epoch", ylabel="training MSE (teacher-forced)", yscale="log", title="Training loss")
     axes[1].plot(history["epoch"], history["val_mse"], color=gpt, label="GPTfluence")

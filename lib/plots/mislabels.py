@@ -4,7 +4,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from lib.plots.style import method_color
+from lib.plots.style import book_figure, method_color
 
 RANKINGS = ("random", "TracIn-CP", "GPTfluence")
 """Drawing order: the random band first, GPTfluence on top."""
@@ -18,7 +18,7 @@ def plot_mislabel_curves(summary: pd.DataFrame, noisy_accuracy: float, *, random
     summary: `lib.experiments.mislabels.summary` rows (ranking, fraction, found_* and accuracy_* mean/min/max).
     """
     labels = {"random": f"Random (mean, min-max over {random_seeds} seeds)"}
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = book_figure(1, 2, height=4.2)
     for name in RANKINGS:
         rows = summary[summary.ranking == name].sort_values("fraction")
         for ax, key in zip(axes, ("found", "accuracy")):
@@ -30,8 +30,8 @@ def plot_mislabel_curves(summary: pd.DataFrame, noisy_accuracy: float, *, random
     axes[0].set(xlabel="Fraction of training data checked", ylabel="Fraction of mislabels identified")
     axes[1].set(xlabel="Fraction of training data checked", ylabel="Test accuracy after retraining")
     axes[1].axhline(noisy_accuracy, color="k", lw=0.8, ls="--", label="noisy runs (no retraining)")
-    axes[0].legend(loc="upper left", fontsize=9)
-    axes[1].legend(loc="best", fontsize=9)
+    handles, names = axes[1].get_legend_handles_labels()  # below the panels: a legend inside would cover curves
+    fig.legend(handles, names, loc="lower center", ncol=2, frameon=False)
     fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.17, 1, 1))
     return fig

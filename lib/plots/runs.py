@@ -9,7 +9,7 @@ import numpy as np
 from matplotlib.lines import Line2D
 
 from lib.dynamics import Dynamics
-from lib.plots.style import SPLIT_COLORS, finish, metric_label
+from lib.plots.style import SPLIT_COLORS, book_figure, finish, metric_label, panel_height
 
 
 def plot_runs_of_tests(dyn: Dynamics, test_ids: Sequence[int], *, labels: Mapping[int, str] | None = None,
@@ -24,7 +24,7 @@ def plot_runs_of_tests(dyn: Dynamics, test_ids: Sequence[int], *, labels: Mappin
     n = len(test_ids)
     ncols = min(ncols, n)
     nrows = int(np.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.4 * ncols, 2.7 * nrows + 0.6), squeeze=False)
+    fig, axes = book_figure(nrows, ncols, height=panel_height(ncols) * nrows + 1.0, squeeze=False)
     for k, test_id in enumerate(test_ids):
         ax = axes.flat[k]
         for r in range(dyn.n_runs):
@@ -56,7 +56,7 @@ def plot_run_spread(collections: Mapping[str, Dynamics], *, ncols: int = 3, titl
     n = len(collections)
     ncols = min(ncols, n)
     nrows = int(np.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.8 * ncols, 2.9 * nrows + 0.6), squeeze=False)
+    fig, axes = book_figure(nrows, ncols, height=panel_height(ncols) * nrows + 1.0, squeeze=False)
     for k, (name, dyn) in enumerate(collections.items()):
         ax = axes.flat[k]
         mean = dyn.values.mean(axis=2)  # [runs, steps + 1]

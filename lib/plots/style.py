@@ -3,6 +3,70 @@ and the shared legend-and-title finish of multi-panel figures."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
+import seaborn as sns
+
+BOOK_WIDTH = 7.5
+"""Inches: the width of every figure, about the book's text column at 100 dpi, so fonts show at their own size."""
+BOOK_RC: dict[str, object] = {"figure.dpi": 100, "savefig.dpi": 100, "font.size": 10, "axes.titlesize": 10,
+                              "axes.labelsize": 10, "xtick.labelsize": 9, "ytick.labelsize": 9, "legend.fontsize": 9,
+                              "figure.titlesize": 11}
+"""Font sizes (points) readable at BOOK_WIDTH: 9-11 pt show as 12-15 px."""
+
+
+def use_book_style() -> None:
+    """The book's figure look: seaborn's white grid with BOOK_RC (each notebook calls it once in its setup)."""
+    sns.set_theme(style="whitegrid", context="notebook", rc=BOOK_RC)
+
+
+def book_figure(nrows: int = 1, ncols: int = 1, *, height: float, **kwargs) -> tuple[plt.Figure, np.ndarray]:
+    """A figure BOOK_WIDTH wide and `height` inches tall with an nrows x ncols grid of axes (plt.subplots kwargs)."""
+    return plt.subplots(nrows, ncols, figsize=(BOOK_WIDTH, height), **kwargs)
+
+
+def panel_height(ncols: int, aspect: float = 0.75) -> float:
+    """Height of one row of `ncols` panels side by side across BOOK_WIDTH (panel height = aspect x its width)."""
+    return aspect * BOOK_WIDTH / ncols
+
+
+def off_scale_limits(truth: np.ndarray, lines: dict[str, np.ndarray], spread: float = 1.0) -> tuple[tuple[float, float] | None, list[str]]:
+    """Y limits that keep `truth` readable when some predicted lines diverge: truth's range widened by `spread` times
+    itself (at least 10% of its largest magnitude) on each side; None when every line fits. Also the names off scale."""
+    truth = np.asarray(truth, dtype=float)
+    lo, hi = float(np.nanmin(truth)), float(np.nanmax(truth))
+    pad = spread * max(hi - lo, 0.1 * max(abs(lo), abs(hi)), 1e-9)
+    low, high = lo - pad, hi + pad
+    beyond = [name for name, v in lines.items()
+              if np.any(~np.isfinite(np.asarray(v, dtype=float))) or np.nanmin(v) < low or np.nanmax(v) > high]
+    return ((low, high) if beyond else None), beyond
+
+
+def mark_off_scale(ax: plt.Axes, truth: np.ndarray, lines: dict[str, np.ndarray]) -> list[str]:
+    """Clip the y axis to the true values' neighbourhood when some predicted `lines` diverge, and name those
+    methods inside the panel ("off scale: ..."); return their names."""
+    limits, beyond = off_scale_limits(truth, lines)
+    if limits is not None:
+        ax.set_ylim(*limits)
+        ax.text(0.98, 0.97, "off scale: " + ", ".join(beyond), transform=ax.transAxes, ha="right", va="top",
+                fontsize=8, color="#444444", bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1})
+    return beyond
+
+
+def cap_log_axis(ax: plt.Axes, axis: str, values, factor: float = 1e3) -> float | None:
+    """On a log axis, cut the axis at `factor` times the median of the positive `values` when some exceed it (an
+    exploded method would otherwise stretch it to 1e23); return the cut, or None when nothing exceeds it."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values) & (values > 0)]
+    if not len(values):
+        return None
+    cut = float(np.median(values)) * factor
+    if values.max() <= cut:
+        return None
+    low = float(values.min()) / 2
+    (ax.set_ylim if axis == "y" else ax.set_xlim)(low, cut)
+    label = ax.yaxis.label if axis == "y" else ax.xaxis.label
+    label.set_text(f"{label.get_text()} (cut at {cut:.2g})")
+    return cut
 
 METHOD_COLORS: dict[str, str] = {
     "GPTfluence": "#d62728",
@@ -47,8 +111,8 @@ def metric_label(metric: str) -> str:
     return METRIC_LABELS.get(metric, metric)
 
 
-SCORE_TITLES: dict[str, str] = {"mse": "All-steps MSE (lower is better)", "mae": "All-steps MAE (lower is better)",
-                                "spearman": "Final-step Spearman's rho (higher is better)"}
+SCORE_TITLES: dict[str, str] = {"mse": "All-steps MSE\n(lower is better)", "mae": "All-steps MAE\n(lower is better)",
+                                "spearman": "Final-step Spearman's rho\n(higher is better)"}
 """Panel titles of the three scores."""
 
 

@@ -9,7 +9,7 @@ from matplotlib.ticker import MaxNLocator
 import numpy as np
 
 from lib.dynamics import Dynamics
-from lib.plots.style import finish, method_color, method_linestyle, metric_label
+from lib.plots.style import book_figure, finish, mark_off_scale, method_color, method_linestyle, metric_label, panel_height
 
 
 @dataclass(frozen=True)
@@ -43,8 +43,7 @@ def plot_trajectories(truth: Dynamics, predictions: Mapping[str, np.ndarray], te
 
 
 def plot_trajectory_panels(panels: Sequence[TrajectoryPanel], *, methods: Sequence[str] | None = None,
-                           ncols: int = 4, title: str = "Simulated vs true trajectories",
-                           panel_size: tuple[float, float] = (3.4, 2.7)) -> plt.Figure:
+                           ncols: int = 4, title: str = "Simulated vs true trajectories") -> plt.Figure:
     """Panels from possibly different collections or metrics; exactly len(panels) axes, one shared legend.
 
     Methods are the `methods` given (default: those of the first panel), drawn in every panel that has them.
@@ -63,8 +62,7 @@ def plot_trajectory_panels(panels: Sequence[TrajectoryPanel], *, methods: Sequen
     n = len(panels)
     ncols = min(ncols, n)
     nrows = int(np.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(panel_size[0] * ncols, panel_size[1] * nrows + 0.8),
-                             squeeze=False)
+    fig, axes = book_figure(nrows, ncols, height=panel_height(ncols) * nrows + 1.1, squeeze=False)
     for k, p in enumerate(panels):
         ax = axes.flat[k]
         column = int(np.flatnonzero(p.truth.test_ids == int(p.test_id))[0])
@@ -74,6 +72,7 @@ def plot_trajectory_panels(panels: Sequence[TrajectoryPanel], *, methods: Sequen
         for i, method in enumerate(methods):
             ax.plot(steps, p.predictions[method][p.run, :, column], color=method_color(method, i),
                     linestyle=method_linestyle(method), linewidth=1.6, label=method)
+        mark_off_scale(ax, p.truth.values[p.run, :, column], {m: p.predictions[m][p.run, :, column] for m in methods})
         ax.set_title(p.title or f"test {p.test_id}", fontsize=10)
         ax.set_xlabel("training step")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -9,7 +9,7 @@ import pandas as pd
 
 from lib.dynamics import Dynamics
 from lib.metrics import SCORES
-from lib.plots.style import SCORE_TITLES, finish_panels, metric_label, palette
+from lib.plots.style import SCORE_TITLES, book_figure, finish_panels, mark_off_scale, metric_label, palette, panel_height
 
 
 def scenario_trajectories(truth: Mapping[str, Dynamics], predictions: Mapping[tuple[str, str], np.ndarray], *,
@@ -25,8 +25,8 @@ def scenario_trajectories(truth: Mapping[str, Dynamics], predictions: Mapping[tu
     methods = list(dict.fromkeys(m for m, _ in predictions))
     colors = palette(methods)
     n_cols = min(examples, min(truth[s].n_tests for s in scenarios))
-    fig, axes = plt.subplots(len(scenarios), n_cols, figsize=(3.6 * n_cols, 2.5 * len(scenarios) + 0.8),
-                             squeeze=False, sharex=True)
+    fig, axes = book_figure(len(scenarios), n_cols, height=panel_height(n_cols, 0.7) * len(scenarios) + 1.2,
+                            squeeze=False, sharex=True)
     for r, name in enumerate(scenarios):
         runs = truth[name]
         for c in range(n_cols):
@@ -38,6 +38,8 @@ def scenario_trajectories(truth: Mapping[str, Dynamics], predictions: Mapping[tu
                 if prediction is not None:
                     ax.plot(runs.steps, prediction[run, :, c], color=colors[method], linestyle="--",
                             linewidth=1.8, label=method)
+            mark_off_scale(ax, runs.values[run, :, c], {m: predictions[(m, name)][run, :, c] for m in methods
+                                                       if (m, name) in predictions})
             ax.set_title(f"{titles[name]}\nrun {runs.run_ids[run]}, test {runs.test_ids[c]}", fontsize=9)
             if c == 0:
                 ax.set_ylabel(metric_label(runs.metric))
@@ -58,7 +60,7 @@ def scenario_scores(table: pd.DataFrame, refusals: Mapping[tuple[str, str], str]
     colors = palette(methods)
     labels = scenarios
     width = 0.8 / len(methods)
-    fig, axes = plt.subplots(1, len(SCORES), figsize=(11, 4.0))
+    fig, axes = book_figure(1, len(SCORES), height=3.6)
     for ax, metric in zip(axes, SCORES):
         values = table[table["metric"] == metric].set_index(["method", "scenario"])["value"]
         finite = values[np.isfinite(values)]
