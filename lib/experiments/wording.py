@@ -30,8 +30,10 @@ SIGNIFICANT = 3
 
 
 def number(value) -> str:
-    """The book's one number format: '0.851', '12.3', '1,863' (whole from 1,000 up), '1.23e-05' (below 0.001), '0';
-    'n/a' when missing, not a number or not finite."""
+    """The book's one number format: '0.851', '0.500', '12.3', '1,863' (whole from 1,000 up), '1.23e-05' (below
+    0.001), '0'; integers as they are ('16', '1,024'); 'n/a' when missing, not a number or not finite."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return f"{int(value):,}"
     try:
         value = float(value)
     except (TypeError, ValueError):
@@ -45,7 +47,7 @@ def number(value) -> str:
         return f"{round(value):,}"
     if abs(rounded) < 1e-3:
         return f"{value:.{SIGNIFICANT - 1}e}"
-    return f"{rounded:.{SIGNIFICANT}g}"
+    return f"{rounded:#.{SIGNIFICANT}g}".rstrip(".")
 
 
 def fmt(value) -> str:

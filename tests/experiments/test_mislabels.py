@@ -116,17 +116,17 @@ def _result() -> MislabelResult:
 
 def test_facts_read_the_summary_at_the_fractions_checked():
     out = facts(_result())
-    assert out["mis_flipped"] == 4 and out["mis_tracin_scored"] == 2 and out["mis_noisy_loss"] == "1.250"
+    assert out["mis_flipped"] == 4 and out["mis_tracin_scored"] == 2 and out["mis_noisy_loss"] == "1.25"
     assert out["mis_fracs_checked"] == "20% / 40%" and out["mis_frac_top"] == "40%"
-    assert out["mis_gpt_found_list"] == "0.30 / 0.60" and out["mis_random_found_list"] == "0.06 / 0.11"
+    assert out["mis_gpt_found_list"] == "0.300 / 0.600" and out["mis_random_found_list"] == "0.0550 / 0.105"
     assert out["mis_gpt_beats_tracin_found"] == "2 of 2" and out["mis_gpt_beats_random_found_early"] == "1 of 1"
     assert out["mis_gpt_beats_random_accuracy"] == "0 of 2" and out["mis_tracin_beats_random_found"] == "2 of 2"
-    assert out["mis_acc_reading"].startswith("is 0.50 for every method")
-    assert out["mis_gpt_vs_random_found_top"] == "above" and out["mis_loss_0"] == "1.000"
+    assert out["mis_acc_reading"].startswith("is 0.500 for every method")
+    assert out["mis_gpt_vs_random_found_top"] == "above" and out["mis_loss_0"] == "1.00"
 
 
 def test_checked_table_shows_the_seed_range_only_for_random():
     shown = checked_table(summary(_result().table))
-    assert shown.loc["0.4", ("mislabels found", "GPTfluence")] == "0.60"
-    assert shown.loc["0.4", ("mislabels found", "random")] == "0.11 [0.10, 0.11]"
+    assert shown.loc["0.4", ("mislabels found", "GPTfluence")] == "0.600"
+    assert shown.loc["0.4", ("mislabels found", "random")] == "0.105 [0.100, 0.110]"
     assert shown.loc["0.2", ("test loss", "TracIn-CP")] == "0.800"

@@ -31,7 +31,7 @@ def test_table1_facts_count_wins_cells_and_the_reference():
     assert out["t1_tests"] == "2 to 3" and out["t1_runs"] == 3
     assert out["t1_wins_mse_ours"] == "1 of 2" and out["t1_wins_mse_paper"] == "0 of 2"
     assert out["t1_verdict"] == "holds on half of the tasks" and out["t1_cells_ours"] == "1 of 6"
-    assert out["t1_best_mse_ours"] == G and out["t1_gpt_mse"] == "2.000" and out["t1_ref_mse"] == "2.200"
+    assert out["t1_best_mse_ours"] == G and out["t1_gpt_mse"] == "2.00" and out["t1_ref_mse"] == "2.20"
     assert out["t1_n_beat_ref"] == 2 and out["t1_beat_ref"] == f"{G}, {S}"
 
 
@@ -41,8 +41,8 @@ def test_table2_and_rescaling_facts():
     assert out["t2_wins_mse_ours"] == "1 of 2" and out["t2_gpt_beats_ref"] == "1 of 2"
     rescaling = pd.DataFrame({"sigma": [0.5, 2.0], "mse raw": [1.0, 3.0], "mse rescaled": [0.25, 0.5]},
                              index=["TracIn-CP (10 ckpts)", "Grad-Dot"])
-    assert rescaling_facts(rescaling) == {"sigma_tracin": "0.500", "sigma_graddot": "2.000",
-                                          "raw_mse_tracin": "1.000", "resc_mse_tracin": "0.250"}
+    assert rescaling_facts(rescaling) == {"sigma_tracin": "0.500", "sigma_graddot": "2.00",
+                                          "raw_mse_tracin": "1.00", "resc_mse_tracin": "0.250"}
 
 
 def test_comparison_facts_per_target_and_their_absence():

@@ -30,7 +30,7 @@ def test_wide_table_orders_and_formats():
     assert list(wide.loc["RTE"].index) == ["GPTfluence", "Simfluence", "Mean of training runs"]
     assert list(wide.columns) == [(s, o) for s in ("MSE", "MAE", "Spearman") for o in ("ours", "paper")]
     assert wide.loc[("SST-2", "GPTfluence"), ("MSE", "ours")] == "0.500 (0.100)"
-    assert wide.loc[("SST-2", "GPTfluence"), ("MSE", "paper")] == "0.014 (0.006)"
+    assert wide.loc[("SST-2", "GPTfluence"), ("MSE", "paper")] == "0.0140 (0.00600)"
     assert wide.loc[("Average", "GPTfluence"), ("MSE", "ours")] == "0.500"
     assert wide.loc[("RTE", "Mean of training runs"), ("MSE", "paper")] == ""
 
@@ -40,7 +40,7 @@ def test_values_with_std_is_one_cell_per_score():
                           "value": [0.5, 0.012345, np.nan], "std": [0.25, 0.001, np.nan]})
     wide = values_with_std(table, index=["method"])
     assert wide.columns.tolist() == ["mse", "mae", "spearman"]
-    assert wide.loc["a"].tolist() == ["0.0123 (0.001)", "-", "0.5 (0.25)"]
+    assert wide.loc["a"].tolist() == ["0.0123 (0.00100)", "-", "0.500 (0.250)"]
 
 
 def test_paper_by_size_has_every_pythia_size_in_order():

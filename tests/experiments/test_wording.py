@@ -6,19 +6,20 @@ from lib.experiments.wording import (cell, change_phrase, compare_word, compared
 
 
 def test_numbers_follow_one_rule_three_significant_figures_and_thousands_separators():
-    assert number(0.8510000109672546) == "0.851" and number(12.345) == "12.3" and number(2.5) == "2.5"
+    assert number(0.8510000109672546) == "0.851" and number(12.345) == "12.3" and number(2.5) == "2.50"
     assert number(1862959.9521) == "1,862,960" and number(999.7) == "1,000" and number(-1234.5) == "-1,234"
+    assert number(100.0) == "100" and number(16) == "16" and number(np.int64(1024)) == "1,024"
     assert number(0.000012345) == "1.23e-05" and number(0.00123) == "0.00123" and number(0) == "0"
     assert number(np.nan) == "n/a" and number(None) == "n/a" and number("x") == "n/a" and number(np.inf) == "n/a"
-    assert fmt(0.12345) == "0.123" and fmt(np.float64(1.2)) == "1.2"
+    assert fmt(0.12345) == "0.123" and fmt(np.float64(1.2)) == "1.20"
     assert sci(0.000012345) == "1.23e-05" and sci(1862959.9521) == "1.86e+06" and sci(float("nan")) == "n/a"
     assert human_count(134_515_008) == "135M" and human_count(1.2e9) == "1.2B" and human_count(512) == "512"
 
 
 def test_cells():
-    assert cell(1.0, np.nan) == "1" and cell(np.nan, 1.0) == ""
+    assert cell(1.0, np.nan) == "1.00" and cell(np.nan, 1.0) == ""
     assert cell(0.012345, 0.001234, missing="-") == "0.0123 (0.00123)"
-    assert cell(None, missing="n/a") == "n/a" and cell(2.0, 0.5) == "2 (0.5)" and cell(12345.6, 7.0) == "12,346 (7)"
+    assert cell(None, missing="n/a") == "n/a" and cell(2.0, 0.5) == "2.00 (0.500)" and cell(12345.6, 7.0) == "12,346 (7.00)"
 
 
 def test_pandas_tables_show_floats_by_the_same_rule():
