@@ -50,7 +50,7 @@ def target_hidden(parts: LMParts, batch: TargetBatch) -> torch.Tensor:
     if parts.top is not None:
         if batch.states is None:
             raise ValueError("the top-block regime needs batches with boundary states (make_batch(..., states))")
-        hidden = parts.top.forward(batch.states, batch.attention_mask)
+        hidden = parts.top.forward(batch.states, batch.attention_mask, positions=(batch.rows, batch.cols))
     else:
         out = parts.body(input_ids=batch.input_ids, attention_mask=batch.attention_mask, use_cache=False)
         hidden = out.last_hidden_state if hasattr(out, "last_hidden_state") else out[0]

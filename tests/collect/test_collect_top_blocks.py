@@ -242,3 +242,19 @@ def test_collector_summary_prints_the_curriculum_signal(reference_collection):
     s = curriculum_signal(load_dynamics(reference_collection))
     assert "4 of 4 runs finished" in text
     assert f"first 2 steps {s.early_share:.2f}" in text and f"per-example change {s.spread:.3f}" in text
+
+
+def test_last_mlp_runs_at_target_positions_only_and_is_restored():
+    model, tokenizer = _tiny("llama")
+    _, cached, top = _batches(model, tokenizer, 2)
+    mlp = top.layers[-1].mlp
+    seen = []
+    handle = mlp.down_proj.register_forward_hook(lambda m, args, out: seen.append(args[0].shape))
+    with torch.no_grad():
+        partial = top.forward(cached.states, cached.attention_mask, positions=(cached.rows, cached.cols))
+        full = top.forward(cached.states, cached.attention_mask)
+    handle.remove()
+    assert seen[0] == (len(cached.rows), model.config.intermediate_size)  # only the target positions
+    assert seen[1][:2] == cached.states.shape[:2]  # all positions
+    assert _relative_error(partial[cached.rows, cached.cols], full[cached.rows, cached.cols]) < 1e-6
+    assert "forward" not in vars(mlp)  # the override is gone
