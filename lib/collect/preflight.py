@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from lib.data import get_task
-
 from .config import CollectionConfig, ConfigError
 from .encoding import encode_example
 from .examples import CollectionExamples
+from .initial_model import load_base_model, wants_eos
 
 log = logging.getLogger("lib.collect")
 
@@ -16,11 +15,10 @@ UNCUT = 1 << 30  # a max_length no example reaches: encode_example then returns 
 
 
 def resolve_model(config: CollectionConfig):
-    """(model, tokenizer) of `config.model.name`, or ConfigError naming the model when it cannot load."""
-    from lib.models import load_causal_lm
-
+    """(model, tokenizer) of `config.model.name`, or ConfigError naming the model when it cannot load (loaded
+    through the per-process cache the local executor's runs then reuse)."""
     try:
-        return load_causal_lm(config.model.name, cache_dir=config.runtime.cache_dir)
+        return load_base_model(config)
     except ValueError as err:
         raise ConfigError(f"[model] name = {config.model.name!r} cannot be loaded: {err}") from None
 
@@ -31,8 +29,7 @@ def cut_counts(tokenizer, examples: CollectionExamples, max_length: int) -> dict
     for role in ("pool", "test", "unseen", "warmup"):
         items = getattr(examples, role, ())
         if items:
-            long = sum(encode_example(tokenizer, e, max_length=UNCUT,
-                                      append_eos=get_task(e.task).kind == "generation").length > max_length
+            long = sum(encode_example(tokenizer, e, max_length=UNCUT, append_eos=wants_eos(e)).length > max_length
                        for e in items)
             counts[role] = (long, len(items))
     return counts
