@@ -416,13 +416,14 @@ def _typed(where: str, value: Any, kind: Any) -> Any:
             item = typing.get_args(option)[0]
             if isinstance(value, (list, tuple)) and all(_is(v, item) for v in value):
                 return tuple(value)
-            raise ConfigError(f"{where} must be a list of {_NAMES[item]}s, got {value!r}")
+            raise ConfigError(f"{where} must be a list of {_LIST_NAMES[item]}, got {value!r}")
         if _is(value, option):
             return float(value) if option is float else value
     raise ConfigError(f"{where} must be {' or '.join(_NAMES[o] for o in options if o is not type(None))}, got {value!r}")
 
 
 _NAMES = {int: "an integer", float: "a finite number", bool: "true or false", str: "a string"}
+_LIST_NAMES = {int: "integers", float: "finite numbers", bool: "true/false values", str: "strings"}
 
 
 def _is(value: Any, kind: type) -> bool:
