@@ -2,6 +2,7 @@
 from lib.simulators.base import Simulator
 from lib.simulators.gptfluence import GPTfluence, GPTfluenceConfig
 from lib.simulators.gradient_baselines import GradDot, TracInCP, tracin_self_influence
+from lib.simulators.health import METRIC_RANGES, RolloutHealth, rollout_health
 from lib.simulators.rollout import rollout
 from lib.simulators.simfluence import Simfluence
 from lib.simulators.simfluence_sgd import SimfluenceSGD
@@ -10,10 +11,13 @@ __all__ = [
     "GPTfluence",
     "GPTfluenceConfig",
     "GradDot",
+    "METRIC_RANGES",
+    "RolloutHealth",
     "Simfluence",
     "SimfluenceSGD",
     "Simulator",
     "TracInCP",
     "rollout",
+    "rollout_health",
     "tracin_self_influence",
 ]

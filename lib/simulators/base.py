@@ -6,6 +6,8 @@ from abc import ABC, abstractmethod
 import numpy as np
 
 from lib.dynamics import Dynamics
+from lib.simulators.checks import check_scale, check_values
+from lib.simulators.health import RolloutHealth, rollout_health, value_band
 from lib.simulators.rollout import rollout
 
 
@@ -14,11 +16,14 @@ class Simulator(ABC):
 
     `simulate` uses only `runs.curricula` (plus grad data for gradient baselines) and the first
     `order` columns of `runs.values`; those columns are copied and the rest predicted
-    autoregressively by `rollout`.
+    autoregressively by `rollout`. After `simulate`, `health_` says which trajectories left the
+    metric's range or diverged (see `lib.simulators.health`). Learned simulators need
+    `min_fit_runs` training runs: one run confounds each example's effect with its position.
     """
 
     order: int = 1
     metric_: str | None = None
+    min_fit_runs: int = 2
 
     @abstractmethod
     def fit(self, train: Dynamics, val: Dynamics | None = None) -> "Simulator":
@@ -32,22 +37,41 @@ class Simulator(ABC):
         """Predicted values [runs, steps + 1, tests]; the first `order` columns are the given ones."""
         self._check_runs(runs)
         alpha, beta = self._coefficients(runs)
-        return rollout(alpha, beta, runs.values[:, : self.order])
+        pred = rollout(alpha, beta, runs.values[:, : self.order])
+        self.health_ = self.health(pred)
+        return pred
 
-    def _remember_metric(self, train: Dynamics) -> None:
-        """Record the fitted metric so that simulating another metric is refused."""
+    def health(self, pred: np.ndarray) -> RolloutHealth:
+        """Which trajectories of `pred` leave the metric's range or diverge from the fitted band of values."""
+        if self.metric_ is None:
+            raise ValueError(f"{type(self).__name__} is not fitted: call fit(train, val) first")
+        return rollout_health(pred, self.metric_, self.band_, self.order)
+
+    def _remember_metric(self, train: Dynamics, val: Dynamics | None = None) -> None:
+        """Check the training (and validation) runs; record their metric and band of values (another metric is refused)."""
         if train.n_runs == 0:
             raise ValueError("fit needs at least one training run, got 0")
+        if train.n_runs < self.min_fit_runs:
+            raise ValueError(f"{type(self).__name__}.fit needs at least {self.min_fit_runs} training runs, got "
+                             f"{train.n_runs}: one run cannot separate an example's effect from its position")
         self._check_steps(train)
+        check_values(train, "training runs")
+        if val is not None and val.n_runs:
+            if val.metric != train.metric:
+                raise ValueError(f"validation runs have metric {val.metric!r}, training runs {train.metric!r}")
+            check_values(val, "validation runs")
         self.metric_ = train.metric
+        self.band_ = value_band(train.values)
 
     def _check_runs(self, runs: Dynamics) -> None:
-        """Refuse to simulate before fit, another metric, or runs too short for the Markov order."""
+        """Refuse to simulate before fit, another metric, runs too short, or given values that are bad or off-scale."""
         if self.metric_ is None:
             raise ValueError(f"{type(self).__name__} is not fitted: call fit(train, val) first")
         if runs.metric != self.metric_:
             raise ValueError(f"{type(self).__name__} was fitted on metric {self.metric_!r}, runs have {runs.metric!r}")
         self._check_steps(runs)
+        check_values(runs, "the runs' given values", self.order)
+        check_scale(runs, self.order, self.band_)
 
     def _check_steps(self, runs: Dynamics) -> None:
         """Refuse runs with no step after the `order` given values."""

@@ -16,6 +16,7 @@ from lib.dynamics import Dynamics
 from lib.metrics import all_steps_mse
 from lib.simulators.base import Simulator
 from lib.simulators.features import TextFeatures
+from lib.simulators.health import selection_score
 from lib.simulators.towers import FactorTowers
 
 if TYPE_CHECKING:
@@ -27,9 +28,9 @@ class GPTfluenceConfig:
     """Hyperparameters of GPTfluence; defaults follow the paper's fine-tuning setting (Table 8).
 
     l2 multiplies the squared norm of all trainable parameters, added to the batch MSE (eq. 9);
-    AdamW's own weight decay is off unless `weight_decay` is set. A batch holds `batch_size`
-    teacher-forced (run, step) transitions, each carrying every test example of its run.
-    shared=True applies one MLP per factor to both sides (official code); False uses separate
+    AdamW's own weight decay is off unless `weight_decay` is set. As the official code, one
+    training sample is one teacher-forced (run, step, test example) transition and a batch holds
+    `batch_size` of them (warmup_steps and the decay count these batches). shared=True applies one MLP per factor to both sides (official code); False uses separate
     training-side and test-side towers.
     """
 
@@ -63,8 +64,10 @@ class GPTfluence(Simulator):
 
     h = frozen encoder features of the examples' texts, so it simulates unseen training and test
     examples too. Construct with `GPTfluence(encoder, config)` or keyword overrides of
-    GPTfluenceConfig, e.g. `GPTfluence(encoder, order=2, lr=1e-3)`. After fit: history_
-    (epoch, train_mse, val_mse, seconds), best_epoch_.
+    GPTfluenceConfig, e.g. `GPTfluence(encoder, order=2, lr=1e-3)`. Early stopping pools all
+    validation runs and ranks epochs by diverged rollouts first, then by the all-steps MSE of the
+    others (`lib.simulators.health`). After fit: history_ (epoch, train_mse, val_mse of all
+    trajectories, val_diverged, val_kept_mse of the others, seconds), best_epoch_ (the kept one).
     """
 
     def __init__(self, encoder: Encoder | str, config: GPTfluenceConfig | None = None, **overrides):
@@ -91,7 +94,7 @@ class GPTfluence(Simulator):
     def fit(self, train: Dynamics, val: Dynamics | None = None) -> "GPTfluence":
         """Train on teacher-forced transitions; with `val`, stop early on its rollout all-steps MSE and keep the best."""
         cfg = self.config
-        self._remember_metric(train)
+        self._remember_metric(train, val)
         for dynamics in (train, val):
             if dynamics is not None:
                 self.features.remember(dynamics)
@@ -99,31 +102,36 @@ class GPTfluence(Simulator):
         train_h = self._tensor(self.features.embed(train_ids, "train"))
         test_h = self._tensor(self.features.embed(train.test_ids, "test"))
         rows, previous, target = self._transitions(train, train_ids)
-        batches_per_epoch = math.ceil(len(rows) / cfg.batch_size)
+        n_tests = target.shape[1]
+        n_samples = target.numel()  # (run, step, test example) transitions
+        batches_per_epoch = math.ceil(n_samples / cfg.batch_size)
         optimizer = torch.optim.AdamW(self._parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         scheduler = _linear_schedule(optimizer, cfg.warmup_steps, cfg.max_epochs * batches_per_epoch)
         generator = torch.Generator().manual_seed(cfg.seed)
-        history, best, best_state, stale, start = [], math.inf, None, 0, time.perf_counter()
+        history, best, best_state, stale, start = [], (math.inf, math.inf), None, 0, time.perf_counter()
         for epoch in range(1, cfg.max_epochs + 1):
             total = 0.0
-            for batch in torch.randperm(len(rows), generator=generator).split(cfg.batch_size):
-                predicted = self._predict_transitions(train_h, test_h, rows[batch], previous[batch])
-                mse = torch.mean((predicted - target[batch]) ** 2)
+            for batch in torch.randperm(n_samples, generator=generator).split(cfg.batch_size):
+                step, test = batch // n_tests, batch % n_tests
+                predicted = self._predict_transitions(train_h, test_h, rows[step], test, previous[step, :, test])
+                mse = torch.mean((predicted - target[step, test]) ** 2)
                 loss = mse + cfg.l2 * sum(p.pow(2).sum() for p in self._parameters())
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
                 scheduler.step()
                 total += mse.item() * len(batch)
-            val_mse = math.nan
+            val_mse, score = math.nan, (0, math.nan)
             if val is not None and val.n_runs:
-                val_mse = all_steps_mse(self.simulate(val), val.values, self.order)[0]
-            history.append(dict(epoch=epoch, train_mse=total / len(rows), val_mse=val_mse,
-                                seconds=time.perf_counter() - start))
+                pred = self.simulate(val)
+                val_mse = all_steps_mse(pred, val.values, self.order)[0]
+                score = selection_score(pred, val.values, self.metric_, self.band_, self.order)
+            history.append(dict(epoch=epoch, train_mse=total / n_samples, val_mse=val_mse, val_diverged=score[0],
+                                val_kept_mse=score[1], seconds=time.perf_counter() - start))
             if val is None or not val.n_runs:
                 continue
-            if val_mse < best:
-                best, stale = val_mse, 0
+            if score < best:
+                best, stale = score, 0
                 best_state = copy.deepcopy((self.train_towers.state_dict(), self.test_towers.state_dict()))
                 self.best_epoch_ = epoch
             else:
@@ -174,12 +182,12 @@ class GPTfluence(Simulator):
         return factors[:, :, : self.order], factors[:, :, self.order]
 
     def _predict_transitions(self, train_h: torch.Tensor, test_h: torch.Tensor, rows: torch.Tensor,
-                             previous: torch.Tensor) -> torch.Tensor:
-        """Teacher-forced predictions [batch, tests] of transitions with batch rows [batch, B], previous [batch, order, tests]."""
+                             tests: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
+        """Teacher-forced predictions [b] of b transitions: batch rows [b, B], test indices [b], previous [b, order]."""
         f = self.train_towers(train_h)
         g = self.test_towers(test_h)
-        factors = torch.einsum("kbh,kmh->bkm", f[:, rows].sum(dim=2), g)
-        return (factors[:, : self.order] * previous).sum(dim=1) + factors[:, self.order]
+        factors = (f[:, rows].sum(dim=2) * g[:, tests]).sum(dim=-1)  # [K, b]
+        return (factors[: self.order].T * previous).sum(dim=1) + factors[self.order]
 
     def _transitions(self, train: Dynamics, train_ids: np.ndarray) -> tuple[torch.Tensor, ...]:
         """Teacher-forced transitions t = order..T of every run: batch rows, y_{t-1..t-order}, and y_t."""

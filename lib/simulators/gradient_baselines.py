@@ -1,4 +1,4 @@
-"""TracIn-CP and Grad-Dot written as simulators: y_t = y_{t-1} - sigma * eta_t * sum_b <grad L(z_b), grad L(z')>."""
+"""TracIn-CP and Grad-Dot written as simulators: y_t = y_{t-1} - sigma * eta_t / B * sum_b <grad L(z_b), grad L(z')>."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,12 +7,15 @@ from lib.dynamics import Dynamics
 from lib.simulators.base import Simulator
 
 CHECKPOINT_SETTINGS = ("ckpt10", "all")
+PAPER_CHECKPOINTS = 10
+"""TracIn-CP (10 ckpts): the papers save 10 checkpoints, about T / 10 steps apart."""
 
 
 class GradientSimulator(Simulator):
-    """An additive simulator whose per-step decrement is a learning-rate-weighted sum of gradient dot products.
+    """An additive simulator whose per-step decrement is a learning-rate-weighted mean of gradient dot products.
 
-    The gradients of the simulated run itself come from `Dynamics.grad_dots[setting]`, the
+    A step's training loss is the mean over its batch of B examples, so to first order a test loss
+    changes by -eta_t / B * sum_b <grad L(z_b), grad L(z')> (raw TracIn). The gradients of the simulated run itself come from `Dynamics.grad_dots[setting]`, the
     step sizes from `Dynamics.learning_rates`. With rescale=True, `fit` sets the one factor sigma
     that minimizes the squared error of the predicted trajectories (t >= 1) of the runs it is
     given, in closed form; pass the held-out runs to `fit` to reproduce the papers' oracle
@@ -20,6 +23,7 @@ class GradientSimulator(Simulator):
     """
 
     order = 1
+    min_fit_runs = 1  # only sigma is fitted
 
     def __init__(self, setting: str, rescale: bool = True):
         self.setting = setting
@@ -42,13 +46,13 @@ class GradientSimulator(Simulator):
         return self
 
     def _coefficients(self, runs: Dynamics) -> tuple[np.ndarray, np.ndarray]:
-        """alpha = 1 and beta_t = -sigma * eta_t * sum_b grad_dots[run, t, b, test]."""
+        """alpha = 1 and beta_t = -sigma * eta_t / B * sum_b grad_dots[run, t, b, test]."""
         self._check_loss(runs)
         beta = -self.sigma_ * self._decrements(runs)
         return np.ones((runs.n_runs, runs.n_steps, 1, runs.n_tests)), beta
 
     def _decrements(self, runs: Dynamics) -> np.ndarray:
-        """eta_t * sum over the batch of the gradient dot products, [runs, steps, tests]."""
+        """eta_t / B * sum over the batch of the gradient dot products (the batch loss is a mean), [runs, steps, tests]."""
         if self.setting not in runs.grad_dots:
             raise ValueError(
                 f"{type(self).__name__} needs Dynamics.grad_dots[{self.setting!r}]; "
@@ -63,7 +67,7 @@ class GradientSimulator(Simulator):
                 f"grad_dots[{self.setting!r}] is missing (NaN) for runs {missing[:10].tolist()}: "
                 f"simulate only runs whose gradients were recorded"
             )
-        return runs.learning_rates[:, :, None] * grads.sum(axis=2)
+        return runs.learning_rates[:, :, None] * grads.mean(axis=2)
 
     def _check_loss(self, runs: Dynamics) -> None:
         """Gradient dot products approximate loss changes only: refuse other metrics."""
@@ -72,12 +76,56 @@ class GradientSimulator(Simulator):
 
 
 class TracInCP(GradientSimulator):
-    """TracIn-CP: gradients at saved checkpoints of the simulated run, every step ("all") or 10 of them ("ckpt10")."""
+    """TracIn-CP: gradients at saved checkpoints of the simulated run, every step ("all") or 10 of them ("ckpt10").
+
+    "ckpt10" refuses runs whose recorded checkpoints (the collection config's [gradients] checkpoints)
+    are over twice as many as the papers' 10, i.e. much closer than T / 10 apart. After fit:
+    checkpoints_ (the recorded count; None when the runs' config does not say) and
+    checkpoint_spacing_ (training steps between checkpoints; 1.0 for "all").
+    """
 
     def __init__(self, checkpoints: str = "ckpt10", rescale: bool = True):
         if checkpoints not in CHECKPOINT_SETTINGS:
             raise ValueError(f"checkpoints must be one of {CHECKPOINT_SETTINGS}, got {checkpoints!r}")
         super().__init__(checkpoints, rescale)
+
+    def fit(self, train: Dynamics, val: Dynamics | None = None) -> "TracInCP":
+        """Check the checkpoint spacing of the runs, then fit sigma as every gradient simulator."""
+        self.checkpoints_, self.checkpoint_spacing_ = self._spacing(train)
+        return super().fit(train, val)
+
+    def _decrements(self, runs: Dynamics) -> np.ndarray:
+        """The decrements, after refusing "ckpt10" data recorded with checkpoints much closer than T / 10."""
+        self._spacing(runs)
+        return super()._decrements(runs)
+
+    def _spacing(self, runs: Dynamics) -> tuple[int | None, float | None]:
+        """(checkpoint count, steps between checkpoints) of the runs; refuses over 2 x 10 checkpoints for "ckpt10"."""
+        if self.setting == "all":
+            return None, 1.0
+        count, steps = recorded_checkpoints(runs)
+        if count is None:
+            return None, None
+        if count > 2 * PAPER_CHECKPOINTS:
+            raise ValueError(
+                f"TracIn-CP (10 ckpts) needs checkpoints about T/10 = {steps / PAPER_CHECKPOINTS:.1f} steps apart; these "
+                f"runs recorded {count} checkpoints over {steps} steps (one every {steps / count:.1f}): recollect with "
+                f"[gradients] checkpoints = {PAPER_CHECKPOINTS} or use TracInCP('all')"
+            )
+        return count, steps / count
+
+
+def recorded_checkpoints(runs: Dynamics) -> tuple[int | None, int]:
+    """(number of saved checkpoints, training steps T) from the runs' collection config; count None when unknown."""
+    configs = runs.config.get("parts", [runs.config])
+    counts = {c.get("gradients", {}).get("checkpoints") for c in configs}
+    training = configs[0].get("training", {})
+    try:
+        steps = int(training["epochs"]) * (int(training["subset_size"]) // int(training["batch_size"]))
+    except (KeyError, TypeError, ValueError):
+        steps = int(runs.steps[-1])
+    counts.discard(None)
+    return (max(int(c) for c in counts) if counts else None), steps
 
 
 class GradDot(GradientSimulator):

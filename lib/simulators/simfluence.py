@@ -1,6 +1,7 @@
 """Simfluence (Guu et al. 2023): one (A_i, B_i) pair per training example and test example, fit by closed-form ridge."""
 from __future__ import annotations
 
+import dataclasses
 from typing import Sequence
 
 import numpy as np
@@ -9,6 +10,7 @@ import scipy.sparse as sp
 from lib.dynamics import Dynamics
 from lib.metrics import all_steps_mse
 from lib.simulators.base import Simulator
+from lib.simulators.health import selection_score
 
 VARIANTS = ("linear", "additive", "multiplicative")
 DEFAULT_L2_GRID = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)
@@ -21,15 +23,21 @@ class Simfluence(Simulator):
     variant "additive" fixes alpha = 1, "multiplicative" fixes beta = 0. One independent simulator
     per test example; all are solved at once. The ridge objective is the papers':
     sum of squared transition residuals + l2 * (||A||^2 + ||B||^2), per test example (so A is
-    shrunk toward 0, not toward alpha = 1; with batch B and alpha near 1, A_i is near 1/B). When `l2`
-    is a sequence, the value with the lowest validation-run rollout all-steps MSE is kept.
+    shrunk toward 0, not toward alpha = 1; with batch B and alpha near 1, A_i is near 1/B).
+    standardize=True (default) solves it on each test example's values divided by their root mean
+    square over the training runs (scale_), so one l2 means the same for a loss of 2 and a BLEU of 30
+    (A is unchanged by the scaling, B is scaled back). When `l2` is a sequence, the value is chosen on
+    all validation runs pooled: fewest diverged rollouts first (see `lib.simulators.health`), then the
+    lowest all-steps MSE of the others.
     Fitted attributes: train_ids_, test_ids_, A_ and B_ ([n_train, n_tests], None where the
-    variant fixes the factor), l2_, val_mse_ (l2 -> validation MSE, when selected).
+    variant fixes the factor), scale_ ([n_tests], ones without standardizing), l2_, and when selected
+    val_mse_ (l2 -> validation all-steps MSE of all trajectories) and val_diverged_ (l2 -> diverged ones).
     """
 
     order = 1
 
-    def __init__(self, variant: str = "linear", l2: float | Sequence[float] = DEFAULT_L2_GRID):
+    def __init__(self, variant: str = "linear", l2: float | Sequence[float] = DEFAULT_L2_GRID, *,
+                 standardize: bool = True):
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
         grid = tuple(float(v) for v in np.atleast_1d(l2))
@@ -37,26 +45,32 @@ class Simfluence(Simulator):
             raise ValueError(f"l2 must be one or more finite values >= 0, got {l2!r}")
         self.variant = variant
         self.l2 = l2
+        self.standardize = standardize
         self._grid = grid
 
     def fit(self, train: Dynamics, val: Dynamics | None = None) -> "Simfluence":
-        """Solve the ridge problem of every test example on the training runs; pick l2 on `val` if several."""
-        self._remember_metric(train)
+        """Solve the ridge problem of every test example on the training runs; pick l2 on all `val` runs if several."""
+        self._remember_metric(train, val)
         if len(self._grid) > 1 and (val is None or val.n_runs == 0):
             raise ValueError(f"l2 is a grid {self._grid}: fit needs validation runs (val) to choose it")
         self.train_ids_ = train.train_ids
         self.test_ids_ = train.test_ids
-        candidates = self._fit_grid(train, self._grid)
+        self.scale_ = _root_mean_square(train.values) if self.standardize else np.ones(train.n_tests)
+        scaled = dataclasses.replace(train, values=train.values / self.scale_)
+        candidates = [(A, None if B is None else B * self.scale_) for A, B in self._fit_grid(scaled, self._grid)]
         if len(self._grid) == 1:
             self.A_, self.B_ = candidates[0]
             self.l2_ = self._grid[0]
             return self
-        self.val_mse_ = {}
+        self.val_mse_, self.val_diverged_, scores = {}, {}, {}
         for l2, (A, B) in zip(self._grid, candidates):
             self.A_, self.B_ = A, B
-            mse = all_steps_mse(self.simulate(val), val.values, self.order)[0]
+            pred = self.simulate(val)
+            mse = all_steps_mse(pred, val.values, self.order)[0]
             self.val_mse_[l2] = mse if np.isfinite(mse) else np.inf
-        self.l2_ = min(self.val_mse_, key=self.val_mse_.get)
+            scores[l2] = selection_score(pred, val.values, self.metric_, self.band_, self.order)
+            self.val_diverged_[l2] = scores[l2][0]
+        self.l2_ = min(scores, key=scores.get)
         self.A_, self.B_ = candidates[self._grid.index(self.l2_)]
         return self
 
@@ -122,6 +136,12 @@ class Simfluence(Simulator):
         """Positions of test ids among the fitted ones; unseen ids are refused by name."""
         order = np.argsort(self.test_ids_)
         return order[_positions(self.test_ids_[order], np.asarray(ids), "test")]
+
+
+def _root_mean_square(values: np.ndarray) -> np.ndarray:
+    """Per test example, the root mean square of its values over runs and steps (1 where all are 0)."""
+    rms = np.sqrt(np.mean(values**2, axis=(0, 1)))
+    return np.where(rms > 0, rms, 1.0)
 
 
 def _positions(known_sorted: np.ndarray, ids: np.ndarray, kind: str) -> np.ndarray:

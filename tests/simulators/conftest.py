@@ -58,7 +58,7 @@ def run_process(A, B, rng, noise, subset=24, batch=4, epochs=3, runs=24, splits=
     c = curricula(rng, runs, pool, subset, batch, epochs)
     steps = c.shape[1]
     values = np.empty((runs, steps + 1, tests))
-    values[:, 0] = rng.uniform(1.0, 3.0, size=(runs, tests))
+    values[:, 0] = rng.uniform(1.5, 3.5, size=(runs, tests))  # a loss stays >= 0
     for t in range(1, order):
         values[:, t] = values[:, t - 1] + 0.05 * rng.normal(size=(runs, tests))
     alpha, beta = A[c].sum(axis=2), B[c].sum(axis=2)

@@ -10,7 +10,7 @@ from lib.metrics import all_steps_mse
 from lib.simulators import GPTfluence, GPTfluenceConfig, Simfluence
 from lib.simulators.rollout import rollout
 
-FAST = dict(hidden=64, shared=False, lr=1e-2, batch_size=8, max_epochs=40, patience=40, warmup_steps=20, l2=0.0)
+FAST = dict(hidden=64, shared=False, lr=1e-2, batch_size=40, max_epochs=60, patience=60, warmup_steps=20, l2=0.0)
 
 
 @pytest.mark.parametrize("order", [1, 2])
@@ -32,15 +32,56 @@ def test_fits_a_known_process_near_the_noise_floor(process, encoder_for, order):
 def test_early_stopping_keeps_the_best_epoch(process, encoder_for):
     p = process(noise=0.01)
     val = p.split("val")
-    sim = GPTfluence(encoder_for(p), hidden=16, lr=3e-2, batch_size=64, max_epochs=60, patience=3,
+    sim = GPTfluence(encoder_for(p), hidden=16, lr=3e-2, batch_size=320, max_epochs=60, patience=3,
                      warmup_steps=0).fit(p.split("train"), val)
     history = sim.history_
-    assert list(history.columns) == ["epoch", "train_mse", "val_mse", "seconds"]
-    assert history.val_mse.idxmin() + 1 == sim.best_epoch_
+    assert list(history.columns) == ["epoch", "train_mse", "val_mse", "val_diverged", "val_kept_mse", "seconds"]
+    ranked = history.sort_values(["val_diverged", "val_kept_mse"], kind="stable")
+    assert ranked.epoch.iloc[0] == sim.best_epoch_
     if len(history) < 60:  # stopped early: exactly `patience` epochs without improvement
         assert len(history) == sim.best_epoch_ + 3
     final = all_steps_mse(sim.simulate(val), val.values)[0]
-    assert final == pytest.approx(history.val_mse.min(), rel=1e-6)
+    assert final == pytest.approx(history.val_mse[sim.best_epoch_ - 1], rel=1e-6)
+
+
+def test_a_batch_holds_run_step_test_transitions(process, encoder_for, monkeypatch):
+    """As the official code: samples are (run, step, test example) transitions, batch_size of them per step."""
+    p = process(runs=6, splits=(4, 1, 1))
+    sizes = []
+    original = GPTfluence._predict_transitions
+
+    def recording(self, train_h, test_h, rows, tests, previous):
+        sizes.append(len(tests))
+        return original(self, train_h, test_h, rows, tests, previous)
+
+    monkeypatch.setattr(GPTfluence, "_predict_transitions", recording)
+    train = p.split("train")
+    GPTfluence(encoder_for(p), hidden=8, batch_size=128, max_epochs=1).fit(train)
+    assert sum(sizes) == train.n_runs * train.n_steps * train.n_tests and max(sizes) == 128
+
+
+def test_early_stopping_counts_diverged_rollouts_before_averaging(process, encoder_for, monkeypatch):
+    """An epoch whose one diverged rollout hides in a low mean loses to an epoch with no diverged rollout."""
+    p = process(runs=6, splits=(4, 1, 1))
+    train, val = p.split("train"), p.split("val")
+    width = train.values.max() - train.values.min()
+    epoch = iter(range(1, 100))
+
+    def scripted(self, runs):  # epoch 1: test 0 leaves the band at its last step; epoch 2: all off by 1.5; then worse
+        pred = runs.values.copy()
+        k = next(epoch)
+        if k == 1:
+            pred[:, -1, 0] += 2 * width + 0.1
+        else:
+            pred[:, 1:] += 1.5 * k / 2
+        return pred
+
+    monkeypatch.setattr(GPTfluence, "simulate", scripted)
+    sim = GPTfluence(encoder_for(p), hidden=8, max_epochs=5, patience=2).fit(train, val)
+    history = sim.history_
+    assert history.val_mse[0] < history.val_mse[1]  # the plain mean prefers epoch 1
+    assert history.val_diverged.tolist()[:2] == [val.n_runs, 0]
+    assert sim.best_epoch_ == 2
 
 
 def test_simulation_is_the_rollout_of_its_factors_also_for_unseen_examples(process, encoder_for):

@@ -1,4 +1,6 @@
 """Simfluence closed form: recovers known factors, matches a naive ridge solve, selects l2, refuses unseen ids."""
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -44,12 +46,34 @@ def naive_ridge(dynamics, variant, l2):
 @pytest.mark.parametrize("variant", ["linear", "additive", "multiplicative"])
 def test_closed_form_equals_naive_ridge(process, variant):
     train = process(variant, pool=12, subset=8, tests=3, runs=6, splits=(6, 0, 0)).dynamics
-    sim = Simfluence(variant, l2=0.3).fit(train)
-    A, B = naive_ridge(train, variant, 0.3)
+    raw = Simfluence(variant, l2=0.3, standardize=False).fit(train)
+    scale = np.sqrt(np.mean(train.values**2, axis=(0, 1)))
+    standardized = Simfluence(variant, l2=0.3).fit(train)
+    np.testing.assert_allclose(standardized.scale_, scale)
+    scaled = dataclasses.replace(train, values=train.values / scale)
+    for sim, data, factor in ((raw, train, 1.0), (standardized, scaled, scale)):
+        A, B = naive_ridge(data, variant, 0.3)
+        if variant != "additive":
+            np.testing.assert_allclose(sim.A_, A, rtol=1e-8, atol=1e-10)
+        if variant != "multiplicative":
+            np.testing.assert_allclose(sim.B_, B * factor, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("variant", ["linear", "additive", "multiplicative"])
+def test_the_penalty_does_not_depend_on_the_metric_scale(process, variant):
+    """A loss of ~2 and the same dynamics as a BLEU of ~40: the same multiplicative factors, B and rollouts x20."""
+    p = process(variant, pool=12, subset=8, tests=3, runs=8, splits=(5, 1, 2))
+    loss = p.dynamics
+    bleu = dataclasses.replace(loss, values=20 * loss.values, metric="bleu")
+    small = Simfluence(variant, l2=1.0).fit(loss.select_runs("train"))
+    large = Simfluence(variant, l2=1.0).fit(bleu.select_runs("train"))
     if variant != "additive":
-        np.testing.assert_allclose(sim.A_, A, rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(large.A_, small.A_, rtol=1e-8, atol=1e-12)
     if variant != "multiplicative":
-        np.testing.assert_allclose(sim.B_, B, rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(large.B_, 20 * small.B_, rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(large.simulate(bleu.select_runs("test")), 20 * small.simulate(loss.select_runs("test")))
+    chosen = [Simfluence(variant).fit(d.select_runs("train"), d.select_runs("val")).l2_ for d in (loss, bleu)]
+    assert chosen[0] == chosen[1]
 
 
 def test_linear_recovers_true_factors_and_reaches_noise_floor(linear_process):
@@ -82,7 +106,7 @@ def test_l2_grid_is_chosen_by_validation_rollout(linear_process):
     p = linear_process
     grid = (1e-4, 1e-1, 1e3)
     sim = Simfluence("linear", l2=grid).fit(p.split("train"), p.split("val"))
-    assert set(sim.val_mse_) == set(grid)
+    assert set(sim.val_mse_) == set(grid) and set(sim.val_diverged_) == set(grid)
     assert sim.l2_ == min(sim.val_mse_, key=sim.val_mse_.get)
     single = Simfluence("linear", l2=sim.l2_).fit(p.split("train"))
     np.testing.assert_allclose(single.A_, sim.A_)
@@ -128,3 +152,28 @@ def test_simulating_a_subset_of_tests_in_another_order_matches(linear_process):
     A, B = sim.factors([5, 2], [1003, 1000])
     np.testing.assert_allclose(A[:, 0], sim.A_[np.ix_([5, 2], [3, 0])])
     np.testing.assert_allclose(B, sim.B_[np.ix_([5, 2], [3, 0])])
+
+
+def test_l2_choice_counts_diverged_rollouts_before_averaging(linear_process, monkeypatch):
+    """A candidate whose one diverged rollout hides in a low mean loses to one with no diverged rollout."""
+    p = linear_process
+    train, val = p.split("train"), p.split("val")
+    low, high = train.values.min(), train.values.max()
+
+    def fake_grid(self, train, grid):  # candidate k is marked by A = k
+        return [(np.full((len(self.train_ids_), train.n_tests), float(k)), None) for k in range(len(grid))]
+
+    def fake_coefficients(self, runs):  # beta replays the true steps, plus a per-candidate error
+        steps = np.diff(runs.values, axis=1)
+        if self.A_[0, 0] == 0:  # test 0 leaves the band by more than its width at the last step only
+            steps[:, -1, 0] += 2 * (high - low) + 0.1
+        else:  # every rollout off by a small constant
+            steps[:, 0] += 1.5
+        return np.ones(runs.values[:, 1:, None].shape), steps
+
+    monkeypatch.setattr(Simfluence, "_fit_grid", fake_grid)
+    monkeypatch.setattr(Simfluence, "_coefficients", fake_coefficients)
+    sim = Simfluence(l2=(0.1, 1.0)).fit(train, val)
+    assert sim.val_mse_[0.1] < sim.val_mse_[1.0]  # the plain mean prefers the diverging candidate
+    assert sim.val_diverged_ == {0.1: val.n_runs, 1.0: 0}
+    assert sim.l2_ == 1.0
