@@ -13,9 +13,10 @@ import numpy as np
 import pandas as pd
 
 from lib.collect import StoredCollection
+from lib.curriculum_signal import curriculum_signal, signal_table
 from lib.dynamics import Dynamics
 from lib.experiments.settings import GENERATION_TASKS, INSTRUCTION_TUNING, task_label
-from lib.experiments.store import stored
+from lib.experiments.store import committed, stored
 from lib.experiments.wording import fmt
 from lib.metrics import GENERATION_NAMES
 
@@ -114,16 +115,42 @@ class RecordedResult:
     timings: dict[str, pd.DataFrame]       # name -> per-run timings
     spread: pd.DataFrame                   # spread_summary of the loss
     generation: dict[str, Dynamics]        # generation_dynamics
+    signal: pd.DataFrame                   # curriculum-signal figures per collection and metric, compared ones last
+    compared: list[str]                    # labels of the committed collections shown beside the scale's
 
 
-def run(scale: str, names: Sequence[str], *, data_dir: str | os.PathLike | None = None) -> RecordedResult:
-    """Read the collections `names` of `scale` (collected first where the scale allows)."""
+def signal_of(dynamics: Mapping[str, Dynamics], generation: Mapping[str, Dynamics],
+              compared: Mapping[str, Dynamics]) -> pd.DataFrame:
+    """lib.curriculum_signal figures of every loss and generation Dynamics, then of the compared collections."""
+    named = {**{f"{task_label(n)}, loss": d for n, d in dynamics.items()}, **generation, **compared}
+    return signal_table({name: curriculum_signal(d) for name, d in named.items()})
+
+
+def run(scale: str, names: Sequence[str], *, data_dir: str | os.PathLike | None = None,
+        compare_with: Mapping[str, str] | None = None) -> RecordedResult:
+    """Read the collections `names` of `scale` (collected first where the scale allows), and the committed
+    collections `compare_with` (label -> folder under data/dynamics) whose curriculum signal is shown beside."""
     collections = {name: stored(scale, name, data_dir=data_dir) for name in names}
     dynamics = {name: c.dynamics(require_complete=True) for name, c in collections.items()}
+    generation = generation_dynamics(collections)
+    compared = {label: committed(folder).dynamics(require_complete=True)
+                for label, folder in (compare_with or {}).items()}
     return RecordedResult(scale=scale, collections=collections, dynamics=dynamics,
                           summary=collection_summary(collections),
                           timings={name: c.timings() for name, c in collections.items()},
-                          spread=spread_summary(dynamics), generation=generation_dynamics(collections))
+                          spread=spread_summary(dynamics), generation=generation,
+                          signal=signal_of(dynamics, generation, compared), compared=list(compared))
+
+
+def signal_display(result: RecordedResult) -> pd.DataFrame:
+    """The curriculum-signal table as the chapter shows it (3 significant figures, n of runs and tests)."""
+    shown = result.signal.rename(columns={
+        "early_share": "change in first 2 steps (share)", "spread": "final spread / change",
+        "blind_mse": "curriculum-blind MSE", "blind_share": "blind MSE / movement", "flat_share": "flat (share)"})
+    for column in ("change in first 2 steps (share)", "final spread / change", "curriculum-blind MSE",
+                   "blind MSE / movement", "flat (share)"):
+        shown[column] = shown[column].map(fmt)
+    return shown
 
 
 def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
@@ -166,4 +193,26 @@ def facts(result: RecordedResult) -> dict[str, object]:
         "n_generation": len(result.generation),
         "flat_min": fmt(100 * min(flat.values())) if flat else "n/a",
         "flat_max": fmt(100 * max(flat.values())) if flat else "n/a",
+        **signal_facts(result),
     }
+
+
+def signal_facts(result: RecordedResult) -> dict[str, object]:
+    """Gluable curriculum-signal figures: the range over the scale's loss collections, and each compared one's."""
+    loss = result.signal[[name not in result.compared and name.endswith(", loss") for name in result.signal.index]]
+    out = {"signal_early_min": fmt(loss["early_share"].min()), "signal_early_max": fmt(loss["early_share"].max()),
+           "signal_spread_min": fmt(loss["spread"].min()), "signal_spread_max": fmt(loss["spread"].max()),
+           "signal_blind_min": fmt(loss["blind_share"].min()), "signal_blind_max": fmt(loss["blind_share"].max())}
+    for i, label in enumerate(result.compared):
+        row = result.signal.loc[label]
+        later = "keep moving after the first steps" if row["early_share"] < loss["early_share"].min() else \
+            "move as early as"
+        differ = "differ more between curricula" if row["spread"] > loss["spread"].max() else "differ no more between curricula"
+        out |= {f"compared{i}_verdict": f"its trajectories {later} and {differ} than in any of this build's loss "
+                                        "collections" if later.startswith("keep") else
+                                        f"its trajectories {later} those of this build's loss collections and {differ}",
+                f"compared{i}_label": label, f"compared{i}_runs": int(row["runs"]),
+                f"compared{i}_steps": int(row["steps"]), f"compared{i}_tests": int(row["tests"]),
+                f"compared{i}_early": fmt(row["early_share"]), f"compared{i}_spread": fmt(row["spread"]),
+                f"compared{i}_blind": fmt(row["blind_share"])}
+    return out

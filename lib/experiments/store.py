@@ -33,6 +33,11 @@ def collection_config(scale: str, name: str, data_dir: str | os.PathLike | None 
     return config if data_dir is None else config.with_overrides(runtime={"data_dir": str(data_dir)})
 
 
+def committed(folder: str) -> StoredCollection:
+    """A committed collection outside the scales, by its folder under data/dynamics (e.g. "paper_size/sst2")."""
+    return StoredCollection(REPO_ROOT / "data" / "dynamics" / folder)
+
+
 def dynamics_folder(scale: str, name: str) -> Path:
     """Committed folder for the default scale, untracked build folder for the others."""
     root = REPO_ROOT / "data" / "dynamics" if scale == "default" else REPO_ROOT / "build" / "dynamics"

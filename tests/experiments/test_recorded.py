@@ -5,6 +5,8 @@ from chapter_helpers import make_runs
 
 from lib.experiments.chapters import (REFERENCE, collection_summary, fine_tuning_scores, ids_by_task, spread_summary,
                                       stored)
+from lib.curriculum_signal import curriculum_signal
+from lib.experiments.recorded import RecordedResult, signal_facts, signal_of
 from lib.plots import example_panels
 
 
@@ -69,3 +71,21 @@ def test_the_chapter_run_and_its_facts_on_the_smoke_collection():
     assert float(out["eval_share"]) + float(out["train_share"]) <= 101
     assert summary_table(result.summary).columns.tolist() == ["sst2"]
     assert never_changing_table(result).empty
+
+
+def test_curriculum_signal_rows_and_facts():
+    base, other = make_runs(seed=0), make_runs(seed=1)
+    base = base.__class__.from_arrays(base.curricula, base.values, base.test_ids, "loss",
+                                      split=["train", "train", "train", "train", "val", "test"])
+    flat = base.__class__.from_arrays(base.curricula, np.repeat(base.values[:, :1], base.values.shape[1], axis=1)
+                                      + np.linspace(0, -1, base.values.shape[1])[None, :, None],
+                                      base.test_ids, "loss", split=base.split)
+    table = signal_of({"sst2": base}, {}, {"pilot": flat})
+    assert list(table.index) == ["SST-2, loss", "pilot"]
+    assert table.loc["SST-2, loss", "spread"] == pytest.approx(curriculum_signal(base).spread)
+    result = RecordedResult(scale="smoke", collections={}, dynamics={"sst2": base}, summary=None, timings={},
+                            spread=None, generation={}, signal=table, compared=["pilot"])
+    facts = signal_facts(result)
+    assert facts["compared0_label"] == "pilot" and facts["compared0_runs"] == 6
+    # the pilot's runs all move alike (same linear drop): less spread than the random base collection
+    assert "differ no more between curricula" in facts["compared0_verdict"]
