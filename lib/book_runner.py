@@ -105,8 +105,9 @@ class BookRun:
 
 
 def tidy_executed(path: Path) -> list[str]:
-    """Make an executed notebook a page: stderr streams (warnings, progress bars) removed, the overridden default
-    parameters cell removed and the injected one collapsed; return the removed stderr's distinct lines."""
+    """Make an executed notebook a page: stderr streams (warnings, progress bars) and both parameters cells (the
+    default and the injected one; the run's parameters are in parameters.json) removed; return the removed stderr's
+    distinct lines."""
     import nbformat
 
     notebook = nbformat.read(path, as_version=4)
@@ -115,10 +116,8 @@ def tidy_executed(path: Path) -> list[str]:
         if cell.cell_type != "code":
             continue
         tags = cell.metadata.setdefault("tags", [])
-        if "parameters" in tags and "remove-cell" not in tags:
+        if {"parameters", "injected-parameters"} & set(tags) and "remove-cell" not in tags:
             tags.append("remove-cell")
-        if "injected-parameters" in tags and "hide-input" not in tags:
-            tags.append("hide-input")
         removed += [o.text for o in cell.outputs if o.output_type == "stream" and o.name == "stderr"]
         cell.outputs = [o for o in cell.outputs if not (o.output_type == "stream" and o.name == "stderr")]
     nbformat.write(notebook, path)

@@ -83,7 +83,7 @@ def test_parameters_never_name_an_absolute_path(tmp_path):
     assert run.parameters() == {"scale": "smoke", "data_dir": "../shared/data"}
 
 
-def test_tidying_removes_stderr_and_the_default_parameters_and_collapses_the_injected_ones(tmp_path):
+def test_tidying_removes_stderr_and_both_parameters_cells(tmp_path):
     from nbformat.v4 import new_output
 
     defaults, injected, cell = new_code_cell("scale = 'default'"), new_code_cell("scale = 'smoke'"), new_code_cell("work()")
@@ -98,7 +98,7 @@ def test_tidying_removes_stderr_and_the_default_parameters_and_collapses_the_inj
     cells = nbformat.read(path, as_version=4).cells
     assert [(o.name, o.text) for o in cells[2].outputs] == [("stdout", "result 3\n")]
     assert cells[0].metadata.tags == ["parameters", "remove-cell"]
-    assert cells[1].metadata.tags == ["injected-parameters", "hide-input"]
+    assert cells[1].metadata.tags == ["injected-parameters", "remove-cell"]
     assert cells[2].metadata.tags == []
 
 

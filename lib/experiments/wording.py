@@ -73,9 +73,11 @@ def cell(value: float | None, std: float | None = None, *, missing: str = "") ->
 
 
 def use_book_numbers() -> None:
-    """Every pandas table a notebook shows (DataFrame and Styler) formats its floats by `number`."""
+    """Every pandas table a notebook shows (DataFrame and Styler) formats its floats by `number` and shows its text
+    cells in full (no '...')."""
     pd.set_option("display.float_format", number)
     pd.set_option("styler.format.formatter", number)
+    pd.set_option("display.max_colwidth", None)
 
 
 def human_count(count: float) -> str:

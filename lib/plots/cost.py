@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from lib.plots.style import book_figure, finish, method_color
+from lib.plots.style import book_figure, book_title, finish, method_color
 
 PARTS = {"train_seconds": ("training", "#1f77b4"), "eval_seconds": ("evaluation of the test examples", "#ff7f0e"),
          "gradient_seconds": ("gradient dot products", "#2ca02c")}
@@ -53,6 +53,6 @@ def plot_convergence(history: pd.DataFrame, *, best_epoch: float, simfluence_val
     axes[1].axvline(best_epoch, color="grey", linestyle=":", label="GPTfluence's kept epoch")
     axes[1].set(xlabel="epoch", ylabel="validation all-steps MSE", yscale="log", title="Validation all-steps MSE")
     axes[1].legend(fontsize="small")
-    fig.suptitle(title)
+    book_title(fig, title)
     fig.tight_layout()
     return fig

@@ -4,7 +4,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from lib.plots.style import book_figure, method_color
+from lib.plots.style import book_figure, book_title, method_color
 
 RANKINGS = ("random", "TracIn-CP", "GPTfluence")
 """Drawing order: the random band first, GPTfluence on top."""
@@ -32,6 +32,6 @@ def plot_mislabel_curves(summary: pd.DataFrame, noisy_accuracy: float, *, random
     axes[1].axhline(noisy_accuracy, color="k", lw=0.8, ls="--", label="noisy runs (no retraining)")
     handles, names = axes[1].get_legend_handles_labels()  # below the panels: a legend inside would cover curves
     fig.legend(handles, names, loc="lower center", ncol=2, frameon=False)
-    fig.suptitle(title)
+    book_title(fig, title)
     fig.tight_layout(rect=(0, 0.17, 1, 1))
     return fig

@@ -2,6 +2,8 @@
 and the shared legend-and-title finish of multi-panel figures."""
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
@@ -24,9 +26,22 @@ def book_figure(nrows: int = 1, ncols: int = 1, *, height: float, **kwargs) -> t
     return plt.subplots(nrows, ncols, figsize=(BOOK_WIDTH, height), **kwargs)
 
 
-def panel_height(ncols: int, aspect: float = 0.75) -> float:
+def panel_height(ncols: int, aspect: float = 0.9) -> float:
     """Height of one row of `ncols` panels side by side across BOOK_WIDTH (panel height = aspect x its width)."""
     return aspect * BOOK_WIDTH / ncols
+
+
+TITLE_CHARS = 75
+"""Characters per line of a figure title at BOOK_WIDTH; longer titles wrap instead of widening the figure."""
+
+
+def book_title(fig: plt.Figure, title: str) -> None:
+    """The figure's title, wrapped to TITLE_CHARS per line so that it never makes the figure wider than the book."""
+    fig.suptitle(textwrap.fill(title, TITLE_CHARS))
+
+
+def _title_lines(fig: plt.Figure) -> int:
+    return fig._suptitle.get_text().count("\n") + 1 if fig._suptitle is not None else 0
 
 
 def off_scale_limits(truth: np.ndarray, lines: dict[str, np.ndarray], spread: float = 1.0) -> tuple[tuple[float, float] | None, list[str]]:
@@ -128,10 +143,10 @@ def finish(fig: plt.Figure, handles: list, labels: list[str], *, ncol: int, titl
     ncol = -(-len(labels) // rows)  # balanced rows: 6 entries at ncol 5 become 2 rows of 3
     rows = -(-len(labels) // ncol)
     fig.legend(handles, labels, loc="lower center", ncol=ncol, frameon=False)
-    fig.suptitle(title)
+    book_title(fig, title)
     height = fig.get_figheight()
     bottom = min(0.45, (0.3 * rows + 0.12) / height)
-    top = max(0.55, 1 - 0.45 / height)
+    top = max(0.55, 1 - (0.25 + 0.2 * _title_lines(fig)) / height)
     fig.tight_layout(rect=(0, bottom, 1, top))
     return fig
 
@@ -142,9 +157,11 @@ def finish_panels(fig: plt.Figure, legend_from: plt.Axes, title: str) -> plt.Fig
     for ax in fig.axes:
         if ax.get_legend() is not None:
             ax.get_legend().remove()
-    fig.suptitle(title)
+    book_title(fig, title)
     legend_rows = -(-len(labels) // 4)
-    fig.tight_layout(rect=(0, (0.25 + 0.25 * legend_rows) / fig.get_size_inches()[1] if handles else 0, 1, 1))
+    height = fig.get_size_inches()[1]
+    fig.tight_layout(rect=(0, (0.25 + 0.25 * legend_rows) / height if handles else 0, 1,
+                           1 - (0.1 + 0.2 * _title_lines(fig)) / height))
     if handles:
         fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), frameon=False,
                    bbox_to_anchor=(0.5, 0.0))

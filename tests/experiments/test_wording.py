@@ -31,6 +31,8 @@ def test_pandas_tables_show_floats_by_the_same_rule():
     for text in ("1.23e-05", "1,862,960", "0.851"):
         assert text in html and text in styled
     assert "0.8510000109672546" not in html + styled
+    assert "x" * 80 in pd.DataFrame({"why": ["x" * 80]})._repr_html_()
+    pd.reset_option("display.max_colwidth")
     pd.reset_option("display.float_format")
     pd.reset_option("styler.format.formatter")
 

@@ -34,3 +34,16 @@ def test_a_log_axis_is_cut_above_an_exploded_value_only():
     assert cap_log_axis(ax, "x", [0.01, 0.02, 0.03, 1e23]) == 0.025 * 1e3
     assert ax.get_xlim()[1] == 25.0 and "cut at 25" in ax.get_xlabel()
     plt.close(fig)
+
+
+def test_a_long_title_wraps_instead_of_widening_the_figure():
+    from lib.plots.style import TITLE_CHARS, finish
+
+    fig, axes = book_figure(1, 2, height=3.0)
+    line = axes[0].plot([0, 1], [0, 1], label="GPTfluence")[0]
+    finish(fig, [line], ["GPTfluence"], ncol=1, title="word " * 60)
+    lines = fig._suptitle.get_text().split("\n")
+    assert len(lines) >= 3 and max(len(t) for t in lines) <= TITLE_CHARS
+    fig.canvas.draw()
+    assert fig._suptitle.get_window_extent().width <= fig.bbox.width
+    plt.close(fig)
