@@ -40,6 +40,16 @@ def book_title(fig: plt.Figure, title: str) -> None:
     fig.suptitle(textwrap.fill(title, TITLE_CHARS))
 
 
+LEGEND_CHARS = 120
+"""Characters of legend text (entries side by side, with their markers) that fit across BOOK_WIDTH."""
+
+
+def legend_columns(labels: list[str], most: int) -> int:
+    """Legend columns for `labels`: at most `most`, and no more than fit across BOOK_WIDTH side by side."""
+    longest = max((len(str(label)) for label in labels), default=1)
+    return max(1, min(most, len(labels), LEGEND_CHARS // (longest + 6)))
+
+
 def _title_lines(fig: plt.Figure) -> int:
     return fig._suptitle.get_text().count("\n") + 1 if fig._suptitle is not None else 0
 
@@ -138,7 +148,7 @@ def palette(groups) -> dict:
 
 def finish(fig: plt.Figure, handles: list, labels: list[str], *, ncol: int, title: str) -> plt.Figure:
     """A shared legend below the panels, a title above them, and a layout that leaves room for both."""
-    ncol = max(1, min(ncol, len(labels)))
+    ncol = legend_columns(labels, ncol)
     rows = -(-len(labels) // ncol)
     ncol = -(-len(labels) // rows)  # balanced rows: 6 entries at ncol 5 become 2 rows of 3
     rows = -(-len(labels) // ncol)
@@ -158,11 +168,12 @@ def finish_panels(fig: plt.Figure, legend_from: plt.Axes, title: str) -> plt.Fig
         if ax.get_legend() is not None:
             ax.get_legend().remove()
     book_title(fig, title)
-    legend_rows = -(-len(labels) // 4)
+    ncol = legend_columns(labels, 4)
+    legend_rows = -(-len(labels) // ncol)
     height = fig.get_size_inches()[1]
     fig.tight_layout(rect=(0, (0.25 + 0.25 * legend_rows) / height if handles else 0, 1,
                            1 - (0.1 + 0.2 * _title_lines(fig)) / height))
     if handles:
-        fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), frameon=False,
+        fig.legend(handles, labels, loc="lower center", ncol=ncol, frameon=False,
                    bbox_to_anchor=(0.5, 0.0))
     return fig

@@ -47,3 +47,18 @@ def test_a_long_title_wraps_instead_of_widening_the_figure():
     fig.canvas.draw()
     assert fig._suptitle.get_window_extent().width <= fig.bbox.width
     plt.close(fig)
+
+
+def test_long_legend_entries_take_fewer_columns_so_the_legend_fits_the_figure():
+    from lib.plots.style import finish_panels, legend_columns
+
+    labels = ["GPTfluence, own steps n..T (paper)", "GPTfluence, common steps",
+              "Simfluence, own steps n..T (paper) (order 1)", "Simfluence, common steps (order 1)"]
+    assert legend_columns(labels, 4) == 2 and legend_columns(["a", "b", "c"], 4) == 3
+    fig, axes = book_figure(1, 3, height=3.0)
+    for label in labels:
+        axes[0].plot([0, 1], [0, 1], label=label)
+    finish_panels(fig, axes[0], "title")
+    fig.canvas.draw()
+    assert fig.legends[0].get_window_extent().width <= fig.bbox.width
+    plt.close(fig)
