@@ -22,7 +22,7 @@ from lib.paths import REPO_ROOT, data_dir
 from lib.scales import get_scale
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
-BOOK_FILES = ("_config.yml", "_toc.yml")
+BOOK_FILES = ("_config.yml", "_toc.yml", "_static")
 # the kernel's environment: no progress bars or library chatter on the pages
 KERNEL_ENV = {"TQDM_DISABLE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1", "TRANSFORMERS_VERBOSITY": "error",
               "TOKENIZERS_PARALLELISM": "false"}
@@ -55,7 +55,7 @@ class BookRun:
         return found
 
     def prepare(self) -> None:
-        """Make `out` a book root: relative symlinks to the top-level _config.yml and _toc.yml."""
+        """Make `out` a book root: relative symlinks to the top-level _config.yml, _toc.yml and _static/ (page style)."""
         (self.out / "notebooks").mkdir(parents=True, exist_ok=True)
         for name in BOOK_FILES:
             link = self.out / name

@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -115,3 +116,13 @@ def test_executed_pages_carry_no_stderr_and_the_kernel_runs_without_progress_bar
     run.execute(run.notebooks()[0])
     outputs = nbformat.read(run.out / "notebooks" / "01_noisy.ipynb", as_version=4).cells[-1].outputs
     assert [(o.name, o.text) for o in outputs] == [("stdout", "1 1\n")]
+
+
+def test_a_book_root_links_the_top_level_config_toc_and_page_style(tmp_path):
+    run = BookRun(scale="smoke", out=tmp_path / "book", data_dir=tmp_path)
+    run.prepare()
+    for name in book_runner.BOOK_FILES:
+        link = run.out / name
+        assert link.is_symlink() and not Path(link.readlink()).is_absolute()
+        assert link.resolve() == book_runner.REPO_ROOT / name
+    assert (run.out / "_static" / "book.css").is_file()

@@ -39,7 +39,7 @@ def test_a_log_axis_is_cut_above_an_exploded_value_only():
 def test_a_long_title_wraps_instead_of_widening_the_figure():
     from lib.plots.style import TITLE_CHARS, finish
 
-    fig, axes = book_figure(1, 2, height=3.0)
+    fig, axes = book_figure(1, 2, height=4.5)
     line = axes[0].plot([0, 1], [0, 1], label="GPTfluence")[0]
     finish(fig, [line], ["GPTfluence"], ncol=1, title="word " * 60)
     lines = fig._suptitle.get_text().split("\n")
