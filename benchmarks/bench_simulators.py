@@ -1,12 +1,17 @@
-"""Benchmark of the simulators on synthetic runs of the paper's fine-tuning size; prints a small table.
+"""Benchmark of the simulators on synthetic runs of the paper's fine-tuning size and on committed dynamics; prints tables.
 
-Data: a known linear Markov process (random A, B per (training, test) pair) over a pool of 200
-training examples and 200 test examples; each run trains on 128 of the 200, batch 4, 3 shuffled
-epochs = 96 steps; 25 training, 2 validation and 5 held-out runs (the papers' split).
+Synthetic data: a known linear Markov process (random A, B per (training, test) pair) over a pool
+of 200 training examples and 200 test examples; each run trains on 128 of the 200, batch 4, 3
+shuffled epochs = 96 steps; 25 training, 2 validation and 5 held-out runs (the papers' split).
 Measured: Simfluence closed-form fit (one l2, and the 7-value grid chosen on validation runs),
-the official-code Adam variant on the same data, GPTfluence training to early stopping with a
-random-feature encoder of dim 384 (no model needed), and simulation latency per (run x test
-example) trajectory. Usage: python benchmarks/bench_simulators.py [--threads N] [--max-epochs N]
+the official-code Adam variant on the same data, GPTfluence training with a random-feature
+encoder of dim 384 (no model needed), and simulation latency per (run x test example)
+trajectory. Both Adam-trained simulators batch (run, step, test example) transitions, 128 at a
+time, as the official code: 480k of them here, so their epochs are capped by the options.
+Committed dynamics (--committed): Simfluence's three variants (Simfluence Table 2), closed form
+beside Adam at GPTfluence Table 9's settings with the l2 the closed form chose: held-out MSE,
+diverged rollouts and fit time.
+Usage: python benchmarks/bench_simulators.py [--threads N] [--max-epochs N] [--sgd-epochs N] [--committed DIR:METRIC ..]
 """
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ from threadpoolctl import threadpool_limits
 from lib.dynamics import Dynamics
 from lib.metrics import all_steps_mse
 from lib.simulators import GPTfluence, Simfluence, SimfluenceSGD, rollout
+from lib.simulators.simfluence import VARIANTS
 
 
 def synthetic_runs(pool=200, tests=200, subset=128, batch=4, epochs=3, splits=(25, 2, 5), noise=0.005, seed=0):
@@ -76,12 +82,49 @@ def latency_ms(simulator, runs: Dynamics, repeats: int = 5) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1, help="CPU threads of torch and of numpy's BLAS")
-    parser.add_argument("--max-epochs", type=int, default=100, help="GPTfluence epoch cap (early stopping decides)")
+    parser.add_argument("--max-epochs", type=int, default=3, help="GPTfluence epoch cap on the synthetic data")
     parser.add_argument("--gpt-lr", type=float, nargs="+", default=[1e-4, 1e-3], help="GPTfluence learning rates")
-    parser.add_argument("--sgd-epochs", type=int, default=300, help="epochs of the Adam-trained Simfluence (Table 9)")
+    parser.add_argument("--sgd-epochs", type=int, default=10, help="epochs of the Adam-trained Simfluence on the "
+                        "synthetic data (Table 9: 300)")
+    parser.add_argument("--committed", nargs="*", default=["data/dynamics/default/webnlg:bleu",
+                                                           "data/dynamics/default/sst2:loss"],
+                        help="collection folder:metric pairs for the closed form vs Adam table (none: skip)")
+    parser.add_argument("--synthetic", action=argparse.BooleanOptionalAction, default=True,
+                        help="run the synthetic paper-size part")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     threadpool_limits(args.threads)  # numpy's batched solves: extra BLAS threads only spin on a shared 2-core machine
+    for spec in args.committed:
+        folder, metric = spec.rsplit(":", 1)
+        closed_form_vs_adam(folder, metric)
+    if args.synthetic:
+        synthetic_benchmark(args)
+
+
+def closed_form_vs_adam(folder: str, metric: str) -> None:
+    """Simfluence's variants on a committed collection: closed form (l2 chosen on the val runs) beside Adam (Table 9)."""
+    from lib.collect import load_dynamics
+
+    data = load_dynamics(folder, metric)
+    train, val, test = data.select_runs("train"), data.select_runs("val"), data.select_runs("test")
+    rows = []
+    for variant in VARIANTS:
+        closed, closed_s = timed(lambda: Simfluence(variant).fit(train, val))
+        adam, adam_s = timed(lambda: SimfluenceSGD(variant, l2=closed.l2_).fit(train))
+        for name, simulator, seconds in (("closed form", closed, closed_s), ("Adam (Table 9)", adam, adam_s)):
+            pred = simulator.simulate(test)
+            rows.append(dict(variant=variant, fit=name, l2=closed.l2_, fit_s=round(seconds, 2),
+                             held_out_mse=f"{all_steps_mse(pred, test.values)[0]:.4g}",
+                             diverged=f"{simulator.health_.n_diverged}/{simulator.health_.n_trajectories}",
+                             out_of_range=simulator.health_.n_out_of_range))
+    print(f"{folder} ({metric}): {train.n_runs} train / {val.n_runs} val / {test.n_runs} held-out runs, "
+          f"{data.n_steps} steps, {data.n_tests} tests")
+    print(pd.DataFrame(rows).to_string(index=False))
+    print()
+
+
+def synthetic_benchmark(args: argparse.Namespace) -> None:
+    """Fit and latency of every simulator on the synthetic paper-size runs."""
 
     data, A, B = synthetic_runs()
     train, val, test = data.select_runs("train"), data.select_runs("val"), data.select_runs("test")
@@ -107,7 +150,7 @@ def main() -> None:
     for lr in args.gpt_lr:
         gpt, seconds = timed(lambda: GPTfluence(RandomFeatureEncoder(), lr=lr, max_epochs=args.max_epochs).fit(train, val))
         record(f"GPTfluence lr={lr:g} (Table 8 otherwise, {gpt.n_parameters / 1e6:.2f}M params)", seconds, gpt,
-               f"{len(gpt.history_)} (best {gpt.best_epoch_})")
+               f"{len(gpt.history_)} (best {gpt.best_epoch_}), {seconds / len(gpt.history_):.1f} s each")
     truth = rollout(A[test.curricula].sum(axis=2)[:, :, None], B[test.curricula].sum(axis=2), test.values[:, :1])
     print(f"noise floor (held-out MSE of the true process's own rollout): {all_steps_mse(truth, test.values)[0]:.3g}")
     print()
