@@ -56,13 +56,15 @@ def fmt(value) -> str:
 
 
 def sci(value) -> str:
-    """A number for the text that spans orders of magnitude (latencies, FLOPs): scientific notation with 3
-    significant figures ('1.50e-05', '1.86e+06'), or 'n/a'."""
+    """A number for the text that spans orders of magnitude (latencies, FLOPs): `number`, but scientific from a
+    million up ('1.50e-05', '0.0314', '1.20', '32.0', '1.86e+06'), or 'n/a'."""
     try:
         value = float(value)
     except (TypeError, ValueError):
         return "n/a"
-    return f"{value:.{SIGNIFICANT - 1}e}" if np.isfinite(value) else "n/a"
+    if np.isfinite(value) and abs(value) >= 1e6:
+        return f"{value:.{SIGNIFICANT - 1}e}"
+    return number(value)
 
 
 def cell(value: float | None, std: float | None = None, *, missing: str = "") -> str:

@@ -13,6 +13,7 @@ def test_numbers_follow_one_rule_three_significant_figures_and_thousands_separat
     assert number(np.nan) == "n/a" and number(None) == "n/a" and number("x") == "n/a" and number(np.inf) == "n/a"
     assert fmt(0.12345) == "0.123" and fmt(np.float64(1.2)) == "1.20"
     assert sci(0.000012345) == "1.23e-05" and sci(1862959.9521) == "1.86e+06" and sci(float("nan")) == "n/a"
+    assert sci(1.2) == "1.20" and sci(32.0) == "32.0" and sci(768.0) == "768"
     assert human_count(134_515_008) == "135M" and human_count(1.2e9) == "1.2B" and human_count(512) == "512"
 
 
