@@ -111,7 +111,7 @@ def test_table10_puts_ours_beside_the_paper_and_keeps_orders_we_left_out():
     assert table["ours"].isna().sum() == 3
     wide = table10_wide(table)
     assert wide.loc[("rte", "loss", 10), ("mse", "ours")] == "-"
-    assert wide.loc[("rte", "loss", 1), ("mse", "paper")] == "0.036 (0.029)"
+    assert wide.loc[("rte", "loss", 1), ("mse", "paper")] == "0.0360 (0.0290)"
 
 
 def test_encoder_ablation_labels_each_encoder_and_adds_simfluence(sst2):
