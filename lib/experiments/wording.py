@@ -74,11 +74,18 @@ def cell(value: float | None, std: float | None = None, *, missing: str = "") ->
     return f"{number(value)} ({number(std)})" if _finite(std) else number(value)
 
 
+def table_cell(value) -> str:
+    """A Styler cell: numbers by `number`, anything else (text, a missing value's marker) as it is."""
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return number(value)
+    return str(value)
+
+
 def use_book_numbers() -> None:
     """Every pandas table a notebook shows (DataFrame and Styler) formats its floats by `number` and shows its text
     cells in full (no '...')."""
     pd.set_option("display.float_format", number)
-    pd.set_option("styler.format.formatter", number)
+    pd.set_option("styler.format.formatter", table_cell)
     pd.set_option("display.max_colwidth", None)
 
 

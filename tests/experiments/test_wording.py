@@ -33,6 +33,8 @@ def test_pandas_tables_show_floats_by_the_same_rule():
         assert text in html and text in styled
     assert "0.8510000109672546" not in html + styled
     assert "x" * 80 in pd.DataFrame({"why": ["x" * 80]})._repr_html_()
+    styled = pd.DataFrame({"kind": ["classification"], "examples": [67349]}).style.to_html()
+    assert "classification" in styled and "67,349" in styled and "n/a" not in styled
     pd.reset_option("display.max_colwidth")
     pd.reset_option("display.float_format")
     pd.reset_option("styler.format.formatter")
