@@ -26,10 +26,16 @@ def resolve_encoder(encoder: Encoder | str) -> Encoder:
 
 
 class TextFeatures:
-    """Embeds each distinct text once and remembers the id -> text maps of every Dynamics it is shown."""
+    """Embeds each distinct text once and remembers the id -> text maps of every Dynamics it is shown.
 
-    def __init__(self, encoder: Encoder | str):
+    normalize=True scales every embedding to unit L2 norm (what MiniLM with mean pooling returns
+    already), so the simulator's initial factors have the same size whatever the encoder: a GPT's
+    mean hidden state has a norm in the tens or hundreds, which made the first rollouts explode.
+    """
+
+    def __init__(self, encoder: Encoder | str, normalize: bool = True):
         self.encoder = resolve_encoder(encoder)
+        self.normalize = normalize
         self._texts: dict[str, dict[int, str]] = {kind: {} for kind in KINDS}
         self._cache: dict[str, np.ndarray] = {}
 
@@ -57,6 +63,9 @@ class TextFeatures:
                     f"encoder {self.encoder.name!r} returned shape {vectors.shape} for {len(new)} texts, "
                     f"expected ({len(new)}, {self.encoder.dim})"
                 )
+            if self.normalize:
+                norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+                vectors = vectors / np.where(norms > 0, norms, 1.0)
             self._cache.update(zip(new, vectors))
         if not wanted:
             return np.zeros((0, self.encoder.dim), dtype=np.float32)

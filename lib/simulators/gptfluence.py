@@ -30,8 +30,10 @@ class GPTfluenceConfig:
     l2 multiplies the squared norm of all trainable parameters, added to the batch MSE (eq. 9);
     AdamW's own weight decay is off unless `weight_decay` is set. As the official code, one
     training sample is one teacher-forced (run, step, test example) transition and a batch holds
-    `batch_size` of them (warmup_steps and the decay count these batches). shared=True applies one MLP per factor to both sides (official code); False uses separate
-    training-side and test-side towers.
+    `batch_size` of them (warmup_steps and the decay count these batches). shared=True applies
+    one MLP per factor to both sides (official code); False uses separate training-side and
+    test-side towers. normalize_features=True scales every embedding to unit norm (see
+    TextFeatures), so no encoder's scale makes the first rollouts explode.
     """
 
     order: int = 1
@@ -46,6 +48,7 @@ class GPTfluenceConfig:
     warmup_steps: int = 200
     seed: int = 42
     device: str = "cpu"
+    normalize_features: bool = True
 
     def __post_init__(self) -> None:
         """Refuse values that cannot train."""
@@ -77,7 +80,7 @@ class GPTfluence(Simulator):
             raise ValueError(f"unknown GPTfluence options {unknown}; see GPTfluenceConfig")
         self.config = dataclasses.replace(config, **overrides)
         self.order = self.config.order
-        self.features = TextFeatures(encoder)
+        self.features = TextFeatures(encoder, self.config.normalize_features)
         self.device = torch.device(self.config.device)
         generator = torch.Generator().manual_seed(self.config.seed)
         dim, hidden, factors = self.features.encoder.dim, self.config.hidden, self.order + 1

@@ -168,3 +168,20 @@ def test_errors(process, encoder_for):
     short = p.dynamics.select_steps(2)
     with pytest.raises(ValueError, match="Markov order 3 needs at least 3"):
         GPTfluence(encoder, hidden=8, order=3).fit(short)
+
+
+def test_the_encoders_scale_does_not_matter(process, encoder_for):
+    """Embeddings are scaled to unit norm: an encoder whose vectors are 50x longer fits and simulates the same."""
+    p = process(runs=6, splits=(4, 1, 1))
+    unit = encoder_for(p)
+
+    class Long:
+        name, dim = "long", unit.dim
+
+        def embed(self, texts):
+            return 50 * unit.embed(texts)
+
+    fits = [GPTfluence(e, hidden=8, max_epochs=3).fit(p.split("train"), p.split("val")) for e in (unit, Long())]
+    np.testing.assert_allclose(fits[1].simulate(p.split("test")), fits[0].simulate(p.split("test")), rtol=1e-5)
+    raw = GPTfluence(Long(), hidden=8, max_epochs=3, normalize_features=False).fit(p.split("train"), p.split("val"))
+    assert not np.allclose(raw.simulate(p.split("test")), fits[0].simulate(p.split("test")), rtol=1e-3)
