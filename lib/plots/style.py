@@ -56,10 +56,11 @@ def _title_lines(fig: plt.Figure) -> int:
 
 def off_scale_limits(truth: np.ndarray, lines: dict[str, np.ndarray], spread: float = 1.0) -> tuple[tuple[float, float] | None, list[str]]:
     """Y limits that keep `truth` readable when some predicted lines diverge: truth's range widened by `spread` times
-    itself (at least 10% of its largest magnitude) on each side; None when every line fits. Also the names off scale."""
+    itself (at least 10% of its largest magnitude; 0.1 for a truth that stays at 0) on each side; None when every line
+    fits. Also the names off scale."""
     truth = np.asarray(truth, dtype=float)
     lo, hi = float(np.nanmin(truth)), float(np.nanmax(truth))
-    pad = spread * max(hi - lo, 0.1 * max(abs(lo), abs(hi)), 1e-9)
+    pad = spread * (max(hi - lo, 0.1 * max(abs(lo), abs(hi))) or 0.1)
     low, high = lo - pad, hi + pad
     beyond = [name for name, v in lines.items()
               if np.any(~np.isfinite(np.asarray(v, dtype=float))) or np.nanmin(v) < low or np.nanmax(v) > high]

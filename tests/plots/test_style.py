@@ -18,6 +18,8 @@ def test_diverged_predictions_are_clipped_and_named_but_fitting_ones_leave_the_a
     assert off_scale_limits(truth, {"GPTfluence": truth + 0.1}) == (None, [])
     limits, beyond = off_scale_limits(truth, {"GPTfluence": truth + 0.1, "Grad-Dot": np.array([3.0, 40.0, 1e23])})
     assert beyond == ["Grad-Dot"] and limits == (1.0, 4.0)
+    flat = np.zeros(3)  # a ROUGE-L that never leaves 0: the axis keeps a readable range around it
+    assert off_scale_limits(flat, {"GPTfluence": np.array([0.0, 5.0, -3.0])}) == ((-0.1, 0.1), ["GPTfluence"])
     fig, ax = plt.subplots()
     ax.plot([0, 1, 2], [3.0, 40.0, np.inf])
     assert mark_off_scale(ax, truth, {"Grad-Dot": np.array([3.0, 40.0, np.inf])}) == ["Grad-Dot"]
