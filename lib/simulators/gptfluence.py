@@ -69,7 +69,8 @@ class GPTfluence(Simulator):
     examples too. Construct with `GPTfluence(encoder, config)` or keyword overrides of
     GPTfluenceConfig, e.g. `GPTfluence(encoder, order=2, lr=1e-3)`. Early stopping pools all
     validation runs and ranks epochs by diverged rollouts first, then by the all-steps MSE of the
-    others (`lib.simulators.health`). After fit: history_ (epoch, train_mse, val_mse of all
+    others (`lib.simulators.health`); its patience counts only epochs after the learning-rate
+    warm-up, which spans many epochs when there are few transitions. After fit: history_ (epoch, train_mse, val_mse of all
     trajectories, val_diverged, val_kept_mse of the others, seconds), best_epoch_ (the kept one).
     """
 
@@ -138,7 +139,7 @@ class GPTfluence(Simulator):
                 best_state = copy.deepcopy((self.train_towers.state_dict(), self.test_towers.state_dict()))
                 self.best_epoch_ = epoch
             else:
-                stale += 1
+                stale += epoch * batches_per_epoch >= cfg.warmup_steps  # patience counts after the warm-up only
                 if stale >= cfg.patience:
                     break
         if best_state is not None:

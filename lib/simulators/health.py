@@ -62,13 +62,13 @@ def rollout_health(pred: np.ndarray, metric: str, band: tuple[float, float], ord
 
 
 def robust_mse(pred: np.ndarray, truth: np.ndarray, diverged: np.ndarray, order: int = 1) -> float:
-    """All-steps MSE over the trajectories that did not diverge (inf when all did)."""
+    """All-steps MSE over the trajectories that did not diverge; over all of them when all did (inf if not finite)."""
     kept = ~np.asarray(diverged, dtype=bool)
-    if not kept.any():
-        return float("inf")
     error = np.asarray(pred, dtype=np.float64)[:, order:] - np.asarray(truth, dtype=np.float64)[:, order:]
-    squared = np.mean(error**2, axis=1)  # [runs, tests]
-    return float(np.mean(squared[kept]))
+    with np.errstate(over="ignore", invalid="ignore"):
+        squared = np.mean(error**2, axis=1)  # [runs, tests]
+        mse = float(np.mean(squared[kept] if kept.any() else squared))
+    return mse if np.isfinite(mse) else float("inf")
 
 
 def selection_score(pred: np.ndarray, truth: np.ndarray, metric: str, band: tuple[float, float],

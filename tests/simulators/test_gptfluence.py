@@ -185,3 +185,14 @@ def test_the_encoders_scale_does_not_matter(process, encoder_for):
     np.testing.assert_allclose(fits[1].simulate(p.split("test")), fits[0].simulate(p.split("test")), rtol=1e-5)
     raw = GPTfluence(Long(), hidden=8, max_epochs=3, normalize_features=False).fit(p.split("train"), p.split("val"))
     assert not np.allclose(raw.simulate(p.split("test")), fits[0].simulate(p.split("test")), rtol=1e-3)
+
+
+def test_patience_counts_only_after_the_warm_up(process, encoder_for, monkeypatch):
+    """With a warm-up of 8 epochs' batches and a validation error that never improves, patience 1 stops at epoch 8, its end."""
+    p = process(runs=6, splits=(4, 1, 1))
+    train = p.split("train")
+    batches = int(np.ceil(train.n_runs * train.n_steps * train.n_tests / 64))
+    monkeypatch.setattr(GPTfluence, "simulate", lambda self, runs: runs.values + 1.0)
+    sim = GPTfluence(encoder_for(p), hidden=8, batch_size=64, max_epochs=20, patience=1,
+                     warmup_steps=8 * batches).fit(train, p.split("val"))
+    assert len(sim.history_) == 8 and sim.best_epoch_ == 1

@@ -31,7 +31,10 @@ def test_selection_score_counts_diverged_then_averages_the_others():
     pred[0, 1:, 0] = 1.0
     pred[0, 2, 1] = 100.0  # diverged for a band (0, 2)
     assert selection_score(pred, truth, "loss", (0.0, 2.0)) == (1, pytest.approx(1.0))
-    assert robust_mse(pred, truth, np.ones((1, 2), dtype=bool)) == np.inf
+    everything = np.ones((1, 2), dtype=bool)  # all diverged: the mean of all still ranks candidates
+    assert robust_mse(pred, truth, everything) == pytest.approx((1.0 + 5000.0) / 2)
+    pred[0, 1, 1] = np.inf
+    assert robust_mse(pred, truth, everything) == np.inf
 
 
 def test_simulate_reports_the_health_of_its_rollouts(linear_process):
