@@ -104,13 +104,23 @@ class BookRun:
             raise NotebookFailed(f"book build failed: {' '.join(cmd)}")
 
 
+def _relative_paths(record: dict) -> None:
+    """Absolute paths among papermill's recorded paths and parameters, made relative to the repository, in place."""
+    for key, value in record.items():
+        if isinstance(value, dict):
+            _relative_paths(value)
+        elif isinstance(value, str) and os.path.isabs(value):
+            record[key] = os.path.relpath(value, REPO_ROOT)
+
+
 def tidy_executed(path: Path) -> list[str]:
-    """Make an executed notebook a page: stderr streams (warnings, progress bars) and both parameters cells (the
+    """Make an executed notebook a page (papermill's recorded paths made relative): stderr streams (warnings, progress bars) and both parameters cells (the
     default and the injected one; the run's parameters are in parameters.json) removed; return the removed stderr's
     distinct lines."""
     import nbformat
 
     notebook = nbformat.read(path, as_version=4)
+    _relative_paths(notebook.metadata.get("papermill", {}))
     removed: list[str] = []
     for cell in notebook.cells:
         if cell.cell_type != "code":

@@ -93,8 +93,12 @@ def test_tidying_removes_stderr_and_both_parameters_cells(tmp_path):
                     new_output("stream", name="stdout", text="result 3\n"),
                     new_output("stream", name="stderr", text="\rLoading weights:   0%|\rLoading weights: 100%|\n")]
     path = tmp_path / "nb.ipynb"
-    nbformat.write(new_notebook(cells=[defaults, injected, cell]), path)
+    nbformat.write(new_notebook(cells=[defaults, injected, cell], metadata={"papermill": {
+        "input_path": str(book_runner.REPO_ROOT / "notebooks" / "01.ipynb"),
+        "parameters": {"scale": "smoke", "data_dir": str(book_runner.REPO_ROOT.parent / "shared" / "data")}}}), path)
     lines = book_runner.tidy_executed(path)
+    assert nbformat.read(path, as_version=4).metadata.papermill == {
+        "input_path": "notebooks/01.ipynb", "parameters": {"scale": "smoke", "data_dir": "../shared/data"}}
     assert lines == ["/venv/tqdm/auto.py:21: TqdmWarning: IProgress", "Loading weights:   0%|", "Loading weights: 100%|"]
     cells = nbformat.read(path, as_version=4).cells
     assert [(o.name, o.text) for o in cells[2].outputs] == [("stdout", "result 3\n")]
