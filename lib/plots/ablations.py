@@ -61,7 +61,7 @@ def order_lines(table: pd.DataFrame, *, title: str) -> plt.Figure:
                         else None, label=f"{method}, {name}" + (" (order 1)" if method != "GPTfluence" else ""))
             ax.set_xticks(orders)
             ax.set_xlabel("Markov order n" if r == len(groups) - 1 else "")
-            ax.set_ylabel(f"{task} {target}\n{metric_label(metric)}" if c == 0 else metric_label(metric))
+            ax.set_ylabel(f"{task} {target}\n{metric_label(metric)}" if c == 0 else "")  # the column title names it
             if r == 0:
                 ax.set_title(SCORE_TITLES[metric], fontsize=10)
     return finish_panels(fig, axes[0, 0], title)
