@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Sequence
 
+from lib.paths import REPO_ROOT
+
 from .config import CollectionConfig, ConfigError, load_config
 from .examples import draw_examples
 from .executors import make_executor
@@ -24,9 +26,8 @@ log = logging.getLogger("lib.collect")
 
 
 def default_out_dir(config: CollectionConfig) -> Path:
-    """runs/<config name> under the repository root (runs/ is gitignored)."""
-    from lib.paths import REPO_ROOT
-
+    """Scratch output when no --out is given: runs/<config name> under the repository root (gitignored); the book's
+    collections live under data/dynamics/ (committed) and build/dynamics/ (smoke)."""
     return REPO_ROOT / "runs" / config.name
 
 

@@ -30,7 +30,7 @@ from .gradients import HeadStats, grad_dots, self_dots
 from .head import LMParts, batch_loss, head_logits, target_hidden, token_nll
 from .initial_model import initial_model, wants_eos
 from .optimizer import adamw_linear_decay
-from .run_schema import RunRecord as RunResult  # one record type, returned here and written / read by run_schema
+from .run_schema import RunRecord
 
 
 def default_threads() -> int:
@@ -63,7 +63,7 @@ def _subset_stats(model, parts: LMParts, batches, device: torch.device, bf16: bo
 
 
 def train_run(config: CollectionConfig, run_index: int, examples: CollectionExamples, *,
-              device: str | torch.device | None = None, progress: bool = True, position: int = 1) -> RunResult:
+              device: str | torch.device | None = None, progress: bool = True, position: int = 1) -> RunRecord:
     """Train run `run_index` of the collection and record its curriculum, trajectories and gradient data."""
     from tqdm.auto import tqdm
 
@@ -183,7 +183,7 @@ def train_run(config: CollectionConfig, run_index: int, examples: CollectionExam
                    "model_parameters": int(sum(p.numel() for p in model.parameters())),
                    "trainable_parameters": int(sum(p.numel() for p in model.parameters() if p.requires_grad)),
                    "regime": config.model.regime, "warmup_cached": bool(start_model.warmup.get("cached", False))}
-    result = RunResult(
+    result = RunRecord(
         run_index=run_index, split=split, seed=seed, config_hash=config.config_hash, subset=curriculum.subset,
         curriculum=curriculum.batches, learning_rates=learning_rates, train_losses=train_losses, test_ids=test_ids,
         values=values, generations=generations, grad_dots=dots,
