@@ -116,7 +116,7 @@ class RecordedResult:
     spread: pd.DataFrame                   # spread_summary of the loss
     generation: dict[str, Dynamics]        # generation_dynamics
     signal: pd.DataFrame                   # curriculum-signal figures per collection and metric, compared ones last
-    compared: list[str]                    # labels of the committed collections shown beside the scale's
+    compared: dict[str, str]               # label -> task of the committed collections shown beside the scale's
 
 
 def signal_of(dynamics: Mapping[str, Dynamics], generation: Mapping[str, Dynamics],
@@ -133,13 +133,14 @@ def run(scale: str, names: Sequence[str], *, data_dir: str | os.PathLike | None 
     collections = {name: stored(scale, name, data_dir=data_dir) for name in names}
     dynamics = {name: c.dynamics(require_complete=True) for name, c in collections.items()}
     generation = generation_dynamics(collections)
-    compared = {label: committed(folder).dynamics(require_complete=True)
-                for label, folder in (compare_with or {}).items()}
+    others = {label: committed(folder) for label, folder in (compare_with or {}).items()}
+    compared = {label: c.dynamics(require_complete=True) for label, c in others.items()}
     return RecordedResult(scale=scale, collections=collections, dynamics=dynamics,
                           summary=collection_summary(collections),
                           timings={name: c.timings() for name, c in collections.items()},
                           spread=spread_summary(dynamics), generation=generation,
-                          signal=signal_of(dynamics, generation, compared), compared=list(compared))
+                          signal=signal_of(dynamics, generation, compared),
+                          compared={label: c.config["data"]["task"] for label, c in others.items()})
 
 
 def signal_display(result: RecordedResult) -> pd.DataFrame:
@@ -197,20 +198,27 @@ def facts(result: RecordedResult) -> dict[str, object]:
     }
 
 
+def compared_verdict(row: pd.Series, same_task: pd.Series) -> str:
+    """How a compared collection's signal stands against this build's collection of the same task, in words."""
+    early = "less" if row["early_share"] < same_task["early_share"] else "no less"
+    spread = row["spread"] / same_task["spread"] if same_task["spread"] > 0 else float("nan")
+    return (f"{early} of its change happens in the first 2 steps than in this build's {same_task.name} collection "
+            f"({fmt(row['early_share'])} vs {fmt(same_task['early_share'])}), and its runs end "
+            f"{fmt(spread)} times as far apart relative to their change ({fmt(row['spread'])} vs "
+            f"{fmt(same_task['spread'])})")
+
+
 def signal_facts(result: RecordedResult) -> dict[str, object]:
     """Gluable curriculum-signal figures: the range over the scale's loss collections, and each compared one's."""
     loss = result.signal[[name not in result.compared and name.endswith(", loss") for name in result.signal.index]]
     out = {"signal_early_min": fmt(loss["early_share"].min()), "signal_early_max": fmt(loss["early_share"].max()),
            "signal_spread_min": fmt(loss["spread"].min()), "signal_spread_max": fmt(loss["spread"].max()),
            "signal_blind_min": fmt(loss["blind_share"].min()), "signal_blind_max": fmt(loss["blind_share"].max())}
-    for i, label in enumerate(result.compared):
+    for i, (label, task) in enumerate(result.compared.items()):
         row = result.signal.loc[label]
-        later = "keep moving after the first steps" if row["early_share"] < loss["early_share"].min() else \
-            "move as early as"
-        differ = "differ more between curricula" if row["spread"] > loss["spread"].max() else "differ no more between curricula"
-        out |= {f"compared{i}_verdict": f"its trajectories {later} and {differ} than in any of this build's loss "
-                                        "collections" if later.startswith("keep") else
-                                        f"its trajectories {later} those of this build's loss collections and {differ}",
+        out |= {f"compared{i}_verdict": compared_verdict(row, result.signal.loc[f"{task_label(task)}, loss"])
+                if f"{task_label(task)}, loss" in result.signal.index else
+                f"this build has no {task_label(task)} loss collection to compare it with",
                 f"compared{i}_label": label, f"compared{i}_runs": int(row["runs"]),
                 f"compared{i}_steps": int(row["steps"]), f"compared{i}_tests": int(row["tests"]),
                 f"compared{i}_early": fmt(row["early_share"]), f"compared{i}_spread": fmt(row["spread"]),

@@ -7,6 +7,7 @@ from lib.experiments.chapters import (REFERENCE, collection_summary, fine_tuning
                                       stored)
 from lib.curriculum_signal import curriculum_signal
 from lib.experiments.recorded import RecordedResult, signal_facts, signal_of
+from lib.experiments.wording import fmt
 from lib.plots import example_panels
 
 
@@ -84,8 +85,11 @@ def test_curriculum_signal_rows_and_facts():
     assert list(table.index) == ["SST-2, loss", "pilot"]
     assert table.loc["SST-2, loss", "spread"] == pytest.approx(curriculum_signal(base).spread)
     result = RecordedResult(scale="smoke", collections={}, dynamics={"sst2": base}, summary=None, timings={},
-                            spread=None, generation={}, signal=table, compared=["pilot"])
+                            spread=None, generation={}, signal=table, compared={"pilot": "sst2"})
     facts = signal_facts(result)
     assert facts["compared0_label"] == "pilot" and facts["compared0_runs"] == 6
-    # the pilot's runs all move alike (same linear drop): less spread than the random base collection
-    assert "differ no more between curricula" in facts["compared0_verdict"]
+    # the pilot's runs all move alike (same linear drop), so they end no farther apart than the random base's
+    pilot, same = table.loc["pilot"], table.loc["SST-2, loss"]
+    assert f"this build's SST-2, loss collection" in facts["compared0_verdict"]
+    assert f"end {fmt(pilot['spread'] / same['spread'])} times as far apart" in facts["compared0_verdict"]
+    assert pilot["spread"] < same["spread"]
