@@ -43,7 +43,7 @@ class BookRun:
 
     def parameters(self) -> dict:
         """The notebooks' parameters; the data folder relative to the repository (the kernel's cwd), never absolute."""
-        return {"scale": self.scale, "data_dir": os.path.relpath(self.data_dir.resolve(), REPO_ROOT)}
+        return {"scale": self.scale, "data_dir": os.path.relpath(os.path.abspath(self.data_dir), REPO_ROOT)}  # symlinks kept
 
     def notebooks(self) -> list[Path]:
         found = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
