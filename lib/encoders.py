@@ -76,7 +76,7 @@ class CausalLMEncoder:
 
     @torch.inference_mode()
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-
+        """float32 [len(texts), dim]: the masked mean of the last hidden states, batch by batch."""
         out = []
         for start in range(0, len(texts), self.batch_size):
             batch = self.tokenizer(list(texts[start:start + self.batch_size]), return_tensors="pt",
