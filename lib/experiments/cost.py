@@ -249,14 +249,23 @@ def with_paper_cost(ours: pd.DataFrame, paper: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("method")
 
 
-def convergence(history: pd.DataFrame) -> dict[str, float]:
-    """Summary of a GPTfluence `history_`: epochs run, best epoch, first and best validation MSE, seconds."""
+def convergence(history: pd.DataFrame, best_epoch: int) -> dict[str, float]:
+    """Summary of a GPTfluence `history_`: epochs run, the epoch it kept (`best_epoch_`), first and kept validation
+    MSE, seconds.
+
+    The kept epoch is the simulator's own choice (fewest diverged validation rollouts first, then the all-steps
+    MSE of the others), which need not be the epoch of the lowest all-steps MSE of all rollouts.
+    """
     needed = {"epoch", "train_mse", "val_mse", "seconds"}
     if not needed <= set(history.columns) or history.empty:
         raise ValueError(f"history needs rows with columns {sorted(needed)}, got {list(history.columns)}")
-    best = int(history["val_mse"].idxmin())
-    return {"epochs": float(history["epoch"].iloc[-1]), "best epoch": float(history["epoch"].iloc[best]),
-            "first val mse": float(history["val_mse"].iloc[0]), "best val mse": float(history["val_mse"].iloc[best]),
+    kept = history.index[history["epoch"] == best_epoch]
+    if not len(kept):
+        raise ValueError(f"best_epoch {best_epoch} is not an epoch of the history (1..{int(history['epoch'].max())})")
+    best = kept[0]
+    return {"epochs": float(history["epoch"].iloc[-1]), "best epoch": float(best_epoch),
+            "first val mse": float(history["val_mse"].iloc[0]), "best val mse": float(history["val_mse"].loc[best]),
+            "lowest val mse": float(history["val_mse"].min()),
             "first train mse": float(history["train_mse"].iloc[0]),
             "last train mse": float(history["train_mse"].iloc[-1]),
             "seconds": float(history["seconds"].iloc[-1]),
@@ -317,7 +326,7 @@ class CostResult:
     flops: pd.DataFrame                  # flop_table
     paper: pd.DataFrame                  # the paper's Table 13, wide: method x (latency_s_per_sample, flops)
     table13: pd.DataFrame                # with_paper_cost
-    convergence: dict[str, float]        # of GPTfluence's history_
+    convergence: dict[str, float]        # of GPTfluence's history_ and its kept epoch best_epoch_
     simfluence_val_mse: float            # Simfluence's best validation MSE (closed form)
     collection: pd.DataFrame             # collection_cost
 
@@ -343,7 +352,8 @@ def run(scale: str, collection: str, *, encoder, repeats: int = 5,
         dynamics=dyn, timings=timings, simulation=result, gptfluence=config, repeats=repeats, latency=latency,
         gradient_s_per_trajectory=grad_per_traj, shapes=shapes, flops=flops,
         paper=paper13.pivot_table(index="method", columns="metric", values="value", aggfunc="first"),
-        table13=with_paper_cost(ours13, paper13), convergence=convergence(result.simulators["GPTfluence"].history_),
+        table13=with_paper_cost(ours13, paper13), convergence=convergence(result.simulators["GPTfluence"].history_,
+                                                          result.simulators["GPTfluence"].best_epoch_),
         simfluence_val_mse=float(min(result.simulators["Simfluence"].val_mse_.values())),
         collection=collection_cost(timings, dyn.n_steps))
 
@@ -379,6 +389,7 @@ def facts(result: CostResult) -> dict[str, object]:
     summary, sim_val, config = result.convergence, result.simfluence_val_mse, result.gptfluence
     out.update({"epochs": int(summary["epochs"]), "best_epoch": int(summary["best epoch"]),
                 "first_val": fmt(summary["first val mse"]), "best_val": fmt(summary["best val mse"]),
+                "lowest_val": fmt(summary["lowest val mse"]),
                 "first_train": fmt(summary["first train mse"]), "last_train": fmt(summary["last train mse"]),
                 "train_seconds": fmt(summary["seconds"]), "s_per_epoch": fmt(summary["seconds per epoch"]),
                 "sim_val": fmt(sim_val), "val_compare": "lower" if summary["best val mse"] < sim_val else "higher",

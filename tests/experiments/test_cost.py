@@ -127,16 +127,24 @@ def test_with_paper_cost_maps_both_tracin_rows():
     assert table.loc["Grad-Dot", "FLOPs, ours"] == 3.0
 
 
-def test_convergence_summary():
+def test_convergence_summary_reports_the_kept_epoch():
     history = pd.DataFrame({"epoch": [1, 2, 3], "train_mse": [1.0, 0.5, 0.4], "val_mse": [2.0, 0.7, 0.9],
                             "seconds": [0.5, 1.0, 1.5]})
-    out = cost.convergence(history)
+    out = cost.convergence(history, best_epoch=2)
     assert out["best epoch"] == 2 and out["best val mse"] == 0.7 and out["first val mse"] == 2.0
     assert out["epochs"] == 3 and out["seconds per epoch"] == pytest.approx(0.5)
     with pytest.raises(ValueError):
-        cost.convergence(history.drop(columns="seconds"))
+        cost.convergence(history.drop(columns="seconds"), best_epoch=2)
+    with pytest.raises(ValueError, match="not an epoch"):
+        cost.convergence(history, best_epoch=7)
 
 
+def test_convergence_follows_best_epoch_not_the_lowest_mse():
+    """Epoch 2 has the lowest all-rollout MSE, but the simulator kept epoch 3 (e.g. fewer diverged rollouts)."""
+    history = pd.DataFrame({"epoch": [1, 2, 3], "train_mse": [1.0, 0.5, 0.4], "val_mse": [2.0, 0.7, 0.9],
+                            "seconds": [0.5, 1.0, 1.5]})
+    out = cost.convergence(history, best_epoch=3)
+    assert out["best epoch"] == 3 and out["best val mse"] == 0.9 and out["lowest val mse"] == 0.7
 
 
 class _HashEncoder:
