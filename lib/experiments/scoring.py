@@ -8,12 +8,14 @@ import numpy as np
 import pandas as pd
 
 from lib.dynamics import Dynamics
+from lib.experiments.comparisons import cases_of, score_table
 from lib.experiments.recorded import ids_by_task
 from lib.experiments.settings import gptfluence_config
 from lib.experiments.simulation import SimulationResult, simulate_methods
 from lib.experiments.store import stored
 from lib.experiments.wording import change_phrase, compare_word
 from lib.metrics import LOWER_IS_BETTER, SCORES, compare
+from lib.simulators.health import rollout_health, value_band
 
 REFERENCE = "Mean of training runs"
 """Not a paper method: every test example's mean trajectory over the training runs, shifted to start at y_0.
@@ -42,7 +44,9 @@ def simulate_collection(scale: str, name: str, methods: Sequence[str], *, metric
         dyn = dyn.select_tests(list(tests))
     result = simulate_methods(dyn, methods, encoder=encoder, gptfluence=gptfluence_config(scale), collection=name)
     if reference:
-        result.predictions[REFERENCE] = mean_trajectory(dyn.select_runs("train"), result.truth)
+        train = dyn.select_runs("train")
+        result.predictions[REFERENCE] = mean_trajectory(train, result.truth)
+        result.health[REFERENCE] = rollout_health(result.predictions[REFERENCE], dyn.metric, value_band(train.values))
         result.table = compare(result.predictions, result.truth, order=_orders(result), collection=name)
     return result
 
@@ -54,27 +58,15 @@ def _orders(result: SimulationResult) -> dict[str, int]:
 def scores_by_group(result: SimulationResult, groups: Mapping[str, Sequence[int]], *, column: str = "task",
                     methods: Sequence[str] | None = None, average: bool = True,
                     average_of: Sequence[str] | None = None) -> pd.DataFrame:
-    """Tidy scores (method, target, metric, value, std, n, `column`) on each group of test examples.
+    """Tidy scores on each group of test examples of one collection's held-out runs (`comparisons.score_table`:
+    method, target, metric, value, std, n, runs, tests, note, `column`).
 
-    Scores are those of lib.metrics on the held-out runs restricted to the group's test examples. With
-    `average`, rows `column` = "average" hold the mean over groups of each score (std NaN), as the papers'
-    "Average" rows; `average_of` restricts that mean to some groups (e.g. the five tasks of the paper's tables).
+    With `average`, rows `column` = "average" hold the mean over groups of each score, as the papers' "Average"
+    rows; `average_of` restricts that mean to some groups (e.g. the five tasks of the paper's tables).
     """
     methods = list(result.predictions) if methods is None else list(methods)
-    position = {int(t): k for k, t in enumerate(result.truth.test_ids)}
-    orders = _orders(result)
-    frames = []
-    for group, ids in groups.items():
-        index = [position[int(t)] for t in ids]
-        truth = result.truth.select_tests(list(ids))
-        predictions = {m: result.predictions[m][:, :, index] for m in methods}
-        frame = compare(predictions, truth, order={m: orders[m] for m in methods})
-        frame[column] = group
-        frames.append(frame)
-    scores = pd.concat(frames, ignore_index=True)
-    if average:
-        return with_average(scores, column=column, of=average_of)
-    return scores
+    scores = score_table(cases_of(result, groups), methods, column=column, average_of=average_of, shared_runs=True)
+    return scores if average else scores[scores[column] != "average"].reset_index(drop=True)
 
 
 def with_average(scores: pd.DataFrame, *, column: str = "task", of: Sequence[str] | None = None) -> pd.DataFrame:
@@ -180,11 +172,10 @@ def fine_tuning_scores(scale: str, tasks: Sequence[str], methods: Sequence[str],
                        ) -> tuple[dict[str, SimulationResult], pd.DataFrame]:
     """One collection and one simulator per task (papers' Tables 2, 4): results per task and tidy scores with
     an "average" over the tasks."""
-    results, frames = {}, []
-    for task in tasks:
-        results[task] = simulate_collection(scale, task, methods, metric=metric, encoder=encoder, data_dir=data_dir)
-        frames.append(whole_collection_scores(results[task], task))
-    return results, with_average(pd.concat(frames, ignore_index=True), of=list(tasks))
+    results = {task: simulate_collection(scale, task, methods, metric=metric, encoder=encoder, data_dir=data_dir)
+               for task in tasks}
+    cases = [cases_of(results[task], label=task)[0] for task in tasks]
+    return results, score_table(cases, list(results[tasks[0]].predictions), average_of=list(tasks))
 
 
 def gradient_rescaling(result: SimulationResult, baselines: Sequence[str] = ("TracIn-CP (10 ckpts)",

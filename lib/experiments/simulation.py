@@ -16,6 +16,7 @@ from lib.dynamics import Dynamics
 from lib.metrics import compare
 from lib.simulators import GPTfluence, GPTfluenceConfig, GradDot, Simfluence, TracInCP
 from lib.simulators.gradient_baselines import GradientSimulator
+from lib.simulators.health import RolloutHealth
 
 METHODS: dict[str, Callable[..., object]] = {
     "TracIn-CP (10 ckpts)": lambda **_: TracInCP(checkpoints="ckpt10"),
@@ -50,6 +51,7 @@ class SimulationResult:
     fit_seconds: dict[str, float] = field(default_factory=dict)
     simulate_seconds: dict[str, float] = field(default_factory=dict)
     simulators: dict[str, object] = field(default_factory=dict)
+    health: dict[str, RolloutHealth] = field(default_factory=dict)  # method -> diverged rollouts of `predictions`
 
 
 def simulate_methods(dyn: Dynamics, methods: Sequence[str], *, encoder=None,
@@ -63,7 +65,7 @@ def simulate_methods(dyn: Dynamics, methods: Sequence[str], *, encoder=None,
     """
     train, val = dyn.select_runs("train"), split_or_none(dyn, "val")
     truth = held_out if held_out is not None else dyn.select_runs("test")
-    predictions, fit_s, sim_s, fitted = {}, {}, {}, {}
+    predictions, fit_s, sim_s, fitted, health = {}, {}, {}, {}, {}
     for method in methods:
         simulator = make_simulator(method, encoder=encoder, gptfluence=gptfluence)
         start = time.perf_counter()
@@ -76,9 +78,10 @@ def simulate_methods(dyn: Dynamics, methods: Sequence[str], *, encoder=None,
         predictions[method] = simulator.simulate(truth)
         sim_s[method] = time.perf_counter() - start
         fitted[method] = simulator
+        health[method] = simulator.health_
     orders = {m: getattr(fitted[m], "order", 1) for m in methods}
     table = compare(predictions, truth, order=orders, **labels)
-    return SimulationResult(truth, predictions, table, fit_s, sim_s, fitted)
+    return SimulationResult(truth, predictions, table, fit_s, sim_s, fitted, health)
 
 
 def split_or_none(dyn: Dynamics, split: str) -> Dynamics | None:

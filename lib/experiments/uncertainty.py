@@ -13,6 +13,7 @@ not move (`flat_share`, `is_testable`). The score across runs of the data-attrib
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -39,6 +40,9 @@ REASONS = {
     "flat": f"fewer than {MIN_ITEMS} true trajectories move: the metric is not testable here",
     "one run": "one held-out run: the interval covers its test examples, not other curricula, so no verdict",
 }
+SHORT_REASONS = {"few tests": f"< {MIN_ITEMS} tests", "few runs": f"< {MIN_ITEMS} runs",
+                 "few trajectories": f"< {MIN_ITEMS} trajectories", "flat": "flat truths", "one run": "one run"}
+"""The same reasons in a table cell."""
 """Why a number is withheld: the footnote of its dash."""
 VERDICTS = ("better", "worse", "undecided", "not testable")
 
@@ -130,12 +134,13 @@ def lds(pred_final: np.ndarray, true_final: np.ndarray) -> float:
 
 def _resampled_spearman(pred_final: np.ndarray, true_final: np.ndarray, runs: np.ndarray, tests: np.ndarray,
                         across: str) -> np.ndarray:
-    """final_spearman (across="tests") or lds (across="runs") on each resample: [B]."""
-    out = np.empty(len(runs))
-    score = final_spearman if across == "tests" else lds
-    for b, (r, t) in enumerate(zip(runs, tests)):
-        out[b] = score(pred_final[np.ix_(r, t)], true_final[np.ix_(r, t)])
-    return out
+    """final_spearman (across="tests") or lds (across="runs") on each resample, all at once: [B]."""
+    index = (runs[:, :, None], tests[:, None, :])  # each resample's [runs, tests] cross product
+    pred, truth = pred_final[index], true_final[index]  # [B, runs, tests]
+    rho = _rank_correlation(pred, truth, axis=2 if across == "tests" else 1)  # [B, runs] or [B, tests]
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a resample whose every rho is undefined gives nan
+        return np.nanmean(rho, axis=1)
 
 
 def _percentiles(draws: np.ndarray) -> tuple[float, float]:
@@ -310,3 +315,21 @@ def flat_share(values: np.ndarray, order: int = 0) -> tuple[float, int]:
 def is_testable(values: np.ndarray, order: int = 0) -> bool:
     """Whether at least MIN_ITEMS true trajectories move, so that simulators can be told apart on them."""
     return flat_share(values, order)[1] >= MIN_ITEMS
+
+
+def unpaired_spearman_difference(pred_a: np.ndarray, truth_a: np.ndarray, pred_b: np.ndarray, truth_b: np.ndarray,
+                                 *, n_resamples: int = N_RESAMPLES, seed: int = 0) -> Difference:
+    """The papers' final-step Spearman of a (final values [runs, tests] and their truth) minus b's, on different runs
+    or test examples, each resampled on its own; higher is better."""
+    arrays = [np.asarray(x, dtype=np.float64) for x in (pred_a, truth_a, pred_b, truth_b)]
+    runs, tests = min(arrays[1].shape[0], arrays[3].shape[0]), min(arrays[1].shape[1], arrays[3].shape[1])
+    reason = _rank_reason(runs, tests, "tests")
+    if reason:
+        return Difference(np.nan, np.nan, np.nan, runs, tests, reason)
+    draws = []
+    for k, (pred, truth) in enumerate((arrays[:2], arrays[2:])):
+        index = resamples(*truth.shape, n_resamples=n_resamples, seed=seed + k)
+        draws.append(_resampled_spearman(pred, truth, *index, "tests"))
+    low, high = _percentiles(draws[0] - draws[1])
+    estimate = final_spearman(*arrays[:2]) - final_spearman(*arrays[2:])
+    return _decided(estimate, low, high, runs, tests, lower_is_better=False)

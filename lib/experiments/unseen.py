@@ -28,13 +28,16 @@ import numpy as np
 import pandas as pd
 
 from lib.dynamics import Dynamics
-from lib.experiments.scoring import mean_value
+from lib.experiments.comparisons import CLAIM, Case, difference_row, score_table
+from lib.experiments.scoring import REFERENCE, mean_value
 from lib.experiments.settings import task_label
 from lib.experiments.simulation import make_simulator, split_or_none
-from lib.experiments.wording import cell, compared, relative
-from lib.metrics import SCORES, evaluate
+from lib.experiments.uncertainty import REASONS, unpaired_difference, unpaired_spearman_difference
+from lib.experiments.wording import cell, compared, fmt, interval_text, relative
+from lib.metrics import SCORES, trajectory_errors
 from lib.paper import paper_rows
 from lib.simulators import GPTfluenceConfig
+from lib.simulators.health import RolloutHealth, rollout_health, value_band
 
 SCENARIOS = ("none", "train", "test", "both")
 """What is unseen: nothing, the training examples, the test examples, or both (the paper's setting names)."""
@@ -128,9 +131,28 @@ class UnseenResult:
     split: UnseenSplit
     truth: dict[str, Dynamics]                          # scenario -> simulated runs x tests
     predictions: dict[tuple[str, str], np.ndarray]      # (method, scenario) -> [runs, steps + 1, tests]
-    table: pd.DataFrame                                 # method, scenario, setting, target, metric, value, std, n
+    table: pd.DataFrame                                 # comparisons.score_table columns + scenario, setting
     refusals: dict[tuple[str, str], str] = field(default_factory=dict)  # (method, scenario) -> error message
     simulators: dict[str, object] = field(default_factory=dict)
+    health: dict[tuple[str, str], RolloutHealth] = field(default_factory=dict)  # (method, scenario) -> rollouts
+    differences: pd.DataFrame = field(default_factory=pd.DataFrame)  # paired comparisons per scenario (`differences`)
+
+    def case(self, scenario: str) -> Case:
+        """The scenario's simulated runs with every method that simulated it (and the reference)."""
+        methods = [m for m, s in self.predictions if s == scenario]
+        return Case(scenario, self.truth[scenario], {m: self.predictions[(m, scenario)] for m in methods},
+                    {m: self.health[(m, scenario)].diverged for m in methods if (m, scenario) in self.health},
+                    {m: int(getattr(self.simulators.get(m), "order", 1)) for m in methods})
+
+
+def reference_prediction(split: UnseenSplit, runs: Dynamics) -> np.ndarray:
+    """The curriculum-blind REFERENCE for `runs`: each test example's mean change over the fit runs added to the
+    run's y_0; a test example no fit run recorded (unseen) takes the mean change over all seen test examples."""
+    change = np.mean(split.fit.values - split.fit.values[:, :1], axis=0)  # [steps + 1, seen tests]
+    position = {int(t): k for k, t in enumerate(split.fit.test_ids)}
+    blind = change.mean(axis=1)
+    columns = [change[:, position[int(t)]] if int(t) in position else blind for t in runs.test_ids]
+    return runs.values[:, :1] + np.stack(columns, axis=1)[None]
 
 
 def unseen_experiment(dyn: Dynamics, *, encoder, gptfluence: GPTfluenceConfig,
@@ -143,22 +165,59 @@ def unseen_experiment(dyn: Dynamics, *, encoder, gptfluence: GPTfluenceConfig,
     """
     split = split or split_unseen(dyn, **split_options)
     truth = {name: split.scenario(name) for name in scenarios}
-    predictions, refusals, simulators, frames = {}, {}, {}, []
+    predictions, refusals, simulators, health = {}, {}, {}, {}
     for method in methods:
         simulator = make_simulator(method, encoder=encoder, gptfluence=gptfluence)
         simulator.fit(split.fit, split.val)
         simulators[method] = simulator
         for name in scenarios:
             try:
-                prediction = simulator.simulate(truth[name])
+                predictions[(method, name)] = simulator.simulate(truth[name])
             except ValueError as err:
                 refusals[(method, name)] = str(err)
                 continue
-            predictions[(method, name)] = prediction
-            frames.append(evaluate(prediction, truth[name], order=simulator.order, method=method,
-                                   scenario=name, setting=f"unseen={name}"))
-    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    return UnseenResult(split, truth, predictions, table, refusals, simulators)
+            health[(method, name)] = simulator.health_
+    band = value_band(split.fit.values)
+    for name in scenarios:
+        predictions[(REFERENCE, name)] = reference_prediction(split, truth[name])
+        health[(REFERENCE, name)] = rollout_health(predictions[(REFERENCE, name)], dyn.metric, band)
+    result = UnseenResult(split, truth, predictions, pd.DataFrame(), refusals, simulators, health)
+    frames = [score_table([result.case(name)], [m for m in list(methods) + [REFERENCE] if (m, name) in predictions],
+                          column="scenario", average=False) for name in scenarios]
+    result.table = pd.concat(frames, ignore_index=True).assign(setting=lambda t: "unseen=" + t["scenario"])
+    result.differences = differences(result)
+    return result
+
+
+def differences(result: UnseenResult) -> pd.DataFrame:
+    """Paired comparisons of the all-steps MSE within each scenario (`comparisons.difference_row`): every method
+    against the reference, and GPTfluence against Simfluence where both simulated."""
+    rows = []
+    for name in result.truth:
+        case = result.case(name)
+        pairs = [(m, REFERENCE) for m in case.predictions if m != REFERENCE]
+        if {"GPTfluence", "Simfluence"} <= set(case.predictions):
+            pairs.append(("GPTfluence", "Simfluence"))
+        rows += [difference_row([case], a, b, shared_runs=True, group=name) for a, b in pairs]
+    return pd.DataFrame(rows).rename(columns={"group": "scenario"})
+
+
+def train_vs_test(result: UnseenResult, method: str = "GPTfluence") -> dict[str, object]:
+    """The paper's finding "unseen training data is simulated better than unseen test data", for `method`: its
+    final-step Spearman and its all-steps MSE with unseen training data minus with unseen test data, each with an
+    unpaired bootstrap interval (other runs and other test examples) and the verdict on the first."""
+    if not {"train", "test"} <= set(result.truth):
+        return {}
+    a, b = result.case("train"), result.case("test")
+    rho = unpaired_spearman_difference(a.predictions[method][:, -1], a.truth.values[:, -1],
+                                       b.predictions[method][:, -1], b.truth.values[:, -1])
+    mse = unpaired_difference(a.errors(method), b.errors(method))
+    out = {}
+    for key, diff in (("rho", rho), ("mse", mse)):
+        out.update({f"unseen_tt_{key}_diff": fmt(diff.estimate), f"unseen_tt_{key}_interval": interval_text(diff.low, diff.high),
+                    f"unseen_tt_{key}_verdict": diff.verdict, f"unseen_tt_{key}_why": REASONS.get(diff.reason, "")})
+    out["unseen_claim_train_easier"] = CLAIM[rho.verdict]
+    return out
 
 
 def refusals_table(result: UnseenResult) -> pd.DataFrame:
@@ -215,10 +274,19 @@ def facts(result: UnseenResult, method: str = "GPTfluence") -> dict[str, object]
         out["unseen_train_vs_test_rho"] = compared(out["unseen_train_spearman"], out["unseen_test_spearman"],
                                                    "spearman")
         out["unseen_train_vs_test_mse"] = compared(out["unseen_train_mse"], out["unseen_test_mse"], "mse")
-        holds = out["unseen_train_vs_test_rho"] == "better than"
-        out["unseen_claim_train_easier"] = "holds" if holds else "does not hold"
+        out.update(train_vs_test(result, method))
     out["unseen_gpt_vs_sim_none_mse"] = compared(out.get("unseen_none_mse", np.nan),
                                                  out.get("unseen_sim_none_mse", np.nan), "mse")
+    diffs = result.differences
+    for _, row in diffs.iterrows():
+        key = {("GPTfluence", REFERENCE): "gr", ("Simfluence", REFERENCE): "sr",
+               ("GPTfluence", "Simfluence"): "gs"}.get((row["A"], row["B"]))
+        if key:
+            prefix = f"unseen_{key}_{row['scenario']}"
+            out.update({f"{prefix}_claim": CLAIM[row["verdict"]], f"{prefix}_diff": fmt(row["difference"]),
+                        f"{prefix}_interval": interval_text(row["low"], row["high"])})
+    out["unseen_runs"] = " / ".join(f"{result.truth[s].n_runs} x {result.truth[s].n_tests}" for s in result.truth)
+    out["unseen_diverged"] = int(table.loc[table["metric"] == "diverged", "value"].sum())
     refused = [s for s in SCENARIOS if ("Simfluence", s) in result.refusals]
     out["unseen_sim_refused"] = ", ".join(SCENARIO_TITLES[s] for s in refused) if refused else "none"
     out["unseen_sim_refused_count"] = len(refused)

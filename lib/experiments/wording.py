@@ -74,6 +74,13 @@ def cell(value: float | None, std: float | None = None, *, missing: str = "") ->
     return f"{number(value)} ({number(std)})" if _finite(std) else number(value)
 
 
+def interval_text(low: float, high: float, *, missing: str = "n/a") -> str:
+    """A 95% interval as '[-0.12, 0.0345]' by the book's rule, or `missing` when an end is not finite."""
+    if not _finite(low, high):
+        return missing
+    return f"[{number(low)}, {number(high)}]"
+
+
 def table_cell(value) -> str:
     """A Styler cell: numbers by `number`, anything else (text, a missing value's marker) as it is."""
     if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):

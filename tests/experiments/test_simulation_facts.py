@@ -30,7 +30,7 @@ def test_table1_facts_count_wins_cells_and_the_reference():
     out = table1_facts(ours, paper, {"a": [1, 2], "b": [3, 4, 5], "cnn": [6]}, 3, ["a", "b"], [G, S])
     assert out["t1_tests"] == "2 to 3" and out["t1_runs"] == 3
     assert out["t1_wins_mse_ours"] == "1 of 2" and out["t1_wins_mse_paper"] == "0 of 2"
-    assert out["t1_verdict"] == "holds on half of the tasks" and out["t1_cells_ours"] == "1 of 6"
+    assert "t1_verdict" not in out and out["t1_cells_ours"] == "1 of 6"  # verdicts come from intervals
     assert out["t1_best_mse_ours"] == G and out["t1_gpt_mse"] == "2.00" and out["t1_ref_mse"] == "2.20"
     assert out["t1_n_beat_ref"] == 2 and out["t1_beat_ref"] == f"{G}, {S}"
 
@@ -50,9 +50,11 @@ def test_comparison_facts_per_target_and_their_absence():
     comparison = head_to_head(ours, ours, G, S, per="target", per_labels={"bleu": "BLEU", "rougeL": "ROUGE-L"})
     out = comparison_facts("4", comparison, ours, ["bleu", "rougeL"], reference=True)
     assert out["t4_wins_mse_bleu_ours"] == "1 of 2 tasks" and out["t4_wins_mse_rougeL_paper"] == "0 of 2 tasks"
-    assert out["t4_verdict_rougeL"] == "does not hold on any task" and out["t4_gpt_ref_bleu"] == "1 of 2"
+    assert "t4_verdict_rougeL" not in out and out["t4_gpt_ref_bleu"] == "1 of 2"
     assert out["t4_red_mse_rougeL_ours"] == "50% higher"
-    assert set(unchecked_facts("3", ["bleu"])) == {"t3_verdict_bleu", "t3_wins_mse_bleu_ours", "t3_wins_mse_bleu_paper",
-                                                   "t3_red_mse_bleu_ours", "t3_red_mse_bleu_paper"}
+    unchecked = unchecked_facts("3", ["bleu"])
+    assert {"t3_wins_mse_bleu_ours", "t3_wins_mse_bleu_paper", "t3_red_mse_bleu_ours",
+            "t3_red_mse_bleu_paper"} <= set(unchecked)
+    assert unchecked["t3_gs_bleu_claim"] == "not testable" and unchecked["t3_gr_bleu_interval"] == "n/a"
     assert table3_status(["loss", "bleu"], {"webnlg": [1, 2]}) == "it records loss, bleu, with 2 WebNLG test examples"
     assert table3_status(["loss"], None).startswith("it records only loss")

@@ -97,10 +97,31 @@ def test_summary_and_paper_table(result):
     assert facts_["unseen_sim_refused_count"] == 3
     assert facts_["unseen_train_mse"] == pytest.approx(
         result.table.query("method == 'GPTfluence' and scenario == 'train' and metric == 'mse'")["value"].iloc[0])
-    assert facts_["unseen_claim_train_easier"] in ("holds", "does not hold")
+    assert facts_["unseen_claim_train_easier"] in ("holds", "does not hold", "undecided")
+    assert facts_["unseen_tt_rho_interval"].startswith("[") or facts_["unseen_tt_rho_why"]
     table = unseen_beside(result.table, task="sst2")
     assert table.columns.tolist() == ["ours SST-2 (FT)", "paper RTE (FT, T11)", "paper WebNLG (FT, T11)",
                                       "paper RTE (IT, T12)", "paper WebNLG (IT, T12)"]
     assert table.loc[("train", "mse"), "paper RTE (FT, T11)"] == "0.346 (0.281)"
     assert table.loc[("none", "mse"), "paper RTE (FT, T11)"] == ""
     assert table.index.get_level_values(0).unique().tolist() == list(SCENARIOS)
+
+
+def test_the_reference_is_a_row_of_every_scenario_and_compared_with_each_method(result):
+    from lib.experiments.scoring import REFERENCE
+    for name in SCENARIOS:
+        assert (REFERENCE, name) in result.predictions
+        assert not result.table.query("method == @REFERENCE and scenario == @name").empty
+    pairs = set(zip(result.differences["A"], result.differences["B"], result.differences["scenario"]))
+    assert ("GPTfluence", REFERENCE, "both") in pairs and ("GPTfluence", "Simfluence", "none") in pairs
+    assert ("Simfluence", REFERENCE, "train") not in pairs  # refused there
+    assert set(result.table["metric"]) >= {"mse", "median_mse", "diverged"}
+
+
+def test_reference_of_an_unseen_test_is_the_mean_change_of_the_seen_ones(result):
+    from lib.experiments.unseen import reference_prediction
+    split = result.split
+    runs = split.scenario("test")
+    pred = reference_prediction(split, runs)
+    change = np.mean(split.fit.values - split.fit.values[:, :1], axis=0).mean(axis=1)
+    assert np.allclose(pred[0, :, 0], runs.values[0, 0, 0] + change)
