@@ -16,7 +16,7 @@ LOWER_IS_BETTER = {"mse": True, "mae": True, "spearman": False}
 SCORE_NAMES = {"mse": "MSE", "mae": "MAE", "spearman": "Spearman"}
 """How the papers' tables head each score."""
 GENERATION_NAMES = {"bleu": "BLEU", "rougeL": "ROUGE-L"}
-"""The generation metrics a collection can record besides the loss, by the papers' names."""
+"""The generation metrics a collection can record besides the loss (lib.dynamics.METRICS), by the papers' names."""
 
 
 def trajectory_errors(pred: np.ndarray, truth: np.ndarray, order: int = 1) -> tuple[np.ndarray, np.ndarray]:

@@ -4,8 +4,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from lib.dynamics import Dynamics
-from lib.metrics import all_steps_mae, all_steps_mse, compare, evaluate, final_step_spearman, final_step_spearman_per_run
+from lib.collect.config import GENERATION_METRICS
+from lib.dynamics import METRICS, Dynamics
+from lib.metrics import (GENERATION_NAMES, all_steps_mae, all_steps_mse, compare, evaluate, final_step_spearman,
+                         final_step_spearman_per_run)
 
 
 def runs(seed=0, n_runs=4, steps=6, tests=7):
@@ -77,3 +79,7 @@ def test_shape_mismatch_is_refused():
         all_steps_mse(pred[:, :-1], truth.values)
     with pytest.raises(ValueError, match="order must be in 1..6"):
         all_steps_mse(pred, truth.values, order=7)
+
+
+def test_generation_names_cover_the_collector_generation_metrics():
+    assert tuple(GENERATION_NAMES) == GENERATION_METRICS and set(GENERATION_METRICS) < set(METRICS)

@@ -22,14 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from lib.data import TASK_NAMES, get_task
+from lib.dynamics import METRICS, SPLITS
 
 COLLECTOR_VERSION = 1
 """Bumped whenever the collector's code changes the numbers it records for a given config."""
 
 MIXTURE = "mixture"
-METRIC_NAMES = ("loss", "bleu", "rougeL")
-GENERATION_METRICS = ("bleu", "rougeL")
-RUN_SPLITS = ("train", "val", "test")
+GENERATION_METRICS = tuple(m for m in METRICS if m != "loss")
+"""The metrics scored on a generation (the loss is teacher-forced); the names are lib.dynamics.METRICS'."""
 REGIMES = ("full", "lora", "top")
 HEADS = ("untied", "frozen")
 DECODINGS = ("sample", "greedy")
@@ -165,8 +165,8 @@ class RunSettings:
             raise ConfigError(f"[runs] train + val + test must be >= 1, got {self.train} + {self.val} + {self.test}")
         _non_negative("runs", "seed", self.seed)
         for split in self.unseen_splits:
-            if split not in RUN_SPLITS:
-                raise ConfigError(f"[runs] unseen_splits entry {split!r} is not one of {RUN_SPLITS}")
+            if split not in SPLITS:
+                raise ConfigError(f"[runs] unseen_splits entry {split!r} is not one of {SPLITS}")
 
 
 @dataclass(frozen=True)
@@ -185,8 +185,8 @@ class EvalSettings:
     def check(self) -> None:
         """Raise ConfigError naming the first invalid [evaluation] value."""
         for metric in self.metrics or ():
-            if metric not in METRIC_NAMES:
-                raise ConfigError(f"[evaluation] unknown metric {metric!r}; valid: {METRIC_NAMES}")
+            if metric not in METRICS:
+                raise ConfigError(f"[evaluation] unknown metric {metric!r}; valid: {METRICS}")
         if self.metrics is not None and len(set(self.metrics)) != len(self.metrics):
             raise ConfigError(f"[evaluation] metrics has duplicates: {list(self.metrics)}")
         _positive("evaluation", "batch_size", self.batch_size)
@@ -208,8 +208,8 @@ class GradientSettings:
     def check(self) -> None:
         """Raise ConfigError naming the first invalid [gradients] value."""
         for split in self.splits:
-            if split not in RUN_SPLITS:
-                raise ConfigError(f"[gradients] splits entry {split!r} is not one of {RUN_SPLITS}")
+            if split not in SPLITS:
+                raise ConfigError(f"[gradients] splits entry {split!r} is not one of {SPLITS}")
         _positive("gradients", "checkpoints", self.checkpoints)
 
 
@@ -456,20 +456,20 @@ def validate(config: CollectionConfig) -> CollectionConfig:
         raise ConfigError(
             f"[runs] unseen_splits={list(r.unseen_splits)} train on the unseen examples, so [data] unseen_size "
             f"({d.unseen_size}) must be >= [training] subset_size ({t.subset_size})")
-    if t.subset_size > d.pool_size and set(r.unseen_splits) != set(RUN_SPLITS):
+    if t.subset_size > d.pool_size and set(r.unseen_splits) != set(SPLITS):
         raise ConfigError(
             f"[training] subset_size ({t.subset_size}) is larger than the pool ([data] pool_size = {d.pool_size})")
     if g.checkpoints > t.steps:
         raise ConfigError(f"[gradients] checkpoints ({g.checkpoints}) exceeds the number of steps ({t.steps})")
     metrics = e.metrics
     if metrics is None:
-        metrics = ("loss",) if d.task == MIXTURE else tuple(x for x in get_task(d.task).metrics if x in METRIC_NAMES)
+        metrics = ("loss",) if d.task == MIXTURE else tuple(x for x in get_task(d.task).metrics if x in METRICS)
     if not metrics:
         raise ConfigError("[evaluation] metrics must name at least one metric")
     for metric in metrics:
         if metric in GENERATION_METRICS and kind == "classification":
             raise ConfigError(f"[evaluation] metric {metric!r} needs a generation task, {d.task!r} is classification")
-    metrics = tuple(x for x in METRIC_NAMES if x in metrics)  # canonical order
+    metrics = tuple(x for x in METRICS if x in metrics)  # canonical order
     bf16 = _fast_bf16() if t.bf16 == "auto" else bool(t.bf16)
     return dataclasses.replace(config, evaluation=dataclasses.replace(e, metrics=metrics),
                                training=dataclasses.replace(t, bf16=bf16))

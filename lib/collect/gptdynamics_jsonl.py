@@ -31,10 +31,11 @@ from typing import Sequence
 
 import numpy as np
 
+from lib.dynamics import METRICS, Dynamics
+
 from .folder import read_examples, read_header
 from .stored import load_dynamics
 
-METRICS = ("loss", "bleu", "rougeL")
 SAMPLES_FILE = "train_samples_id.json"
 RUNS_FILE = "runs.json"
 TEXT_FILES = ("train.jsonl", "eval.jsonl")
@@ -168,8 +169,6 @@ def _read_run(folder: Path, metric: str) -> tuple[dict[int, list[int]], list[int
 def import_gptdynamics(root: str | os.PathLike, metric: str = "loss", *, train_texts: str | os.PathLike | None = None,
                        eval_texts: str | os.PathLike | None = None, split: Sequence[str] | None = None):
     """Read run folders in the official layout into a Dynamics (see the module docstring for step numbering)."""
-    from lib.dynamics import Dynamics
-
     root = Path(root)
     meta = read_runs_json(root)
     if meta is None:
@@ -242,8 +241,6 @@ def export_gptdynamics(source, dest: str | os.PathLike, *, include_step0: bool =
                        prompts: dict[int, str] | None = None, overwrite: bool = False) -> Path:
     """Write Dynamics (one per metric, same runs) or a collection folder in the official layout under `dest`
     (an empty or new folder; `overwrite=True` first removes an earlier export there)."""
-    from lib.dynamics import Dynamics
-
     dest = Path(dest)
     earlier = _check_destination(dest, overwrite)  # before any loading: a refused call costs nothing
     if isinstance(source, (str, os.PathLike)):

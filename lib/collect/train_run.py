@@ -18,7 +18,9 @@ import time
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
+from lib.dynamics import GRAD_SETTINGS
 from lib.precision import bf16_autocast
 
 from .config import CollectionConfig
@@ -65,8 +67,6 @@ def _subset_stats(model, parts: LMParts, batches, device: torch.device, bf16: bo
 def train_run(config: CollectionConfig, run_index: int, examples: CollectionExamples, *,
               device: str | torch.device | None = None, progress: bool = True, position: int = 1) -> RunRecord:
     """Train run `run_index` of the collection and record its curriculum, trajectories and gradient data."""
-    from tqdm.auto import tqdm
-
     start = time.perf_counter()
     device = torch.device(device) if device is not None else default_device()
     threads = config.runtime.threads or default_threads()
@@ -105,7 +105,7 @@ def train_run(config: CollectionConfig, run_index: int, examples: CollectionExam
     checkpoints = None
     if record:
         checkpoints = checkpoint_steps(steps, config.gradients.checkpoints)
-        dots = {k: np.full((steps, t_cfg.batch_size, n_tests), np.nan) for k in ("all", "ckpt10", "final")}
+        dots = {k: np.full((steps, t_cfg.batch_size, n_tests), np.nan) for k in GRAD_SETTINGS}
         subset_batches = [b.to(device) for b in length_sorted_batches(
             [encoded[int(i)] for i in curriculum.subset], config.evaluation.batch_size, pad, states)]
         uses = np.array([checkpoint_for_step(s, checkpoints) for s in range(1, steps + 1)])

@@ -21,6 +21,19 @@ def test_reading_a_collection_imports_no_torch(reference_collection):
     assert out.stdout.strip() == "False"
 
 
+def test_reading_a_committed_collection_imports_no_torch():
+    """A committed default collection read through the public handle: every metric's dynamics, the timings,
+    examples and runs (run files verified), in a fresh interpreter that never imports torch."""
+    folder = REPO / "data" / "dynamics" / "default" / "sst2"
+    assert (folder / "collection.json").is_file()
+    code = (f"import sys; from lib.collect import StoredCollection; c = StoredCollection({str(folder)!r}); "
+            "[c.dynamics(m, require_complete=True) for m in c.metrics]; c.timings(); c.examples(); c.runs(); "
+            "print(len(c.run_indices()), sorted(m for m in sys.modules if m.split('.')[0] == 'torch'))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    runs, torch_modules = out.stdout.strip().split(" ", 1)
+    assert int(runs) > 0 and torch_modules == "[]"
+
+
 def test_the_handle_reads_what_the_collector_wrote(reference_collection):
     stored = StoredCollection(reference_collection)
     assert stored.metrics == ["loss"] and stored.run_indices() == [0, 1, 2, 3]
