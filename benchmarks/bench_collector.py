@@ -2,7 +2,7 @@
 step + one evaluation of every test example) on SmolLM2-135M at the sst2_smollm2 settings, side by
 side in one process with a naive loop, and how far both are from this machine's compute floor.
 
-    .venv/bin/python benchmarks/bench_collector.py [--config configs/sst2_smollm2.toml] [--steps 3]
+    .venv/bin/python benchmarks/bench_collector.py [--config benchmarks/sst2_smollm2.toml] [--steps 3]
         [--naive-steps 1] [--threads N]
 
 Rows (same model, examples, curriculum and thread count):
@@ -139,7 +139,7 @@ def naive_row(config, examples, steps: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--config", default="configs/sst2_smollm2.toml")
+    parser.add_argument("--config", default="benchmarks/sst2_smollm2.toml")
     parser.add_argument("--steps", type=int, default=3, help="collector steps per row")
     parser.add_argument("--naive-steps", type=int, default=1)
     parser.add_argument("--threads", type=int, default=None)

@@ -3,12 +3,12 @@
     python benchmarks/byte_flips.py                 # verified loading (the default): every flip must be refused
     python benchmarks/byte_flips.py --no-verify     # without the sha256 check, to see what a flip would do
 
-Collects configs/smoke_sst2.toml (tiny-neox, seconds) into a temporary folder, takes its first gradient run
-(all four Parquet files), and for each byte of each file writes the file with that byte inverted (xor 0xFF),
-loads the collection with `load_dynamics`, and restores the file. Each flip is classified: a StorageError
-naming the flipped file, another StorageError, another exception (its type), loaded with different numbers
-(silently wrong), or loaded identical. Prints one line per file and the totals; exits 1 unless every flip was
-a StorageError naming the file.
+Collects the collector tests' tests/collect/fixtures/configs/smoke_sst2.toml (tiny-neox, seconds) into a
+temporary folder, takes its first gradient run (all four Parquet files), and for each byte of each file writes
+the file with that byte inverted (xor 0xFF), loads the collection with `load_dynamics`, and restores the file.
+Each flip is classified: a StorageError naming the flipped file, another StorageError, another exception (its
+type), loaded with different numbers (silently wrong), or loaded identical. Prints one line per file and the
+totals; exits 1 unless every flip was a StorageError naming the file.
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+SMOKE_CONFIG = REPO / "tests" / "collect" / "fixtures" / "configs" / "smoke_sst2.toml"  # the collector tests' config
 sys.path.insert(0, str(REPO))
 
 from lib.collect import StorageError, collect, load_dynamics, read_header  # noqa: E402
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
-        out = collect(REPO / "configs" / "smoke_sst2.toml", Path(tmp) / "smoke_sst2", progress=False)
+        out = collect(SMOKE_CONFIG, Path(tmp) / "smoke_sst2", progress=False)
         run = next(r["run"] for r in read_header(out)["runs"] if r["gradients"])
         folder = out / "runs" / f"run-{run:04d}"
         total: collections.Counter = collections.Counter()

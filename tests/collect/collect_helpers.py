@@ -7,11 +7,13 @@ import numpy as np
 
 from lib.collect import load_config
 
-CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+CONFIGS = Path(__file__).resolve().parent / "fixtures" / "configs"
+"""The collector tests' configs (tiny-neox smoke collections), not collections of the book."""
+BENCHMARK_CONFIG = Path(__file__).resolve().parents[2] / "benchmarks" / "sst2_smollm2.toml"
 
 
 def smoke_config(**overrides):
-    """configs/smoke_sst2.toml (tiny-neox, 4 runs x 8 steps, 1 thread) with some sections overridden."""
+    """fixtures/configs/smoke_sst2.toml (tiny-neox, 4 runs x 8 steps, 1 thread) with some sections overridden."""
     config = load_config(CONFIGS / "smoke_sst2.toml")
     return config.with_overrides(**overrides) if overrides else config
 

@@ -11,7 +11,7 @@ from lib.collect import collect
 
 @pytest.fixture(scope="session")
 def reference_collection(tmp_path_factory) -> Path:
-    """An uninterrupted local collection of configs/smoke_sst2.toml (shared by several tests; never modified)."""
+    """An uninterrupted local collection of fixtures/configs/smoke_sst2.toml (shared by several tests; never modified)."""
     out = tmp_path_factory.mktemp("reference") / "smoke_sst2"
     collect(smoke_config(), out, progress=False)
     return out
