@@ -7,8 +7,11 @@ that the plots of `lib.plots.ablations` draw and `lib.paper.beside` joins with t
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import os
 import time
-from typing import Sequence
+from dataclasses import dataclass
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -16,6 +19,7 @@ import pandas as pd
 from lib.collect import StoredCollection
 from lib.dynamics import Dynamics
 from lib.experiments.scoring import mean_value
+from lib.experiments.tables import values_with_std
 from lib.experiments.simulation import simulate_methods, split_or_none
 from lib.experiments.wording import cell, compared, human_count, trend
 from lib.metrics import LOWER_IS_BETTER, SCORES, evaluate
@@ -23,19 +27,20 @@ from lib.paper import beside, paper_rows
 from lib.simulators import GPTfluence, GPTfluenceConfig, Simfluence
 
 INTERVALS = (1, 2, 3, 4, 5, 6, 8, 10)
-"""Checkpoint intervals k tried (paper Fig 3 goes up to 10); only those that divide T are used."""
-MIN_THINNED_STEPS = 2
-"""A thinned run keeps at least this many recorded steps after step 0."""
+"""Checkpoint intervals k tried (paper Fig 3 goes up to 10); only those below T are used (see `usable_intervals`)."""
 ORDERS = (1, 2, 3, 5, 10)
 """Markov orders n of the paper (Fig 4, Table 10)."""
+SPLITS_USED = ("train", "val", "test")
 MIN_PREDICTED_STEPS = 4
 """An order-n simulator must still predict at least this many steps (n..T), so n <= T - 3."""
+SAME_PREFIX, OWN_STEPS = "same prefix", "own steps"
+"""How a Markov-order row is scored: every order given the same true values y_0..y_{N-1} (N the largest order)
+and scored on steps N..T; or the paper's convention, order n given y_0..y_{n-1} and scored on steps n..T."""
 
 
-def usable_intervals(n_steps: int, candidates: Sequence[int] = INTERVALS,
-                     min_steps: int = MIN_THINNED_STEPS) -> list[int]:
-    """The intervals k of `candidates` that divide T (so every k ends on the final step) and keep >= min_steps steps."""
-    return [int(k) for k in candidates if n_steps % k == 0 and n_steps // k >= min_steps]
+def usable_intervals(n_steps: int, candidates: Sequence[int] = INTERVALS) -> list[int]:
+    """The intervals k of `candidates` below T: each leaves at least one recorded checkpoint between step 0 and T."""
+    return [int(k) for k in candidates if 1 <= k < n_steps]
 
 
 def usable_orders(n_steps: int, orders: Sequence[int] = ORDERS,
@@ -44,20 +49,51 @@ def usable_orders(n_steps: int, orders: Sequence[int] = ORDERS,
     return [int(n) for n in orders if n_steps - n + 1 >= min_predicted]
 
 
+def recorded_steps(n_steps: int, k: int) -> np.ndarray:
+    """The steps whose values a collection recording every k steps keeps: 0, k, 2k, .. and the final step T."""
+    if not 1 <= k <= n_steps:
+        raise ValueError(f"k must be in 1..{n_steps} (the number of steps), got {k}")
+    return np.unique(np.append(np.arange(0, n_steps + 1, k), n_steps))
+
+
+def held_checkpoints(dyn: Dynamics, k: int) -> Dynamics:
+    """The dynamics as recorded every k steps, at full resolution: each step's value is the one of the next recorded
+    checkpoint (the paper: one checkpoint's state approximates the k steps before it).
+
+    Curricula stay per step (batch B), so a simulator trained on these predicts one step at a time; only the values
+    between checkpoints are approximated. Step 0 and the final step are always recorded.
+    """
+    kept = recorded_steps(dyn.n_steps, k)
+    source = kept[np.searchsorted(kept, np.arange(dyn.n_steps + 1))]  # the next recorded step at or after t
+    return dataclasses.replace(dyn, values=dyn.values[:, source], grad_dots={}, self_influence={})
+
+
+def from_step(dyn: Dynamics, start: int) -> Dynamics:
+    """The runs from step `start` on: values y_start..y_T (column 0 is y_start) and the batches of steps start+1..T."""
+    if not 0 <= start < dyn.n_steps:
+        raise ValueError(f"start must be in 0..{dyn.n_steps - 1}, got {start}")
+    return dataclasses.replace(
+        dyn, curricula=dyn.curricula[:, start:], values=dyn.values[:, start:], steps=dyn.steps[start:],
+        grad_dots={key: v[:, start:] for key, v in dyn.grad_dots.items()},
+        learning_rates=None if dyn.learning_rates is None else dyn.learning_rates[:, start:])
+
+
 def checkpoint_interval_ablation(dyn: Dynamics, intervals: Sequence[int], *, encoder, gptfluence: GPTfluenceConfig,
                                  methods: Sequence[str] = ("Simfluence", "GPTfluence"), **labels) -> pd.DataFrame:
-    """Fit and score `methods` on the dynamics thinned to every k-th step, for each k (paper Fig 3).
+    """Fit `methods` on the train and val runs recorded every k steps, score them on the test runs at every step
+    (paper Fig 3), for each k.
 
-    Train, validation and test runs are all thinned with `Dynamics.every_k_steps(k)`: values are kept at
-    steps 0, k, 2k, .., T and the curriculum of a thinned step is the concatenation of the k batches it
-    covers (k * B examples). The test runs are scored at their recorded steps k, 2k, .., T.
+    The training and validation runs are `held_checkpoints(dyn, k)`: a collection that recorded only every k-th
+    step, each value held back over the k steps before it. The held-out test runs keep every step's true value,
+    so every k is scored on the same steps 1..T against the same truth.
     """
+    truth = dyn.select_runs("test")
     frames = []
     for k in intervals:
-        thinned = dyn.every_k_steps(int(k))
-        result = simulate_methods(thinned, list(methods), encoder=encoder, gptfluence=gptfluence, **labels)
-        table = result.table.assign(interval=int(k), recorded_steps=thinned.n_steps,
-                                    thinned_batch=thinned.batch_size)
+        result = simulate_methods(held_checkpoints(dyn, int(k)), list(methods), encoder=encoder, gptfluence=gptfluence,
+                                  held_out=truth, **labels)
+        table = result.table.assign(interval=int(k), recorded_steps=len(recorded_steps(dyn.n_steps, int(k))) - 1,
+                                    scored_steps=truth.n_steps)
         table["fit_seconds"] = table["method"].map(result.fit_seconds)
         frames.append(table)
     return pd.concat(frames, ignore_index=True)
@@ -67,13 +103,14 @@ def markov_order_ablation(dyn: Dynamics, orders: Sequence[int], *, encoder, gptf
                           reference: bool = True, **labels) -> pd.DataFrame:
     """GPTfluence of each Markov order n, fitted on the train runs and scored on the test runs (Fig 4, Table 10).
 
-    Rows with scored="own" follow the paper: an order-n simulator is given y_0..y_{n-1} and scored on steps
-    n..T. Rows with scored="common" score every order on the same steps max(orders)..T, which removes the
-    advantage of being handed more true values. With `reference`, Simfluence (order 1) is added.
+    Rows with scored="same prefix" give every order the same true values y_0..y_{N-1} (N = max(orders)): the
+    order-n rollout starts from the last n of them and every order is scored on the same steps N..T, so a higher
+    order is not scored on easier steps. Rows with scored="own steps" follow the paper's convention: order n is
+    given y_0..y_{n-1} and scored on steps n..T. With `reference`, Simfluence (order 1) is added.
     `fitted_order` is the order of the fitted simulator; `setting` is "markov_order=n" as in the paper CSV.
     """
     train, val, test = dyn.select_runs("train"), split_or_none(dyn, "val"), dyn.select_runs("test")
-    common = max(orders)
+    prefix = max(orders)
     simulators: list[tuple[str, int, object]] = []
     for n in orders:
         config = dataclasses.replace(gptfluence, order=int(n))
@@ -85,11 +122,12 @@ def markov_order_ablation(dyn: Dynamics, orders: Sequence[int], *, encoder, gptf
         start = time.perf_counter()
         simulator.fit(train, val)
         seconds = time.perf_counter() - start
-        prediction = simulator.simulate(test)
-        for scored, from_step in (("own", simulator.order), ("common", common)):
-            frames.append(evaluate(prediction, test, order=from_step, method=method, **labels).assign(
-                order=n, fitted_order=simulator.order, setting=f"markov_order={n}", scored=scored,
-                scored_from=from_step, fit_seconds=seconds))
+        order = simulator.order
+        same = from_step(test, prefix - order)  # columns 0..order-1 = y_{N-order}..y_{N-1}, the given values
+        for scored, truth, from_step_ in ((SAME_PREFIX, same, prefix), (OWN_STEPS, test, order)):
+            frames.append(evaluate(simulator.simulate(truth), truth, order=order, method=method, **labels).assign(
+                order=n, fitted_order=order, setting=f"markov_order={n}", scored=scored,
+                scored_from=from_step_, fit_seconds=seconds))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -97,19 +135,21 @@ def encoder_ablation(dyn: Dynamics, encoders: dict[str, object], *, gptfluence: 
                      reference: bool = True, **labels) -> pd.DataFrame:
     """GPTfluence with each frozen encoder (label -> Encoder or encoder name), scored on the test runs (Fig 5).
 
-    With `reference`, Simfluence (no features) is added once, with encoder "(none)".
+    With `reference`, Simfluence (no features) is added once, with encoder "(none)". Every setting is fitted on the
+    same train runs and scored on the same held-out runs (`run_counts` columns say which).
     """
+    runs = run_counts(dyn)
     frames = []
     for label, encoder in encoders.items():
         result = simulate_methods(dyn, ["GPTfluence"], encoder=encoder, gptfluence=gptfluence, **labels)
         simulator = result.simulators["GPTfluence"]
         frames.append(result.table.assign(encoder=label, encoder_name=simulator.features.encoder.name,
                                           dim=simulator.features.encoder.dim,
-                                          fit_seconds=result.fit_seconds["GPTfluence"]))
+                                          fit_seconds=result.fit_seconds["GPTfluence"], **runs))
     if reference:
         result = simulate_methods(dyn, ["Simfluence"], **labels)
         frames.append(result.table.assign(encoder="(none)", encoder_name="(none)", dim=0,
-                                          fit_seconds=result.fit_seconds["Simfluence"]))
+                                          fit_seconds=result.fit_seconds["Simfluence"], **runs))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -122,22 +162,69 @@ def model_description(collection: StoredCollection) -> dict:
             "trainable": environment.get("trainable_parameters", np.nan)}
 
 
+def equal_runs(collections: Mapping[str, Dynamics]) -> dict[str, Dynamics]:
+    """Every collection cut to the same number of train, val and test runs (the smallest counts, first runs kept),
+    so that no setting is fitted on more runs or scored on more held-out runs than another."""
+    counts = {split: min(int((d.split == split).sum()) for d in collections.values()) for split in SPLITS_USED}
+    if counts["train"] < 1 or counts["test"] < 1:
+        raise ValueError(f"every collection needs train and test runs; the smallest counts are {counts}")
+    out = {}
+    for name, dyn in collections.items():
+        keep = np.concatenate([np.flatnonzero(dyn.split == split)[: counts[split]] for split in SPLITS_USED])
+        out[name] = dyn.select_runs(np.sort(keep))
+    return out
+
+
+def run_counts(dyn: Dynamics) -> dict[str, object]:
+    """Train / val / test run counts of a collection and its held-out run ids, for the rows of a table."""
+    test = dyn.select_runs("test")
+    return {"train_runs": int((dyn.split == "train").sum()), "val_runs": int((dyn.split == "val").sum()),
+            "test_runs": int(test.n_runs), "held_out": " ".join(map(str, test.run_ids.tolist())),
+            "held_out_curricula": curricula_key(test)}
+
+
+def curricula_key(dyn: Dynamics) -> str:
+    """12 hex digits naming a set of runs by their curricula: equal keys mean the same held-out training orders."""
+    return hashlib.sha256(np.ascontiguousarray(dyn.curricula).tobytes()).hexdigest()[:12]
+
+
 def model_size_ablation(collections: dict[str, Dynamics], models: dict[str, dict], *, encoder,
                         gptfluence: GPTfluenceConfig, methods: Sequence[str] = ("Simfluence", "GPTfluence")
                         ) -> pd.DataFrame:
     """Fit and score `methods` on each collection (collection name -> Dynamics, one GPT size each) (Fig 6).
 
-    `models`: collection name -> its `model_description`. Rows carry the collection name, its GPT (model, regime,
-    parameters, trainable) and a display label.
+    The collections are first cut to equal run counts (`equal_runs`). `models`: collection name -> its
+    `model_description`. Rows carry the collection name, its GPT (model, regime, parameters, trainable), a display
+    label and the runs used (`run_counts`: whether the held-out curricula are the same shows in held_out_curricula).
     """
     frames = []
-    for name, dyn in collections.items():
+    for name, dyn in equal_runs(collections).items():
         info = models[name]
         result = simulate_methods(dyn, list(methods), encoder=encoder, gptfluence=gptfluence, collection=name)
-        table = result.table.assign(**info, label=model_label(info))
+        table = result.table.assign(**info, label=model_label(info), **run_counts(dyn))
         table["fit_seconds"] = table["method"].map(result.fit_seconds)
         frames.append(table)
     return pd.concat(frames, ignore_index=True)
+
+
+PAPER_SIZE_TABLE = "1"
+"""Fig 6's paper values: its Table 1 (instruction tuning, loss) holds the 410M, 1B and 2.8B points of the figure;
+the 14M-160M points are only drawn."""
+
+
+def size_paper_rows(task: str = "average") -> pd.DataFrame:
+    """The paper's Simfluence and GPTfluence loss-simulation scores per Pythia size (Table 1, instruction tuning),
+    tidy as ours with a `model` and a `source` column."""
+    rows = paper_rows(source="gptfluence", table=PAPER_SIZE_TABLE, task=task, method=["Simfluence", "GPTfluence"])
+    return rows.assign(source=f"paper Table {PAPER_SIZE_TABLE} ({task}, instruction tuning)")[
+        ["model", "method", "metric", "value", "std", "source"]]
+
+
+def size_beside_paper(ours: pd.DataFrame, paper: pd.DataFrame) -> pd.DataFrame:
+    """One values table: our rows per GPT setting and the paper's per Pythia size, "value (std)" per metric."""
+    mine = ours.assign(model=ours["label"], source="ours (SST-2 fine-tuning)")
+    both = pd.concat([mine[["source", "model", "method", "metric", "value", "std"]], paper], ignore_index=True)
+    return values_with_std(both, index=["source", "model", "method"]).rename_axis(columns=None)
 
 
 def model_label(info: dict) -> str:
@@ -148,31 +235,36 @@ def model_label(info: dict) -> str:
 
 
 def table10_beside(ours: pd.DataFrame) -> pd.DataFrame:
-    """Our Markov-order rows (scored="own") beside the paper's Table 10, joined on task, target, setting, metric.
+    """Our Markov-order rows, both scorings, beside the paper's Table 10, joined on task, target, setting, metric.
 
-    `ours` needs a `task` column (the paper's task names: rte, webnlg). Paper rows of tasks, targets or
-    metrics we did not run are left out; our rows the paper lacks are kept with an empty paper column.
+    Columns "same prefix" and "own steps" (with their std) are ours, "paper" (and "paper std") the paper's. `ours`
+    needs a `task` column (the paper's task names: rte, webnlg). Paper rows of tasks, targets or metrics we did not
+    run are left out; our rows the paper lacks are kept with an empty paper column.
     """
-    mine = ours[(ours["scored"] == "own") & (ours["method"] == "GPTfluence")]
+    mine = ours[ours["method"] == "GPTfluence"]
     paper = paper_rows(table="10")
     paper = paper[paper["task"].isin(mine["task"]) & paper["target"].isin(mine["target"])
                   & paper["metric"].isin(mine["metric"])]
     on = ["task", "target", "setting", "metric"]
-    table = beside(mine, paper, on=on)
+    table = beside(mine[mine["scored"] == SAME_PREFIX], paper, on=on, ours_label=SAME_PREFIX)
+    own = mine[mine["scored"] == OWN_STEPS][on + ["value", "std"]].rename(
+        columns={"value": OWN_STEPS, "std": f"{OWN_STEPS} std"})
+    table = table.merge(own, on=on, how="left")
     table["order"] = table["setting"].str.split("=").str[1].astype(int)
     return table.sort_values(["task", "target", "metric", "order"]).drop(columns="order").reset_index(drop=True)
 
 
 def table10_wide(table: pd.DataFrame) -> pd.DataFrame:
-    """`table10_beside` as a display table: rows (task, target, order n), columns metric x (ours, paper) "v (std)"."""
+    """`table10_beside` as a display table: rows (task, target, order n), columns metric x (ours on the same prefix,
+    ours on own steps, paper) as "v (std)"."""
+    columns = (SAME_PREFIX, OWN_STEPS, "paper")
     cells = table.assign(n=table["setting"].str.split("=").str[1].astype(int))
-    for who in ("ours", "paper"):
-        cells[f"{who}_cell"] = [cell(v, s, missing="-")
-                                for v, s in zip(table[who], table[f"{who} std"])]
-    wide = cells.pivot(index=["task", "target", "n"], columns="metric", values=["ours_cell", "paper_cell"])
-    wide = wide.swaplevel(axis=1).rename(columns={"ours_cell": "ours", "paper_cell": "paper"}, level=1)
+    for who in columns:
+        cells[f"{who}_cell"] = [cell(v, s, missing="-") for v, s in zip(table[who], table[f"{who} std"])]
+    wide = cells.pivot(index=["task", "target", "n"], columns="metric", values=[f"{who}_cell" for who in columns])
+    wide = wide.swaplevel(axis=1).rename(columns={f"{who}_cell": who for who in columns}, level=1)
     metrics = [m for m in SCORES if m in wide.columns.get_level_values(0)]
-    return wide.reindex(columns=[(m, who) for m in metrics for who in ("ours", "paper")]).sort_index()
+    return wide.reindex(columns=[(m, who) for m in metrics for who in columns]).sort_index()
 
 
 def interval_facts(table: pd.DataFrame) -> dict[str, object]:
@@ -197,33 +289,36 @@ def interval_facts(table: pd.DataFrame) -> dict[str, object]:
 
 
 def order_facts(table: pd.DataFrame) -> dict[str, object]:
-    """Gluable facts of the Markov-order ablation per (task, target): first/last order scores and the best order."""
+    """Gluable facts of the Markov-order ablation per (task, target): first/last order scores and the best order,
+    on the same prefix (the fair comparison) and on each order's own steps (the paper's convention)."""
     out: dict[str, object] = {}
     gpt = table[table["method"] == "GPTfluence"]
     orders = sorted(gpt["order"].unique())
     out["order_list"] = ", ".join(map(str, orders))
     out["order_max"] = int(orders[-1])
+    out["order_prefix"] = int(orders[-1])
     dropped = [n for n in ORDERS if n not in orders]
     out["order_dropped"] = ", ".join(map(str, dropped)) if dropped else "none"
     wins = 0
     groups = list(gpt.groupby(["task", "target"], sort=False))
     for (task, target), part in groups:
         key = f"order_{task}_{target}"
-        for scored in ("own", "common"):
-            mse = part[(part["metric"] == "mse") & (part["scored"] == scored)].set_index("order")["value"]
-            out[f"{key}_best_mse_{scored}"] = int(mse.idxmin()) if mse.notna().any() else "none"
-        rho = part[(part["metric"] == "spearman") & (part["scored"] == "own")].set_index("order")["value"]
-        out[f"{key}_rho_first"], out[f"{key}_rho_last"] = float(rho.iloc[0]), float(rho.iloc[-1])
-        out[f"{key}_rho_trend"] = trend(float(rho.iloc[0]), float(rho.iloc[-1]))
-        mse_common = part[(part["metric"] == "mse") & (part["scored"] == "common")].set_index("order")["value"]
-        wins += int(mse_common.iloc[-1] < mse_common.iloc[0])
+        for scored, tag in ((SAME_PREFIX, "same"), (OWN_STEPS, "own")):
+            rows = part[part["scored"] == scored]
+            mse = rows[rows["metric"] == "mse"].set_index("order")["value"]
+            out[f"{key}_best_mse_{tag}"] = int(mse.idxmin()) if mse.notna().any() else "none"
+            rho = rows[rows["metric"] == "spearman"].set_index("order")["value"]
+            out[f"{key}_rho_first_{tag}"], out[f"{key}_rho_last_{tag}"] = float(rho.iloc[0]), float(rho.iloc[-1])
+            out[f"{key}_rho_trend_{tag}"] = trend(float(rho.iloc[0]), float(rho.iloc[-1]))
+            if scored == SAME_PREFIX:
+                wins += int(mse.iloc[-1] < mse.iloc[0])
     out["order_groups"] = len(groups)
     out["order_higher_wins"] = wins
     return out
 
 
 def encoder_facts(table: pd.DataFrame, roles: dict[str, str],
-                    sentence_roles: Sequence[str] = ("mean", "cls")) -> dict[str, object]:
+                  sentence_roles: Sequence[str] = ("mean", "cls")) -> dict[str, object]:
     """Gluable facts of the encoder ablation: the best encoder per metric and each role's scores.
 
     `roles` names encoder labels by a scale-independent role (e.g. {"mean": "MiniLM, mean pooling", "gpt": ..}),
@@ -244,11 +339,16 @@ def encoder_facts(table: pd.DataFrame, roles: dict[str, str],
         best = out[f"encoder_best_{metric}"]
         out[f"encoder_best_{metric}_kind"] = ("a sentence encoder, as in the paper" if best in sentence
                                               else "not a sentence encoder, unlike the paper")
+    runs = table.drop_duplicates("encoder")
+    out["encoder_train_runs"] = int(runs["train_runs"].iloc[0])
+    out["encoder_test_runs"] = int(runs["test_runs"].iloc[0])
+    out["encoder_same_runs"] = "the same" if runs["held_out_curricula"].nunique() == 1 else "not the same"
     return out
 
 
 def size_facts(table: pd.DataFrame) -> dict[str, object]:
-    """Gluable facts of the model-size ablation: in how many model settings GPTfluence beats Simfluence."""
+    """Gluable facts of the model-size ablation: in how many model settings GPTfluence beats Simfluence, and the
+    runs every setting was fitted and scored on."""
     out: dict[str, object] = {"size_settings": int(table["collection"].nunique())}
     for metric in SCORES:
         wins = 0
@@ -257,4 +357,108 @@ def size_facts(table: pd.DataFrame) -> dict[str, object]:
                                mean_value(table, collection=name, method="Simfluence", metric=metric), metric)
             wins += verdict == "better than"
         out[f"size_gpt_wins_{metric}"] = wins
+    runs = table.drop_duplicates("collection")
+    for split in SPLITS_USED:
+        out[f"size_{split}_runs"] = int(runs[f"{split}_runs"].iloc[0])
+    out["size_same_held_out"] = ("the same held-out curricula" if runs["held_out_curricula"].nunique() == 1 else
+                                 "different held-out curricula (the collections were drawn with different run seeds)")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------- the chapter
+
+ORDER_TARGETS = {"rte": ("loss",), "webnlg": ("loss", "bleu", "rougeL")}
+"""The paper's Table 10: Markov order on RTE (loss) and WebNLG (loss, BLEU, ROUGE-L)."""
+SIZE_COLLECTIONS = ("sst2", "sst2_size2")
+"""One collection per GPT setting, same task and protocol (paper Fig 6)."""
+PAPER_FIG3_STEPS = 288
+"""Steps of the paper's Fig 3 runs: instruction-tuned Pythia-410M, 3 epochs of 96 batches (its Table 5)."""
+ENCODER_PAPER_NOTE = ("Figure 5's bars are not in the paper's text, only its axes (all-steps MAE 0.160-0.200, "
+                      "final-step rho 0.60-0.90) and its finding: BERT's features beat the Pythia encoders', and a "
+                      "larger Pythia encoder is not always better")
+"""What can be read of the paper's Figure 5 (the values were not read: no figure image is at hand)."""
+
+
+@dataclass
+class AblationResult:
+    """The four ablations of the chapter as tidy tables (method, target, metric, value, std, n + the setting)."""
+
+    scale: str
+    gptfluence: GPTfluenceConfig
+    encoder_name: str
+    interval: pd.DataFrame        # checkpoint_interval_ablation over FINE_TUNING_TASKS (column task)
+    interval_steps: list[int]     # T of each task's runs
+    order_steps: list[int]        # T of the Markov-order collections
+    orders: pd.DataFrame          # markov_order_ablation over ORDER_TARGETS (columns task, target)
+    encoders: pd.DataFrame        # encoder_ablation on the instruction-tuning collection
+    encoder_roles: dict[str, str]  # role ("mean", "cls", "gpt") -> encoder label
+    sizes: pd.DataFrame           # model_size_ablation over SIZE_COLLECTIONS
+    size_models: pd.DataFrame     # per collection: model, regime, parameters, trainable, lr
+    size_paper: pd.DataFrame      # size_paper_rows
+
+
+def run(scale: str, *, encoder, data_dir: str | os.PathLike | None = None, encoder_loader=None) -> AblationResult:
+    """Run the chapter's four ablations at `scale` with GPTfluence's `encoder` (others loaded by `encoder_loader`)."""
+    from lib.encoders import load_encoder
+    from lib.experiments.settings import FINE_TUNING_TASKS, INSTRUCTION_TUNING, gptfluence_config
+    from lib.experiments.store import collection_config, dynamics, stored
+    from lib.scales import get_scale
+
+    loader = encoder_loader or load_encoder
+    current, config = get_scale(scale), gptfluence_config(scale)
+    runs = {task: dynamics(scale, task, data_dir=data_dir) for task in FINE_TUNING_TASKS}
+    intervals = sorted(set.intersection(*(set(usable_intervals(d.n_steps)) for d in runs.values())))
+    interval = pd.concat([checkpoint_interval_ablation(d, intervals, encoder=encoder, gptfluence=config, task=task)
+                          for task, d in runs.items()], ignore_index=True)
+    orders, order_steps = [], set()
+    for task, targets in ORDER_TARGETS.items():
+        for target in targets:
+            d = dynamics(scale, task, metric=target, data_dir=data_dir)
+            order_steps.add(d.n_steps)
+            orders.append(markov_order_ablation(d, usable_orders(d.n_steps), encoder=encoder, gptfluence=config,
+                                                task=task))
+    gpts = list(dict.fromkeys([current.model] + [collection_config(scale, n).model.name for n in SIZE_COLLECTIONS]))
+    labels = {"MiniLM, mean pooling": "minilm-mean", "MiniLM, CLS pooling": "minilm-cls"}
+    labels.update({f"GPT itself: {name}": name for name in gpts})
+    encoders = {label: (encoder if name == current.encoder else loader(name)) for label, name in labels.items()}
+    encoder_table = encoder_ablation(dynamics(scale, INSTRUCTION_TUNING, data_dir=data_dir), encoders,
+                                     gptfluence=config)
+    size_runs = {name: dynamics(scale, name, data_dir=data_dir) for name in SIZE_COLLECTIONS}
+    models = {name: model_description(stored(scale, name, data_dir=data_dir)) for name in SIZE_COLLECTIONS}
+    sizes = model_size_ablation(size_runs, models, encoder=encoder, gptfluence=config)
+    size_models = pd.DataFrame([{"collection": n, **models[n], "lr": collection_config(scale, n).training.lr}
+                                for n in SIZE_COLLECTIONS]).set_index("collection")
+    return AblationResult(
+        scale=scale, gptfluence=config, encoder_name=current.encoder, interval=interval,
+        interval_steps=sorted({d.n_steps for d in runs.values()}), order_steps=sorted(order_steps),
+        orders=pd.concat(orders, ignore_index=True),
+        encoders=encoder_table, encoder_roles={"mean": "MiniLM, mean pooling", "cls": "MiniLM, CLS pooling",
+                                               "gpt": f"GPT itself: {current.model}"},
+        sizes=sizes, size_models=size_models, size_paper=size_paper_rows())
+
+
+def interval_means(table: pd.DataFrame) -> pd.DataFrame:
+    """Mean over tasks of each (method, interval, metric): value and the mean of the tasks' std."""
+    return table.groupby(["method", "interval", "metric"], as_index=False, sort=False).agg(
+        value=("value", "mean"), std=("std", "mean"))
+
+
+def facts(result: AblationResult) -> dict[str, object]:
+    """Gluable facts of the chapter: the settings, then each ablation's (interval_, order_, encoder_, size_ keys)."""
+    steps = result.interval_steps
+    out: dict[str, object] = {
+        "scale_name": result.scale, "encoder_name": result.encoder_name, "gpt_lr": result.gptfluence.lr,
+        "gpt_epochs": result.gptfluence.max_epochs, "gpt_patience": result.gptfluence.patience,
+        "interval_steps": ", ".join(map(str, steps)), "interval_candidates": ", ".join(map(str, INTERVALS)),
+        "interval_min_checkpoints": int(min(len(recorded_steps(t, int(result.interval["interval"].max()))) - 1
+                                            for t in steps)),
+        "interval_paper_checkpoints": PAPER_FIG3_STEPS // 10,
+        "order_min_predicted": MIN_PREDICTED_STEPS, "encoder_paper_note": ENCODER_PAPER_NOTE,
+        "encoder_gpt_label": result.encoder_roles["gpt"],
+    }
+    out.update(interval_facts(result.interval))
+    out.update(order_facts(result.orders))
+    out.update(encoder_facts(result.encoders, result.encoder_roles))
+    out.update(size_facts(result.sizes))
+    out["order_steps"] = ", ".join(map(str, result.order_steps))
     return out

@@ -9,6 +9,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import NullFormatter
 
+from lib.experiments.ablations import OWN_STEPS, SAME_PREFIX
 from lib.metrics import SCORES
 from lib.plots.style import SCORE_TITLES, book_figure, cap_log_axis, finish_panels, method_color, metric_label, palette
 
@@ -43,11 +44,12 @@ def order_lines(table: pd.DataFrame, *, title: str) -> plt.Figure:
     """Paper Fig 4: per (task, target) row, the metrics against the Markov order n.
 
     GPTfluence is a line over n; the Simfluence reference (order 1 only) is drawn flat across n.
-    Solid: scored on each order's own predicted steps n..T (the paper); dashed: on the common steps.
+    Solid: every order given the same true prefix and scored on the same steps; dashed: each order given its first
+    n true values and scored on its own steps n..T (the paper's convention).
     """
     groups = list(table.groupby(["task", "target"], sort=False))
     fig, axes = book_figure(len(groups), len(SCORES), height=2.2 * len(groups) + 1.2, squeeze=False)
-    styles = {"own": ("-", "own steps n..T (paper)"), "common": ("--", "common steps")}
+    styles = {SAME_PREFIX: ("-", "same true prefix, same steps"), OWN_STEPS: ("--", "own steps n..T (paper)")}
     for r, ((task, target), part) in enumerate(groups):
         orders = sorted(part.loc[part["method"] == "GPTfluence", "order"].unique())
         for c, metric in enumerate(SCORES):

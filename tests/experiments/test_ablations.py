@@ -9,6 +9,7 @@ from lib.experiments.ablations import (checkpoint_interval_ablation, encoder_abl
                                        markov_order_ablation, model_description, model_size_ablation, order_facts,
                                        size_facts, table10_beside, table10_wide, usable_intervals, usable_orders)
 from lib.experiments.store import collection_config, dynamics, stored
+from lib.metrics import evaluate
 from lib.simulators import GPTfluenceConfig
 
 FAST = GPTfluenceConfig(lr=1e-3, hidden=16, max_epochs=3, warmup_steps=0, patience=2)
@@ -30,70 +31,90 @@ def sst2():
     return dynamics("smoke", "sst2")
 
 
-def test_usable_intervals_divide_the_steps_and_orders_leave_steps_to_predict():
-    assert usable_intervals(8) == [1, 2, 4]
-    assert usable_intervals(48) == [1, 2, 3, 4, 6, 8]
-    assert usable_intervals(60) == [1, 2, 3, 4, 5, 6, 10]
+def test_usable_intervals_reach_10_below_T_and_orders_leave_steps_to_predict():
+    assert usable_intervals(12) == [1, 2, 3, 4, 5, 6, 8, 10]  # k no longer has to divide T
+    assert usable_intervals(8) == [1, 2, 3, 4, 5, 6]
     assert usable_orders(8) == [1, 2, 3, 5]      # n <= T - 3: 10 is capped away
     assert usable_orders(48) == [1, 2, 3, 5, 10]
     assert usable_orders(4) == [1]
 
 
-def test_thinned_step_is_the_concatenation_of_the_k_batches_it_covers(sst2):
-    thinned = sst2.every_k_steps(4)
-    assert thinned.n_steps == 2 and thinned.batch_size == 4 * sst2.batch_size
-    np.testing.assert_array_equal(thinned.steps, [0, 4, 8])
-    np.testing.assert_array_equal(thinned.values, sst2.values[:, [0, 4, 8]])
-    np.testing.assert_array_equal(thinned.curricula[:, 1], sst2.curricula[:, 4:8].reshape(sst2.n_runs, -1))
+def test_held_checkpoints_keep_every_step_and_hold_the_next_recorded_value(sst2):
+    assert ablations.recorded_steps(8, 3).tolist() == [0, 3, 6, 8]  # the final step is always recorded
+    held = ablations.held_checkpoints(sst2, 3)
+    assert held.n_steps == sst2.n_steps and held.batch_size == sst2.batch_size
+    np.testing.assert_array_equal(held.curricula, sst2.curricula)
+    np.testing.assert_array_equal(held.values, sst2.values[:, [0, 3, 3, 3, 6, 6, 6, 8, 8]])
+    np.testing.assert_array_equal(ablations.held_checkpoints(sst2, 1).values, sst2.values)
 
 
-def test_interval_ablation_fits_and_scores_on_thinned_dynamics(sst2, monkeypatch):
+def test_interval_ablation_trains_on_held_checkpoints_and_scores_every_step(sst2, monkeypatch):
     seen = []
     real = ablations.simulate_methods
 
     def spy(dyn, methods, **kwargs):
-        seen.append((dyn.n_steps, dyn.batch_size, dyn.steps.tolist()))
+        seen.append((dyn, kwargs["held_out"]))
         return real(dyn, methods, **kwargs)
 
     monkeypatch.setattr(ablations, "simulate_methods", spy)
-    table = checkpoint_interval_ablation(sst2, [1, 2, 4], encoder=HashEncoder(), gptfluence=FAST, task="sst2")
-    T, B = sst2.n_steps, sst2.batch_size
-    assert seen == [(T // k, k * B, list(range(0, T + 1, k))) for k in (1, 2, 4)]
-    for k in (1, 2, 4):
+    table = checkpoint_interval_ablation(sst2, [1, 3, 6], encoder=HashEncoder(), gptfluence=FAST, task="sst2")
+    test = sst2.select_runs("test")
+    for (fitted, truth), k in zip(seen, (1, 3, 6)):
+        np.testing.assert_array_equal(truth.values, test.values)  # full resolution, the true values, every k
+        assert truth.n_steps == sst2.n_steps
+        np.testing.assert_array_equal(fitted.values, ablations.held_checkpoints(sst2, k).values)
+    for k in (1, 3, 6):
         rows = table[table["interval"] == k]
         assert set(rows["method"]) == {"Simfluence", "GPTfluence"}
-        assert (rows["recorded_steps"] == T // k).all() and (rows["thinned_batch"] == k * B).all()
-        assert (rows["task"] == "sst2").all()
+        assert (rows["scored_steps"] == sst2.n_steps).all() and (rows["task"] == "sst2").all()
+    assert table.groupby("interval")["recorded_steps"].first().to_dict() == {1: 8, 3: 3, 6: 2}
     facts = interval_facts(table)
-    assert facts["interval_list"] == "1, 2, 4" and facts["interval_max"] == 4
+    assert facts["interval_list"] == "1, 3, 6" and facts["interval_max"] == 6
     assert facts["interval_gpt_mse_first"] == pytest.approx(
         table.query("method == 'GPTfluence' and metric == 'mse' and interval == 1")["value"].mean())
 
 
-def test_markov_order_runs_use_order_n_and_score_the_right_steps(sst2, monkeypatch):
+def test_from_step_starts_the_runs_later(sst2):
+    later = ablations.from_step(sst2, 3)
+    assert later.n_steps == sst2.n_steps - 3
+    np.testing.assert_array_equal(later.values, sst2.values[:, 3:])
+    np.testing.assert_array_equal(later.curricula, sst2.curricula[:, 3:])
+    with pytest.raises(ValueError):
+        ablations.from_step(sst2, sst2.n_steps)
+
+
+def test_every_order_gets_the_same_true_prefix_and_is_scored_on_the_same_steps(sst2, monkeypatch):
     made = []
     real = ablations.GPTfluence
 
     def spy(encoder, config):
-        made.append(config.order)
-        return real(encoder, config)
+        made.append(real(encoder, config))
+        return made[-1]
 
     monkeypatch.setattr(ablations, "GPTfluence", spy)
     table = markov_order_ablation(sst2, [1, 2, 3], encoder=HashEncoder(), gptfluence=FAST, task="sst2")
-    assert made == [1, 2, 3]
+    assert [m.order for m in made] == [1, 2, 3]
     gpt = table[table["method"] == "GPTfluence"]
     assert (gpt["fitted_order"] == gpt["order"]).all()
-    assert (gpt.loc[gpt["scored"] == "own", "scored_from"] == gpt.loc[gpt["scored"] == "own", "order"]).all()
-    assert (table.loc[table["scored"] == "common", "scored_from"] == 3).all()
+    own = gpt[gpt["scored"] == ablations.OWN_STEPS]
+    assert (own["scored_from"] == own["order"]).all()
+    assert (table.loc[table["scored"] == ablations.SAME_PREFIX, "scored_from"] == 3).all()
     assert set(gpt["setting"]) == {"markov_order=1", "markov_order=2", "markov_order=3"}
     reference = table[table["method"] == "Simfluence"]
     assert (reference["fitted_order"] == 1).all() and len(reference) == 6  # 3 metrics x 2 scorings
-    # order 1 scored on its own steps and on the common steps differ only in the steps scored
-    own = gpt.query("order == 1 and scored == 'own' and metric == 'mse'")["value"].iloc[0]
-    common = gpt.query("order == 1 and scored == 'common' and metric == 'mse'")["value"].iloc[0]
-    assert own != common
+    test = sst2.select_runs("test")
+    for simulator in made:  # order n starts from the true y_{3-n}..y_2 and predicts steps 3..T
+        truth = ablations.from_step(test, 3 - simulator.order)
+        expected = evaluate(simulator.simulate(truth), truth, order=simulator.order, method="GPTfluence")
+        got = gpt.query(f"order == {simulator.order} and scored == '{ablations.SAME_PREFIX}'")
+        np.testing.assert_allclose(got.set_index("metric")["value"], expected.set_index("metric")["value"])
+        assert got.query("metric == 'mse'")["n"].iloc[0] == test.n_runs * test.n_tests
+    # order 1 rolled out from y_0 (own steps) and from y_2 (same prefix) are different predictions
+    assert not np.isclose(own.query("order == 1 and metric == 'mse'")["value"].iloc[0],
+                          gpt.query(f"order == 1 and scored == '{ablations.SAME_PREFIX}' and metric == 'mse'")
+                          ["value"].iloc[0])
     facts = order_facts(table)
-    assert facts["order_list"] == "1, 2, 3" and facts["order_dropped"] == "5, 10"
+    assert facts["order_list"] == "1, 2, 3" and facts["order_dropped"] == "5, 10" and facts["order_prefix"] == 3
 
 
 def test_order_above_the_step_count_is_refused(sst2):
@@ -101,16 +122,18 @@ def test_order_above_the_step_count_is_refused(sst2):
         markov_order_ablation(sst2, [9], encoder=HashEncoder(), gptfluence=FAST, reference=False)
 
 
-def test_table10_puts_ours_beside_the_paper_and_keeps_orders_we_left_out():
-    ours = pd.DataFrame({"method": "GPTfluence", "task": "rte", "target": "loss", "scored": "own",
-                         "setting": ["markov_order=1", "markov_order=2"], "metric": "mse",
-                         "value": [0.5, 0.6], "std": [0.1, 0.1]})
+def test_table10_puts_both_scorings_beside_the_paper_and_keeps_orders_we_left_out():
+    ours = pd.DataFrame({"method": "GPTfluence", "task": "rte", "target": "loss",
+                         "scored": [ablations.SAME_PREFIX] * 2 + [ablations.OWN_STEPS] * 2,
+                         "setting": ["markov_order=1", "markov_order=2"] * 2, "metric": "mse",
+                         "value": [0.5, 0.6, 0.7, 0.8], "std": [0.1, 0.1, 0.2, 0.2]})
     table = table10_beside(ours)
     assert table["setting"].tolist() == [f"markov_order={n}" for n in (1, 2, 3, 5, 10)]
-    assert table.loc[0, "paper"] == pytest.approx(0.036) and table.loc[0, "ours"] == 0.5
-    assert table["ours"].isna().sum() == 3
+    assert table.loc[0, "paper"] == pytest.approx(0.036)
+    assert table.loc[0, ablations.SAME_PREFIX] == 0.5 and table.loc[0, ablations.OWN_STEPS] == 0.7
+    assert table[ablations.SAME_PREFIX].isna().sum() == 3
     wide = table10_wide(table)
-    assert wide.loc[("rte", "loss", 10), ("mse", "ours")] == "-"
+    assert wide.loc[("rte", "loss", 10), ("mse", ablations.SAME_PREFIX)] == "-"
     assert wide.loc[("rte", "loss", 1), ("mse", "paper")] == "0.0360 (0.0290)"
 
 
@@ -124,6 +147,24 @@ def test_encoder_ablation_labels_each_encoder_and_adds_simfluence(sst2):
     best = facts["encoder_best_mse"]
     assert best in {"a", "b"}
     assert facts["encoder_best_mse_kind"].startswith("a sentence" if best == "a" else "not")
+    assert table["held_out_curricula"].nunique() == 1 and facts["encoder_same_runs"] == "the same"
+    assert (table["test_runs"] == 2).all() and facts["encoder_train_runs"] == 4
+
+
+def test_equal_runs_cut_every_setting_to_the_smallest_counts(sst2):
+    fewer = sst2.select_runs(np.flatnonzero(sst2.split != "train")[:2].tolist()
+                             + np.flatnonzero(sst2.split == "train")[:2].tolist())
+    cut = ablations.equal_runs({"big": sst2, "small": fewer})
+    for dyn in cut.values():
+        assert [int((dyn.split == s).sum()) for s in ("train", "val", "test")] == [2, 1, 1]
+    with pytest.raises(ValueError, match="train and test"):
+        ablations.equal_runs({"big": sst2, "none": sst2.select_runs("train")})
+
+
+def test_size_paper_rows_are_table_1_per_pythia_size():
+    rows = ablations.size_paper_rows()
+    assert set(rows["model"]) == {"pythia-410m", "pythia-1b", "pythia-2.8b"}
+    assert set(rows["method"]) == {"Simfluence", "GPTfluence"} and rows["source"].str.contains("Table 1").all()
 
 
 def test_model_size_rows_name_each_gpt_setting():
@@ -136,5 +177,8 @@ def test_model_size_rows_name_each_gpt_setting():
     table = model_size_ablation(runs, models, encoder=HashEncoder(), gptfluence=FAST)
     assert set(table["collection"]) == {"sst2", "sst2_size2"}
     assert table.groupby("collection")["regime"].first().to_dict() == {"sst2": "full", "sst2_size2": "lora"}
-    assert size_facts(table)["size_settings"] == 2
+    facts = size_facts(table)
+    assert facts["size_settings"] == 2 and facts["size_train_runs"] == 4 and facts["size_test_runs"] == 2
+    shown = ablations.size_beside_paper(table, ablations.size_paper_rows())
+    assert {"ours (SST-2 fine-tuning)"} < set(shown.index.get_level_values("source"))
 

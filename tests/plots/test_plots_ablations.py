@@ -1,6 +1,7 @@
 """lib.plots.ablations: one panel per score, the book's method colours, one legend below."""
 import pandas as pd
 
+from lib.experiments.ablations import OWN_STEPS, SAME_PREFIX
 from lib.plots.ablations import metric_bars, metric_lines, order_lines
 from lib.plots.style import method_color
 
@@ -25,6 +26,10 @@ def test_metric_bars_and_order_lines():
     table["encoder"] = table["encoder"].map({1: "MiniLM", 2: "GPT"})
     fig = metric_bars(table, "encoder", xlabel="encoder", title="Fig 5", log_mse=True)
     assert len(fig.axes) == 3 and fig.legends
-    orders = _table("order", [1, 2, 3]).assign(target="loss", scored="own")
+    orders = pd.concat([_table("order", [1, 2, 3]).assign(target="loss", scored=scored)
+                        for scored in (SAME_PREFIX, OWN_STEPS)])
     fig = order_lines(orders[orders["task"] == "a"], title="Fig 4")
     assert len(fig.axes) == 3 and fig.axes[0].get_xlabel() == "Markov order n"
+    styles = {line.get_label(): line.get_linestyle() for line in fig.axes[0].get_lines()}
+    assert styles["GPTfluence, same true prefix, same steps"] == "-"
+    assert styles["GPTfluence, own steps n..T (paper)"] == "--"
