@@ -15,7 +15,7 @@ import pandas as pd
 from lib.collect import StoredCollection
 from lib.curriculum_signal import curriculum_signal, signal_table
 from lib.dynamics import Dynamics
-from lib.experiments.settings import GENERATION_TASKS, INSTRUCTION_TUNING, task_label
+from lib.experiments.settings import FINE_TUNING_TASKS, GENERATION_TASKS, INSTRUCTION_TUNING, task_label
 from lib.experiments.store import committed, stored
 from lib.experiments.wording import fmt
 from lib.metrics import GENERATION_NAMES
@@ -117,6 +117,29 @@ class RecordedResult:
     generation: dict[str, Dynamics]        # generation_dynamics
     signal: pd.DataFrame                   # curriculum-signal figures per collection and metric, compared ones last
     compared: dict[str, str]               # label -> task of the committed collections shown beside the scale's
+
+    @property
+    def steps(self) -> dict[str, int]:
+        """name -> training steps of the collection's runs."""
+        return {name: dyn.n_steps for name, dyn in self.dynamics.items()}
+
+    @property
+    def labelled(self) -> dict[str, Dynamics]:
+        """The test-loss dynamics by task label ("SST-2", ...), in the order of the collections."""
+        return {task_label(name): dyn for name, dyn in self.dynamics.items()}
+
+    @property
+    def first_fine_tuning(self) -> str:
+        """The first collection that is not the instruction-tuning mixture."""
+        return next(name for name in self.dynamics if name != INSTRUCTION_TUNING)
+
+    def mixture_groups(self) -> dict[str, list[int]]:
+        """The instruction-tuning collection's test ids by task label, the papers' fine-tuning tasks first ({} when
+        the mixture is not among the collections)."""
+        if INSTRUCTION_TUNING not in self.collections:
+            return {}
+        by_task = ids_by_task(self.collections[INSTRUCTION_TUNING].test_tasks(), FINE_TUNING_TASKS)
+        return {task_label(task): ids for task, ids in by_task.items()}
 
 
 def signal_of(dynamics: Mapping[str, Dynamics], generation: Mapping[str, Dynamics],

@@ -9,6 +9,7 @@ import numpy as np
 from matplotlib.lines import Line2D
 
 from lib.dynamics import Dynamics
+from lib.plots.shown import pick_test_examples
 from lib.plots.style import SPLIT_COLORS, book_figure, finish, metric_label, panel_height
 
 
@@ -43,6 +44,15 @@ def plot_runs_of_tests(dyn: Dynamics, test_ids: Sequence[int], *, labels: Mappin
     handles = [Line2D([], [], color=SPLIT_COLORS[s], label=f"{s} runs") for s in present]
     return finish(fig, handles, [h.get_label() for h in handles], ncol=len(handles),
                   title=title or f"{metric_label(dyn.metric)} of single test examples, one line per run")
+
+
+def plot_picked_runs(dyn: Dynamics, k: int, *, groups: Mapping[str, Sequence[int]] | None = None, ncols: int = 4,
+                     title: str | None = None) -> plt.Figure:
+    """`plot_runs_of_tests` of k test examples chosen by `pick_test_examples`: from the flattest to the steepest, or
+    with `groups` (panel label -> test ids) one group at a time, each panel labelled by its group."""
+    shown = pick_test_examples(dyn, k, groups=groups)
+    labels = {int(t): label for label, ids in (groups or {}).items() for t in ids if int(t) in shown}
+    return plot_runs_of_tests(dyn, shown, labels=labels or None, ncols=ncols, title=title)
 
 
 def plot_run_spread(collections: Mapping[str, Dynamics], *, ncols: int = 3, title: str | None = None) -> plt.Figure:

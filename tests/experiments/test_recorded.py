@@ -6,7 +6,8 @@ from chapter_helpers import make_runs
 from lib.experiments.chapters import (REFERENCE, collection_summary, fine_tuning_scores, ids_by_task, spread_summary,
                                       stored)
 from lib.curriculum_signal import curriculum_signal
-from lib.experiments.recorded import RecordedResult, signal_facts, signal_of
+from lib.experiments.recorded import (RecordedResult, facts, never_changing_table, run, signal_facts, signal_of,
+                                      summary_table)
 from lib.experiments.wording import fmt
 from lib.plots import example_panels
 
@@ -62,8 +63,6 @@ def test_fine_tuning_scores_on_the_smoke_collection():
 
 
 def test_the_chapter_run_and_its_facts_on_the_smoke_collection():
-    from lib.experiments.recorded import facts, never_changing_table, run, summary_table
-
     result = run("smoke", ["sst2"])
     out = facts(result)
     assert out["scale"] == "smoke" and out["n_collections"] == 1 and out["model"] == "tiny-neox"
@@ -93,3 +92,28 @@ def test_curriculum_signal_rows_and_facts():
     assert f"this build's SST-2, loss collection" in facts["compared0_verdict"]
     assert f"end {fmt(pilot['spread'] / same['spread'])} times as far apart" in facts["compared0_verdict"]
     assert pilot["spread"] < same["spread"]
+
+
+class _TestTasks:
+    """A stand-in for a StoredCollection that knows only the task of each test example."""
+
+    def __init__(self, tasks_of):
+        self.tasks_of = tasks_of
+
+    def test_tasks(self):
+        return self.tasks_of
+
+
+def test_result_views_for_the_figures():
+    mixture, sst2 = make_runs(steps=4), make_runs(steps=3, seed=1)
+    tasks_of = {10: "webnlg", 11: "sst2", 12: "rte", 13: "sst2"}
+    result = RecordedResult(scale="smoke", collections={"mixture": _TestTasks(tasks_of)},
+                            dynamics={"mixture": mixture, "sst2": sst2}, summary=None, timings={}, spread=None,
+                            generation={}, signal=None, compared={})
+    assert result.steps == {"mixture": 4, "sst2": 3}
+    assert list(result.labelled) == ["instruction mixture", "SST-2"] and result.labelled["SST-2"] is sst2
+    assert result.first_fine_tuning == "sst2"
+    assert result.mixture_groups() == {"SST-2": [11, 13], "RTE": [12], "WebNLG": [10]}  # the papers' order
+    without = RecordedResult(scale="smoke", collections={}, dynamics={"sst2": sst2}, summary=None, timings={},
+                             spread=None, generation={}, signal=None, compared={})
+    assert without.mixture_groups() == {} and without.first_fine_tuning == "sst2"

@@ -1,6 +1,7 @@
 import pandas as pd
 
 from lib.plots import plot_run_cost, plot_run_spread, plot_runs_of_tests
+from lib.plots.runs import plot_picked_runs
 from lib.plots.style import METHOD_COLORS, method_color, method_linestyle, metric_label
 
 from plot_helpers import make_dynamics
@@ -16,6 +17,15 @@ def test_runs_of_tests_draws_one_line_per_run_coloured_by_split():
     colours = {line.get_color() for line in axes[0].get_lines()}
     assert len(colours) == 3
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["train runs", "val runs", "test runs"]
+
+
+def test_picked_runs_take_one_group_at_a_time_and_label_each_panel_by_its_group():
+    dyn = make_dynamics(tests=6)
+    fig = plot_picked_runs(dyn, 3, groups={"SST-2": [100, 102, 104], "RTE": [101, 103, 105]}, ncols=3)
+    titles = [ax.get_title() for ax in fig.get_axes()]
+    assert len(titles) == 3 and [t.split(" (")[1] for t in titles] == ["SST-2)", "RTE)", "SST-2)"]
+    plain = plot_picked_runs(dyn, 2, ncols=2)
+    assert all("(" not in ax.get_title() for ax in plain.get_axes()) and len(plain.get_axes()) == 2
 
 
 def test_run_spread_has_one_panel_per_collection():
