@@ -290,6 +290,13 @@ def facts(result: UnseenResult, method: str = "GPTfluence") -> dict[str, object]
     refused = [s for s in SCENARIOS if ("Simfluence", s) in result.refusals]
     out["unseen_sim_refused"] = ", ".join(SCENARIO_TITLES[s] for s in refused) if refused else "none"
     out["unseen_sim_refused_count"] = len(refused)
+    simulated_all = all((method, s) in result.predictions for s in result.truth)
+    unseen = [s for s in result.truth if s != "none"]
+    out["unseen_structural"] = "holds" if simulated_all and set(unseen) <= set(refused) else "does not hold"
+    paper = paper_rows(table="11", task="rte", method=method, metric="spearman")
+    for name in ("train", "test"):
+        rows = paper.loc[paper["setting"] == f"unseen={name}", "value"]
+        out[f"unseen_paper_rho_{name}"] = fmt(rows.iloc[0]) if len(rows) else "n/a"
     return out
 
 

@@ -9,7 +9,8 @@ import pandas as pd
 
 from lib.dynamics import Dynamics
 from lib.metrics import SCORES
-from lib.plots.style import SCORE_TITLES, book_figure, finish_panels, mark_off_scale, metric_label, palette, panel_height
+from lib.plots.style import (SCORE_TITLES, book_figure, finish_panels, mark_off_scale, method_linestyle, metric_label,
+                             palette, panel_height)
 
 
 def scenario_trajectories(truth: Mapping[str, Dynamics], predictions: Mapping[tuple[str, str], np.ndarray], *,
@@ -18,8 +19,8 @@ def scenario_trajectories(truth: Mapping[str, Dynamics], predictions: Mapping[tu
     """Rows: scenarios; columns: the first `examples` test examples of one simulated run.
 
     `truth`: scenario -> simulated runs; `predictions`: (method, scenario) -> [runs, steps + 1, tests]; `titles`:
-    scenario -> its row title. Ground truth in black, every method that could simulate the scenario in its colour
-    (paper Fig 8).
+    scenario -> its row title. Ground truth in black, every method that could simulate the scenario in its colour and
+    line style (the curriculum-blind reference dashed grey; paper Fig 8).
     """
     scenarios = [s for s in scenarios if s in truth]
     methods = list(dict.fromkeys(m for m, _ in predictions))
@@ -36,8 +37,8 @@ def scenario_trajectories(truth: Mapping[str, Dynamics], predictions: Mapping[tu
             for method in methods:
                 prediction = predictions.get((method, name))
                 if prediction is not None:
-                    ax.plot(runs.steps, prediction[run, :, c], color=colors[method], linestyle="--",
-                            linewidth=1.8, label=method)
+                    ax.plot(runs.steps, prediction[run, :, c], color=colors[method],
+                            linestyle=method_linestyle(method), linewidth=1.8, label=method)
             mark_off_scale(ax, runs.values[run, :, c], {m: predictions[(m, name)][run, :, c] for m in methods
                                                        if (m, name) in predictions})
             ax.set_title(f"{titles[name]}\nrun {runs.run_ids[run]}, test {runs.test_ids[c]}", fontsize=9)
@@ -62,7 +63,7 @@ def scenario_scores(table: pd.DataFrame, refusals: Mapping[tuple[str, str], str]
     width = 0.8 / len(methods)
     fig, axes = book_figure(1, len(SCORES), height=3.6)
     for ax, metric in zip(axes, SCORES):
-        values = table[table["metric"] == metric].set_index(["method", "scenario"])["value"]
+        values = table[table["metric"] == metric].set_index(["method", "scenario"])["value"].astype(float)
         finite = values[np.isfinite(values)]
         top = float(finite.abs().max()) if len(finite) else 1.0
         for k, method in enumerate(methods):
