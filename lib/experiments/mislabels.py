@@ -2,71 +2,81 @@
 
 The noisy collection (`configs/<scale>/sst2_mislabel.toml`, `[data] flip_fraction = 0.4`) has 40% of its
 pool's labels flipped; the flipped ids are recorded in its collection.json (`flipped_ids`). Each ranking
-orders the pool by how suspicious an example is:
+orders the pool by how suspicious an example is, highest score first:
 
-- GPTfluence: the simulator's multiplicative factor of an example on itself, A_ii (`GPTfluence.self_influence`,
-  z' = z_i), from a simulator fitted on the collection's train runs (val runs for early stopping);
+- "GPTfluence A_ii" (the paper's words): the simulator's order-1 multiplicative factor of an example on itself,
+  A_ii = <f(h_i), g(h_i)> (z' = z_i). With the official code's shared tower (f = g) this is ||f(h_i)||^2 >= 0, a
+  norm of the example's projected text feature: it says how strongly the example multiplies a loss it is applied
+  to, not whether training on z_i lowers z_i's own loss.
+- "GPTfluence self-effect" (a definition that follows from the model, the counterpart of TracIn's): the drop
+  of z_i's own loss that the simulator predicts for one step on a batch of B copies of z_i, from the
+  collection's mean initial test loss y0: y0 - (B A_ii y0 + B B_ii). Mislabelled examples are those whose loss a
+  step on themselves lowers most (the memorization TracIn's gradient norm measures).
 - TracIn-CP: sum over the saved checkpoints of lr * |grad L(z_i)|^2 over the LM head, recorded by the collector
   (mean over the runs that trained on z_i); pool examples no run trained on have no score and come last;
-- random: a seeded permutation of the pool, one per seed.
+- random: seeded permutations of the pool.
 
-Both self-influences rank highest first, as in the paper and TracIn (Pruthi et al. 2020). "Checking" the top
-fraction f of the pool reveals which of those examples are mislabelled; those are fixed (`[data] fixed_ids`, the
-flip undone; checked examples that were correct need no fix) and the classifier is retrained from scratch on
-the same run seeds: a small collection derived from the noisy config (no gradients, `retrain_runs` train runs),
-stored by config hash under `<dynamics folder of the scale>/mislabel_retrain/`, resumable.
-
-Test accuracy. The collector records per-step test losses (mean NLL of the target tokens), not predictions. A
-test example counts as correctly classified when the final model gives its true label word probability above
-one half, p = exp(-n * loss) > 1/2 with n the number of target tokens (1 for SmolLM2's " negative" /
-" positive", 9 characters for the tiny GPT-NeoX). The two label words are disjoint continuations, so the true
-word then also beats the other one: this is a lower bound of the accuracy of choosing the likelier label word
-(an example with p(true) = 0.4 > p(other) = 0.1 is counted wrong).
+"Checking" the top fraction f of the pool reveals which of those examples are mislabelled; those are fixed
+(`[data] fixed_ids`, the flip undone) and the classifier is retrained from scratch on the WHOLE cleaned pool
+(`[training] subset_size` = pool size), with several run seeds. Each retraining run ends with one score of
+many test examples (`lib.collect.retraining`): accuracy by argmax over the label words and the mean loss of the
+true label word. Runs are stored by config hash (`RetrainingStore`, atomic JSON per run, resumable): rankings
+that fix the same examples share their runs, and a fix anywhere in the pool changes the retraining.
 """
 from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from transformers import AutoTokenizer
 
 from lib.collect import CollectionConfig, StoredCollection
-from lib.collect.encoding import encode_example
-from lib.data.example import Example
+from lib.collect.retraining import RetrainingStore
 from lib.dynamics import Dynamics
 from lib.experiments.settings import gptfluence_config
 from lib.experiments.simulation import make_simulator, split_or_none
 from lib.experiments.store import collection_config, collects_missing, dynamics_folder, stored
 from lib.experiments.wording import fmt, position_phrase
-from lib.models import _resolve_folder, load_causal_lm
 from lib.simulators import tracin_self_influence
 
 FRACTIONS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 """Fractions of the pool checked (paper Fig 7's x axis)."""
 NOISY = "sst2_mislabel"
 RETRAIN_FOLDER = "mislabel_retrain"
+MAX_RETRAIN_SEEDS = 16
+"""The retraining config lists this many runs whatever the number used, so adding seeds later keeps the hash."""
+GPT_AII, GPT_EFFECT, TRACIN, RANDOM = "GPTfluence A_ii", "GPTfluence self-effect", "TracIn-CP", "random"
 
 
 @dataclass(frozen=True)
 class MislabelSettings:
-    """How many random rankings, which fractions checked and how many retraining runs per fixed set, per scale.
+    """Random rankings, fractions checked, retraining seeds and test examples per scale, and how retraining trains.
 
-    Each distinct fixed set costs `retrain_runs` fine-tuning runs, so the default scale checks three fractions
-    with two random rankings (9 retraining runs of SmolLM2 at most) instead of the paper's six fractions.
+    Each distinct fixed set costs `retrain_seeds` retraining runs on the whole cleaned pool. `retrain_model`,
+    `retrain_training` and `retrain_warmup` override the noisy config's sections for the retraining (e.g. the
+    cheaper top-block regime); `accuracy_tests` is the number of test examples each retrained model is scored on.
     """
 
     random_seeds: int
-    retrain_runs: int
+    retrain_seeds: int
+    accuracy_tests: int
     fractions: tuple[float, ...] = FRACTIONS
+    retrain_model: Mapping[str, object] = field(default_factory=dict)
+    retrain_training: Mapping[str, object] = field(default_factory=dict)
+    retrain_warmup: Mapping[str, object] = field(default_factory=dict)
 
 
-SETTINGS = {"smoke": MislabelSettings(random_seeds=3, retrain_runs=1),
-            "default": MislabelSettings(random_seeds=2, retrain_runs=1, fractions=(0.0, 0.2, 0.4))}
+TOP_REGIME = {"regime": "top", "top_blocks": 2, "head": "untied"}
+"""The paper-size pilot's top-block regime (configs/paper_size/sst2.toml, lib/scales.py): ~10x cheaper runs."""
+SETTINGS = {
+    "smoke": MislabelSettings(random_seeds=2, retrain_seeds=2, accuracy_tests=24, fractions=(0.0, 0.2, 0.4)),
+    "default": MislabelSettings(random_seeds=10, retrain_seeds=3, accuracy_tests=200, retrain_model=TOP_REGIME,
+                                retrain_training={"lr": 1e-4},
+                                retrain_warmup={"examples": 64, "steps": 32, "batch_size": 4, "lr": 1e-4}),
+}
 
 
 def rank_by_score(scores: Mapping[int, float], pool_ids: Sequence[int]) -> np.ndarray:
@@ -111,12 +121,36 @@ def noisy_truth(collection: StoredCollection) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(pool, dtype=np.int64), np.asarray(sorted(header["flipped_ids"]), dtype=np.int64)
 
 
-def gptfluence_scores(dyn: Dynamics, pool_ids: Sequence[int], *, encoder, gptfluence=None) -> dict[int, float]:
-    """A_ii of every pool example from a GPTfluence fitted on the train runs (val runs for early stopping)."""
+def gptfluence_scores(dyn: Dynamics, pool_ids: Sequence[int], *, encoder,
+                      gptfluence=None) -> dict[str, dict[int, float]]:
+    """Both GPTfluence self-influences of every pool example (A_ii and the self-effect, see the module docstring),
+    from one simulator fitted on the train runs (val runs for early stopping)."""
     simulator = make_simulator("GPTfluence", encoder=encoder, gptfluence=gptfluence)
     simulator.fit(dyn.select_runs("train"), split_or_none(dyn, "val"))
     simulator.features.remember(dyn)  # the texts of every pool example, trained on or not
-    return simulator.self_influence(np.sort(np.asarray(pool_ids, dtype=np.int64)))
+    ids = np.sort(np.asarray(pool_ids, dtype=np.int64))
+    a_ii, b_ii = self_factors(simulator, ids)
+    y0 = float(np.asarray(dyn.values)[:, 0, :].mean())
+    effect = self_effect(a_ii, b_ii, y0, dyn.batch_size)
+    return {GPT_AII: dict(zip(ids.tolist(), a_ii.tolist())), GPT_EFFECT: dict(zip(ids.tolist(), effect.tolist()))}
+
+
+def self_factors(simulator, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(A_ii, B_ii) of each id: the order-1 multiplicative and the additive factor with the example as its own test."""
+    import torch
+
+    with torch.no_grad():
+        h = torch.as_tensor(simulator.features.embed(ids, "train"), dtype=torch.float32,
+                            device=simulator.device)
+        f, g = simulator.train_towers(h), simulator.test_towers(h)
+        products = (f * g).sum(-1).double().cpu().numpy()  # [factors, ids]
+    return products[0], products[simulator.order]
+
+
+def self_effect(a_ii: np.ndarray, b_ii: np.ndarray, y0: float, batch: int) -> np.ndarray:
+    """The simulated drop of an example's own loss y0 after one step on a batch of `batch` copies of it:
+    y0 - (batch A_ii y0 + batch B_ii)."""
+    return y0 - (batch * np.asarray(a_ii) * y0 + batch * np.asarray(b_ii))
 
 
 def tracin_scores(dyn: Dynamics) -> dict[int, float]:
@@ -129,54 +163,51 @@ def rankings(scores: Mapping[str, Mapping[int, float]], pool_ids: Sequence[int],
     """(ranking name, seed) -> ranking; seed 0 for the score-based rankings, 0..random_seeds-1 for random."""
     out = {(name, 0): rank_by_score(s, pool_ids) for name, s in scores.items()}
     for seed in range(random_seeds):
-        out[("random", seed)] = random_ranking(pool_ids, seed)
+        out[(RANDOM, seed)] = random_ranking(pool_ids, seed)
     return out
 
 
-def retrain_config(noisy: CollectionConfig, fixed_ids: Sequence[int], runs: int) -> CollectionConfig:
-    """The noisy config with `fixed_ids` repaired, `runs` train runs (same run seeds) and no gradients."""
-    return noisy.with_overrides(name=f"{noisy.name}_retrain", data={"fixed_ids": sorted(int(i) for i in fixed_ids)},
-                                runs={"train": runs, "val": 0, "test": 0}, gradients={"splits": []})
+def retrain_config(noisy: CollectionConfig, fixed_ids: Sequence[int], settings: MislabelSettings) -> CollectionConfig:
+    """The noisy config with `fixed_ids` repaired, trained on the whole pool (same run seeds), no gradients, scored
+    on `settings.accuracy_tests` test examples; the settings' model / training / warm-up overrides applied."""
+    sections = {"model": dict(settings.retrain_model),
+                "training": {**settings.retrain_training, "subset_size": noisy.data.pool_size},
+                "warmup": dict(settings.retrain_warmup)}
+    return noisy.with_overrides(
+        name=f"{noisy.name}_retrain", data={"fixed_ids": sorted({int(i) for i in fixed_ids}),
+                                            "test_size": settings.accuracy_tests},
+        runs={"train": MAX_RETRAIN_SEEDS, "val": 0, "test": 0}, gradients={"splits": []},
+        **{k: v for k, v in sections.items() if v})
 
 
-def retrain_folder(base: Path, config: CollectionConfig) -> Path:
-    """<base>/<first 16 hex digits of the config hash>: equal fixed sets share one retraining."""
-    return Path(base) / config.config_hash[:16]
+def retraining_plan(ranks: Mapping[tuple[str, int], np.ndarray], flipped: Sequence[int], noisy: CollectionConfig,
+                    settings: MislabelSettings, fractions: Sequence[float]) -> pd.DataFrame:
+    """One row per (ranking, seed, fraction, retraining seed): the fixed set, its retraining config and run index.
+
+    Rows whose fixed sets are equal hold the same config (its hash is the content key), so they share runs.
+    """
+    rows = []
+    for (name, seed), ranking in ranks.items():
+        for f in fractions:
+            fixed = fixes(ranking, f, flipped)
+            config = retrain_config(noisy, fixed, settings)
+            for run in range(settings.retrain_seeds):
+                rows.append({"ranking": name, "seed": seed, "fraction": float(f), "checked": len(checked(ranking, f)),
+                             "found": len(fixed), "fraction_found": fraction_found(ranking, f, flipped),
+                             "fixed": fixed, "retrain_seed": run, "config": config,
+                             "folder": config.config_hash[:16]})
+    return pd.DataFrame(rows)
 
 
-def retrain(config: CollectionConfig, folder: Path, *, collect_missing: bool) -> Dynamics:
-    """The finished retraining runs of `config` in `folder`, collecting the missing ones where allowed."""
-    collection = StoredCollection(folder)
-    how = "run the notebook with GPTFLUENCE_COLLECT=1 (or collect_missing=True) to train them"
-    collection.ensure_collected(config, collect_missing=collect_missing, how=how)
-    return collection.dynamics(require_complete=True)
-
-
-def target_token_counts(config: CollectionConfig, collection: StoredCollection) -> dict[int, int]:
-    """Number of target tokens of every test example, tokenized as the collector does (no EOS for labels)."""
-    tokenizer = _tokenizer(config)
-    counts = {}
-    for row in collection.examples().to_dict("records"):
-        if row["role"] != "test":
-            continue
-        example = Example(id=int(row["id"]), task=row["task"], prompt=row["prompt"], target=row["target"],
-                          label=row["label"], references=tuple(row["references"]))
-        encoded = encode_example(tokenizer, example, max_length=config.model.max_length, append_eos=False)
-        counts[int(row["id"])] = len(encoded.target_ids)
-    return counts
-
-
-def _tokenizer(config: CollectionConfig):
-    if config.model.name == "tiny-neox":
-        return load_causal_lm("tiny-neox")[1]
-    return AutoTokenizer.from_pretrained(_resolve_folder(config.model.name, config.runtime.cache_dir))
-
-
-def final_accuracy(dyn, token_counts: Mapping[int, int]) -> float:
-    """Mean over runs and test examples of [exp(-n * final loss) > 1/2] (see the module docstring)."""
-    n = np.array([token_counts[int(i)] for i in dyn.test_ids], dtype=np.float64)
-    final = np.asarray(dyn.values)[:, -1, :]
-    return float((n[None, :] * final < math.log(2)).mean())
+def retrain(plan: pd.DataFrame, store: RetrainingStore, *, collect_missing: bool) -> pd.DataFrame:
+    """The plan with each row's retraining accuracy and loss, training the missing runs where allowed."""
+    how = ("run the notebook with GPTFLUENCE_COLLECT=1 (or collect_missing=True) to train them; "
+           f"{len(plan.drop_duplicates(['folder', 'retrain_seed']))} distinct runs in all")
+    wanted = list(zip(plan["config"], plan["retrain_seed"]))
+    scores = store.ensure(wanted, collect_missing=collect_missing, how=how)
+    got = [scores[(c.config_hash, int(i))] for c, i in wanted]
+    return plan.assign(accuracy=[g.accuracy for g in got], final_loss=[g.loss for g in got],
+                       tests=[g.tests for g in got], seconds=[g.seconds for g in got])
 
 
 @dataclass
@@ -187,19 +218,27 @@ class MislabelResult:
     flipped: np.ndarray
     scores: dict[str, dict[int, float]]
     rankings: dict[tuple[str, int], np.ndarray]
-    table: pd.DataFrame  # ranking, seed, fraction, checked, found, fraction_found, accuracy, final_loss, folder
-    noisy_accuracy: float        # accuracy of the noisy collection's runs themselves
-    noisy_loss: float            # their mean final test loss
-    retrain_runs: int
-    retrain_collections: int
+    table: pd.DataFrame  # per (ranking, seed, fraction, retrain_seed): checked, found, fraction_found, accuracy, ...
+    settings: MislabelSettings
+    retrain_runs: int            # distinct retraining runs (fixed set x seed)
+    retrain_sets: int            # distinct fixed sets
+    retrain_seconds: float       # mean seconds of one retraining run (as recorded when it ran)
+    tests: int                   # test examples each retrained model is scored on
     fractions: tuple[float, ...] = ()  # the fractions of the pool checked
-    random_seeds: int = 0              # random rankings drawn
+    noisy_config: CollectionConfig | None = None
+    retrain_example: CollectionConfig | None = None  # the retraining config with nothing fixed
+
+    @property
+    def random_seeds(self) -> int:
+        """Random rankings drawn."""
+        return self.settings.random_seeds
 
 
 def mislabel_experiment(scale: str, *, encoder, fractions: Sequence[float] | None = None,
                         settings: MislabelSettings | None = None, collect_missing: bool | None = None,
-                        data_dir: str | os.PathLike | None = None) -> MislabelResult:
-    """Rank the noisy pool three ways, fix the top fractions, retrain, and tabulate found / accuracy."""
+                        data_dir: str | os.PathLike | None = None, store: RetrainingStore | None = None
+                        ) -> MislabelResult:
+    """Rank the noisy pool four ways, fix the top fractions, retrain on the whole cleaned pool, and tabulate."""
     settings = settings or SETTINGS[scale]
     fractions = settings.fractions if fractions is None else fractions
     if collect_missing is None:
@@ -208,64 +247,58 @@ def mislabel_experiment(scale: str, *, encoder, fractions: Sequence[float] | Non
     noisy_dyn = collection.dynamics(require_complete=True)
     noisy = collection_config(scale, NOISY, data_dir)
     pool, flipped = noisy_truth(collection)
-    scores = {"GPTfluence": gptfluence_scores(noisy_dyn, pool, encoder=encoder, gptfluence=gptfluence_config(scale)),
-              "TracIn-CP": tracin_scores(noisy_dyn)}
+    scores = {**gptfluence_scores(noisy_dyn, pool, encoder=encoder, gptfluence=gptfluence_config(scale)),
+              TRACIN: tracin_scores(noisy_dyn)}
     ranks = rankings(scores, pool, settings.random_seeds)
-    counts = target_token_counts(noisy, collection)
-    base = dynamics_folder(scale, RETRAIN_FOLDER)
-    rows, accuracy_of, loss_of = [], {}, {}
-    for (name, seed), ranking in ranks.items():
-        for f in fractions:
-            fixed = fixes(ranking, f, flipped)
-            config = retrain_config(noisy, fixed, settings.retrain_runs)
-            out = retrain_folder(base, config)
-            if out not in accuracy_of:
-                retrained = retrain(config, out, collect_missing=collect_missing)
-                accuracy_of[out] = final_accuracy(retrained, counts)
-                loss_of[out] = float(np.asarray(retrained.values)[:, -1, :].mean())
-            rows.append({"ranking": name, "seed": seed, "fraction": float(f), "checked": len(checked(ranking, f)),
-                         "found": len(fixed), "fraction_found": fraction_found(ranking, f, flipped),
-                         "accuracy": accuracy_of[out], "final_loss": loss_of[out], "folder": out.name})
+    plan = retraining_plan(ranks, flipped, noisy, settings, fractions)
+    table = retrain(plan, store or RetrainingStore(dynamics_folder(scale, RETRAIN_FOLDER)),
+                    collect_missing=collect_missing)
+    runs = table.drop_duplicates(["folder", "retrain_seed"])
     return MislabelResult(pool_ids=pool, flipped=flipped, scores=scores, rankings=ranks,
-                          table=pd.DataFrame(rows), noisy_accuracy=final_accuracy(noisy_dyn, counts),
-                          noisy_loss=float(np.asarray(noisy_dyn.values)[:, -1, :].mean()),
-                          retrain_runs=settings.retrain_runs, retrain_collections=len(accuracy_of),
-                          fractions=tuple(float(f) for f in fractions), random_seeds=settings.random_seeds)
+                          table=table.drop(columns="config"), settings=settings, retrain_runs=len(runs),
+                          retrain_sets=int(table["folder"].nunique()), retrain_seconds=float(runs["seconds"].mean()),
+                          tests=int(table["tests"].iloc[0]), fractions=tuple(float(f) for f in fractions),
+                          noisy_config=noisy, retrain_example=retrain_config(noisy, [], settings))
 
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:
-    """Mean, min and max over seeds of fraction found and accuracy (and mean final test loss), per ranking and
-    fraction checked."""
+    """Per ranking and fraction checked: fraction found (mean, min, max over rankings), and test accuracy and loss
+    after retraining (mean, min, max over rankings x retraining seeds), with the number of each."""
     grouped = table.groupby(["ranking", "fraction"])
     out = grouped.agg(found_mean=("fraction_found", "mean"), found_min=("fraction_found", "min"),
                       found_max=("fraction_found", "max"), accuracy_mean=("accuracy", "mean"),
                       accuracy_min=("accuracy", "min"), accuracy_max=("accuracy", "max"),
-                      loss_mean=("final_loss", "mean"),
-                      seeds=("seed", "nunique"))
+                      accuracy_std=("accuracy", "std"), loss_mean=("final_loss", "mean"),
+                      loss_min=("final_loss", "min"), loss_max=("final_loss", "max"),
+                      seeds=("seed", "nunique"), retrainings=("accuracy", "size"))
     return out.reset_index()
 
 
-def _spread_cell(mean: float, low: float, high: float, seeds: int) -> str:
-    """'0.42' for one seed, '0.42 [0.40, 0.45]' (mean [min, max]) over several."""
-    return fmt(mean) if seeds == 1 else f"{fmt(mean)} [{fmt(low)}, {fmt(high)}]"
+def _spread_cell(mean: float, low: float, high: float, n: int) -> str:
+    """'0.42' for one value, '0.42 [0.40, 0.45]' (mean [min, max]) over several."""
+    return fmt(mean) if n == 1 else f"{fmt(mean)} [{fmt(low)}, {fmt(high)}]"
 
 
 def checked_table(table: pd.DataFrame) -> pd.DataFrame:
-    """The `summary` as the chapter shows it: rows fraction checked, columns (what, ranking) as text."""
+    """The `summary` as the chapter shows it: rows fraction checked, columns (what, ranking) as text: mislabels
+    found over rankings, test accuracy and loss over rankings x retraining seeds, as mean [min, max]."""
     shown = pd.DataFrame({
         "method": table.ranking, "checked": table.fraction.map(lambda f: f"{f:.1f}"),
         "mislabels found": [_spread_cell(r.found_mean, r.found_min, r.found_max, r.seeds) for r in table.itertuples()],
-        "test accuracy": [_spread_cell(r.accuracy_mean, r.accuracy_min, r.accuracy_max, r.seeds)
+        "test accuracy": [_spread_cell(r.accuracy_mean, r.accuracy_min, r.accuracy_max, r.retrainings)
                           for r in table.itertuples()],
-        "test loss": table.loss_mean.map(lambda v: fmt(v)),
+        "test loss": [_spread_cell(r.loss_mean, r.loss_min, r.loss_max, r.retrainings) for r in table.itertuples()],
     })
     return shown.pivot(index="checked", columns="method", values=["mislabels found", "test accuracy", "test loss"])
 
 
+def _row(table: pd.DataFrame, ranking: str, fraction: float) -> pd.Series:
+    return table[(table.ranking == ranking) & np.isclose(table.fraction, fraction)].iloc[0]
+
+
 def _at(table: pd.DataFrame, ranking: str, fraction: float, key: str) -> float:
     """The mean `key` ("found", "accuracy", "loss") of a ranking at a fraction checked, from `summary`."""
-    row = table[(table.ranking == ranking) & np.isclose(table.fraction, fraction)]
-    return float(row[f"{key}_mean"].iloc[0])
+    return float(_row(table, ranking, fraction)[f"{key}_mean"])
 
 
 def _beats(table: pd.DataFrame, a: str, b: str, key: str, fractions: Sequence[float]) -> str:
@@ -274,40 +307,72 @@ def _beats(table: pd.DataFrame, a: str, b: str, key: str, fractions: Sequence[fl
     return f"{k} of {len(fractions)}"
 
 
+def accuracy_verdict(table: pd.DataFrame, a: str, b: str, fractions: Sequence[float]) -> str:
+    """'above at k, below at m, undecided at the other u of n': ranking a's mean accuracy against b's, counted as
+    above or below only when the gap exceeds twice its standard error over the retrainings."""
+    above = below = 0
+    for f in fractions:
+        ra, rb = _row(table, a, f), _row(table, b, f)
+        gap = ra.accuracy_mean - rb.accuracy_mean
+        se = np.sqrt(np.nan_to_num(ra.accuracy_std) ** 2 / ra.retrainings
+                     + np.nan_to_num(rb.accuracy_std) ** 2 / rb.retrainings)
+        above += gap > 2 * se + 1e-12
+        below += gap < -2 * se - 1e-12
+    undecided = len(fractions) - above - below
+    return f"above at {above}, below at {below}, undecided at the other {undecided} of {len(fractions)}"
+
+
+def setting_facts(noisy: CollectionConfig, retrain: CollectionConfig) -> dict[str, object]:
+    """The noisy collection's and the retraining's settings, for the text."""
+    return {"mis_model": noisy.model.name, "mis_pool": noisy.data.pool_size,
+            "mis_flip_pct": f"{100 * noisy.data.flip_fraction:.0f}%", "mis_tests": noisy.data.test_size,
+            "mis_runs": f"{noisy.runs.train}/{noisy.runs.val}/{noisy.runs.test}", "mis_steps": noisy.training.steps,
+            "mis_subset": noisy.training.subset_size, "mis_retrain_steps": retrain.training.steps,
+            "mis_retrain_lr": retrain.training.lr, "mis_retrain_regime": retrain.model.regime,
+            "mis_retrain_warmup": retrain.warmup.examples}
+
+
+KEYS = ((GPT_AII, "gpt"), (GPT_EFFECT, "effect"), (TRACIN, "tracin"), (RANDOM, "random"))
+"""The rankings and their glue-key names."""
+
+
 def facts(result: MislabelResult) -> dict[str, object]:
-    """Gluable facts of the chapter: the noisy runs, each ranking's mislabels found, accuracy and loss at the
-    fractions checked, and how often GPTfluence beats TracIn-CP and random ranking."""
+    """Gluable facts of the chapter: the setting, each ranking's mislabels found, accuracy and loss at the fractions
+    checked, and how GPTfluence compares with TracIn-CP and random ranking."""
     table = summary(result.table)
+    settings = result.settings
     out: dict[str, object] = {
-        "mis_flipped": len(result.flipped), "mis_retrain_collections": result.retrain_collections,
-        "mis_noisy_acc": fmt(result.noisy_accuracy), "mis_noisy_loss": fmt(result.noisy_loss),
-        "mis_tracin_scored": int(np.isin(result.pool_ids, list(result.scores["TracIn-CP"])).sum()),
+        "mis_flipped": len(result.flipped), "mis_retrain_runs": result.retrain_runs,
+        "mis_retrain_sets": result.retrain_sets, "mis_retrain_seeds": settings.retrain_seeds,
+        "mis_retrain_seconds": fmt(result.retrain_seconds), "mis_acc_tests": result.tests,
+        "mis_seeds": settings.random_seeds,
+        "mis_tracin_scored": int(np.isin(result.pool_ids, list(result.scores[TRACIN])).sum()),
+        "mis_aii_min": fmt(min(result.scores[GPT_AII].values())),
     }
+    if result.noisy_config is not None:
+        out.update(setting_facts(result.noisy_config, result.retrain_example))
     checked_fractions = [f for f in result.fractions if f > 0]  # the scale's fractions checked (Fig 7's x axis)
     early = [f for f in result.fractions if 0 < f <= 0.2]
     top = max(checked_fractions)
     out["mis_fracs_checked"] = " / ".join(f"{100 * f:.0f}%" for f in checked_fractions)
     out["mis_frac_top"] = f"{100 * top:.0f}%"
-    for name, key in (("GPTfluence", "gpt"), ("TracIn-CP", "tracin"), ("random", "random")):
+    for name, key in KEYS:
         out[f"mis_{key}_found_list"] = " / ".join(fmt(_at(table, name, f, "found")) for f in checked_fractions)
         out[f"mis_{key}_acc_list"] = " / ".join(fmt(_at(table, name, f, "accuracy")) for f in checked_fractions)
         out[f"mis_{key}_loss_top"] = fmt(_at(table, name, top, "loss"))
-    out["mis_acc_0"] = fmt(_at(table, "random", 0.0, "accuracy"))
-    out["mis_loss_0"] = fmt(_at(table, "random", 0.0, "loss"))
-    for other, okey in (("TracIn-CP", "tracin"), ("random", "random")):
-        for key in ("found", "accuracy"):
-            out[f"mis_gpt_beats_{okey}_{key}"] = _beats(table, "GPTfluence", other, key, checked_fractions)
-        out[f"mis_gpt_beats_{okey}_found_early"] = _beats(table, "GPTfluence", other, "found", early)
-        out[f"mis_gpt_beats_{okey}_acc_early"] = _beats(table, "GPTfluence", other, "accuracy", early)
-    out["mis_tracin_beats_random_found"] = _beats(table, "TracIn-CP", "random", "found", checked_fractions)
+    out["mis_acc_0"] = fmt(_at(table, RANDOM, 0.0, "accuracy"))
+    out["mis_loss_0"] = fmt(_at(table, RANDOM, 0.0, "loss"))
+    for mine, mkey in ((GPT_AII, "gpt"), (GPT_EFFECT, "effect")):
+        for other, okey in ((TRACIN, "tracin"), (RANDOM, "random")):
+            out[f"mis_{mkey}_beats_{okey}_found"] = _beats(table, mine, other, "found", checked_fractions)
+            out[f"mis_{mkey}_beats_{okey}_found_early"] = _beats(table, mine, other, "found", early)
+            out[f"mis_{mkey}_vs_{okey}_acc"] = accuracy_verdict(table, mine, other, checked_fractions)
+        out[f"mis_{mkey}_vs_random_found_top"] = position_phrase(_at(table, mine, top, "found"),
+                                                                 _at(table, RANDOM, top, "found"))
+    out["mis_tracin_beats_random_found"] = _beats(table, TRACIN, RANDOM, "found", checked_fractions)
+    out["mis_tracin_vs_random_acc"] = accuracy_verdict(table, TRACIN, RANDOM, checked_fractions)
+    out["mis_gpt_vs_tracin_found_top"] = position_phrase(_at(table, GPT_AII, top, "found"),
+                                                         _at(table, TRACIN, top, "found"))
     accuracies = table.accuracy_mean.to_numpy()
-    flat = bool(np.allclose(accuracies, accuracies[0]))
-    out["mis_acc_reading"] = (
-        f"is {fmt(accuracies[0])} for every method and fraction checked: at this scale the accuracy measure does "
-        "not separate the methods, and only the mean test loss does" if flat else
-        f"ranges from {fmt(accuracies.min())} to {fmt(accuracies.max())} across methods and fractions checked")
-    out["mis_gpt_vs_random_found_top"] = position_phrase(_at(table, "GPTfluence", top, "found"),
-                                                         _at(table, "random", top, "found"))
-    out["mis_gpt_vs_tracin_found_top"] = position_phrase(_at(table, "GPTfluence", top, "found"),
-                                                         _at(table, "TracIn-CP", top, "found"))
+    out["mis_acc_low"], out["mis_acc_high"] = fmt(accuracies.min()), fmt(accuracies.max())
     return out

@@ -1,4 +1,5 @@
-"""The mislabel chapter's figure (paper Fig 7): mislabels found and test accuracy against the fraction checked."""
+"""The mislabel chapter's figure (paper Fig 7): mislabels found, test accuracy and loss after retraining, against
+the fraction of the pool checked, each curve with its spread."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -6,32 +7,37 @@ import pandas as pd
 
 from lib.plots.style import book_figure, book_title, method_color
 
-RANKINGS = ("random", "TracIn-CP", "GPTfluence")
+RANKINGS = ("random", "TracIn-CP", "GPTfluence A_ii", "GPTfluence self-effect")
 """Drawing order: the random band first, GPTfluence on top."""
+STYLES = {"GPTfluence A_ii": ("GPTfluence", "-"), "GPTfluence self-effect": ("GPTfluence", "--")}
+"""GPTfluence's two self-influences share its colour: solid A_ii (the paper's), dashed the self-effect."""
+PANELS = (("found", "Fraction of mislabels identified"), ("accuracy", "Test accuracy after retraining"),
+          ("loss", "Test loss of the true label word"))
 
 
-def plot_mislabel_curves(summary: pd.DataFrame, noisy_accuracy: float, *, random_seeds: int,
-                         title: str) -> plt.Figure:
-    """Left: fraction of the mislabels found; right: test accuracy after retraining; both against the fraction
-    of the pool checked, one line per ranking (random: mean with its min-max band over `random_seeds` seeds).
+def plot_mislabel_curves(summary: pd.DataFrame, *, random_seeds: int, retrain_seeds: int, title: str) -> plt.Figure:
+    """Three panels against the fraction of the pool checked: mislabels found, test accuracy and test loss after
+    fixing and retraining; one line per ranking (mean) with its min-max band (found: over the random rankings;
+    accuracy and loss: over rankings x retraining seeds).
 
-    summary: `lib.experiments.mislabels.summary` rows (ranking, fraction, found_* and accuracy_* mean/min/max).
+    summary: `lib.experiments.mislabels.summary` rows (ranking, fraction, {found,accuracy,loss}_{mean,min,max}).
     """
-    labels = {"random": f"Random (mean, min-max over {random_seeds} seeds)"}
-    fig, axes = book_figure(1, 2, height=4.2)
+    fig, axes = book_figure(1, len(PANELS), height=3.8)
     for name in RANKINGS:
         rows = summary[summary.ranking == name].sort_values("fraction")
-        for ax, key in zip(axes, ("found", "accuracy")):
-            ax.plot(rows.fraction, rows[f"{key}_mean"], marker="o", color=method_color(name),
-                    label=labels.get(name, name))
-            if name == "random":
-                ax.fill_between(rows.fraction, rows[f"{key}_min"], rows[f"{key}_max"], color=method_color(name),
-                                alpha=0.25)
-    axes[0].set(xlabel="Fraction of training data checked", ylabel="Fraction of mislabels identified")
-    axes[1].set(xlabel="Fraction of training data checked", ylabel="Test accuracy after retraining")
-    axes[1].axhline(noisy_accuracy, color="k", lw=0.8, ls="--", label="noisy runs (no retraining)")
-    handles, names = axes[1].get_legend_handles_labels()  # below the panels: a legend inside would cover curves
-    fig.legend(handles, names, loc="lower center", ncol=2, frameon=False)
+        if rows.empty:
+            continue
+        family, style = STYLES.get(name, (name, "-"))
+        color = method_color(family)
+        label = (f"Random ({random_seeds} rankings x {retrain_seeds} retrainings: mean, min-max)" if name == "random"
+                 else f"{name} (mean over {retrain_seeds} retrainings, min-max)")
+        for ax, (key, ylabel) in zip(axes, PANELS):
+            ax.plot(rows.fraction, rows[f"{key}_mean"], marker="o", color=color, linestyle=style, label=label)
+            if (rows[f"{key}_max"] > rows[f"{key}_min"]).any():
+                ax.fill_between(rows.fraction, rows[f"{key}_min"], rows[f"{key}_max"], color=color, alpha=0.15)
+            ax.set(xlabel="Fraction of training data checked", ylabel=ylabel)
+    handles, names = axes[0].get_legend_handles_labels()  # below the panels: a legend inside would cover curves
+    fig.legend(handles, names, loc="lower center", ncol=2, frameon=False, fontsize="small")
     book_title(fig, title)
-    fig.tight_layout(rect=(0, 0.17, 1, 1))
+    fig.tight_layout(rect=(0, 0.2, 1, 1))
     return fig

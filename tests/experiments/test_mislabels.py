@@ -1,18 +1,19 @@
-"""Mislabel identification (lib/experiments/mislabels.py): rankings, fractions found, fixes and accuracy."""
+"""Mislabel identification (lib/experiments/mislabels.py): rankings, fractions found, fixes, retraining, accuracy."""
 from __future__ import annotations
 
-import math
+import dataclasses
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from lib.collect import load_config
+from lib.collect.curricula import sample_curriculum
 from lib.collect.examples import draw_examples
-from lib.dynamics import Dynamics
-from lib.experiments.mislabels import (SETTINGS, MislabelResult, checked, checked_table, facts, final_accuracy, fixes,
-                                       fraction_found, rank_by_score, random_ranking, rankings, retrain_config,
-                                       summary)
+from lib.collect.retraining import RetrainScore, RetrainingStore
+from lib.experiments import mislabels
+from lib.experiments.mislabels import (GPT_AII, GPT_EFFECT, RANDOM, SETTINGS, TRACIN, MislabelResult, checked,
+                                       checked_table, facts, fixes, fraction_found, rank_by_score, random_ranking,
+                                       rankings, retrain_config, retraining_plan, self_effect, summary)
 from lib.experiments.store import collection_config
 
 POOL = np.arange(100, 120)          # 20 pool ids
@@ -37,96 +38,158 @@ def test_fraction_found_is_the_share_of_flipped_ids_in_the_checked_top():
     assert fraction_found(ranking, 1.0, FLIPPED) == 1.0 and fraction_found(ranking, 0.0, FLIPPED) == 0.0
 
 
-def test_a_perfect_ranking_finds_all_mislabels_at_the_noise_rate():
-    perfect = rank_by_score({int(i): 1.0 for i in FLIPPED}, POOL)
-    assert fraction_found(perfect, 0.4, FLIPPED) == 1.0
-    assert fraction_found(perfect, 0.2, FLIPPED) == 0.5
-
-
 def test_random_rankings_are_seeded_and_independent_of_input_order():
     a = random_ranking(POOL, seed=3)
     np.testing.assert_array_equal(a, random_ranking(POOL[::-1], seed=3))
     assert not np.array_equal(a, random_ranking(POOL, seed=4))
-    assert sorted(a.tolist()) == POOL.tolist()
-    ranks = rankings({"GPTfluence": {100: 1.0}}, POOL, random_seeds=3)
-    assert set(ranks) == {("GPTfluence", 0), ("random", 0), ("random", 1), ("random", 2)}
-    np.testing.assert_array_equal(ranks[("random", 1)], random_ranking(POOL, 1))
-
-
-def test_retrain_config_really_unflips_the_fixed_ids():
-    noisy = collection_config("smoke", "sst2_mislabel")
-    flipped = draw_examples(noisy).flipped
-    assert len(flipped) == round(noisy.data.flip_fraction * noisy.data.pool_size)
-    config = retrain_config(noisy, flipped[:2], runs=1)
-    assert config.runs.total == 1 and config.gradients.splits == () and config.runs.seed == noisy.runs.seed
-    repaired = draw_examples(config)
-    assert set(repaired.flipped) == set(flipped) - set(flipped[:2])
-    clean = {int(e.id): e for e in draw_examples(noisy.with_overrides(data={"flip_fraction": 0.0})).pool}
-    for e in repaired.pool:
-        assert (e.label == clean[int(e.id)].label) == (int(e.id) not in repaired.flipped)
-    assert retrain_config(noisy, [], 1).config_hash != config.config_hash
-
-
-def test_default_mislabel_config_is_the_default_sst2_shape_with_40_percent_noise():
-    noisy, base = collection_config("default", "sst2_mislabel"), collection_config("default", "sst2")
-    assert noisy.data.flip_fraction == 0.4 and not noisy.training.bf16
-    assert (noisy.model, noisy.training) == (base.model, base.training)
-    assert noisy.data.pool_size == base.data.pool_size and noisy.data.test_size == base.data.test_size
-
-
-def test_final_accuracy_counts_p_true_word_above_one_half():
-    # two tests: a 1-token target and a 9-token target; loss is the mean NLL per target token
-    dyn = Dynamics.from_arrays(np.zeros((2, 1, 1), dtype=np.int64),
-                               np.array([[[3.0, 3.0], [0.6, 0.07]], [[3.0, 3.0], [0.8, 0.08]]]),
-                               np.array([7, 8]), "loss")
-    counts = {7: 1, 8: 9}
-    # run 0: 0.6 < ln 2 (correct), 9 * 0.07 = 0.63 < ln 2 (correct); run 1: 0.8 > ln 2, 9 * 0.08 = 0.72 > ln 2
-    assert final_accuracy(dyn, counts) == pytest.approx(0.5)
-    assert 9 * 0.07 < math.log(2) < 9 * 0.08
-
-
-def test_summary_averages_over_seeds():
-    table = pd.DataFrame({"ranking": ["random"] * 2, "seed": [0, 1], "fraction": [0.1, 0.1],
-                          "fraction_found": [0.25, 0.5], "accuracy": [0.5, 1.0], "final_loss": [1.0, 2.0]})
-    row = summary(table).iloc[0]
-    assert (row.found_mean, row.found_min, row.found_max, row.accuracy_mean, row.seeds) == (0.375, 0.25, 0.5, 0.75, 2)
+    ranks = rankings({GPT_AII: {100: 1.0}}, POOL, random_seeds=3)
+    assert set(ranks) == {(GPT_AII, 0), (RANDOM, 0), (RANDOM, 1), (RANDOM, 2)}
 
 
 @pytest.mark.parametrize("scale", ["smoke", "default"])
-def test_each_scale_checks_nothing_an_early_and_a_late_fraction(scale):
-    fractions = SETTINGS[scale].fractions
-    assert fractions[0] == 0.0 and list(fractions) == sorted(fractions) and max(fractions) <= 0.5
-    assert any(0 < f <= 0.2 for f in fractions) and any(f > 0.2 for f in fractions)  # the chapter compares both
+def test_each_scale_checks_fractions_up_to_half_and_default_meets_the_issue(scale):
+    s = SETTINGS[scale]
+    assert s.fractions[0] == 0.0 and list(s.fractions) == sorted(s.fractions) and max(s.fractions) <= 0.5
+    if scale == "default":
+        assert s.fractions == (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
+        assert s.random_seeds >= 10 and s.retrain_seeds >= 3 and s.accuracy_tests >= 200
+
+
+def test_retraining_uses_the_whole_cleaned_pool_so_a_fix_outside_run_0s_subset_matters():
+    noisy = collection_config("smoke", "sst2_mislabel")
+    settings = SETTINGS["smoke"]
+    flipped = draw_examples(noisy).flipped
+    pool = draw_examples(noisy).pool_ids
+    subset0 = set(sample_curriculum(pool, subset_size=noisy.training.subset_size, batch_size=noisy.training.batch_size,
+                                    epochs=noisy.training.epochs, seed=noisy.runs.seed, run_index=0).subset.tolist())
+    outside = [i for i in flipped if i not in subset0]
+    assert outside, "the smoke pool must hold a flipped example that run 0 of the noisy collection never trains on"
+    nothing, fixed = retrain_config(noisy, [], settings), retrain_config(noisy, outside[:1], settings)
+    assert fixed.training.subset_size == noisy.data.pool_size and fixed.data.test_size == settings.accuracy_tests
+    assert fixed.config_hash != nothing.config_hash  # a different retraining, not "the same as no fixing"
+    retrained = sample_curriculum(pool, subset_size=fixed.training.subset_size, batch_size=fixed.training.batch_size,
+                                  epochs=fixed.training.epochs, seed=fixed.runs.seed, run_index=0)
+    assert outside[0] in set(retrained.subset.tolist())  # the fixed example is trained on
+    repaired = draw_examples(fixed)
+    assert set(repaired.flipped) == set(flipped) - {outside[0]}
+    assert fixed.runs.train == mislabels.MAX_RETRAIN_SEEDS and fixed.gradients.splits == ()
+
+
+def test_equal_fixed_sets_share_retraining_runs_and_each_run_is_trained_once(tmp_path, monkeypatch):
+    noisy = collection_config("smoke", "sst2_mislabel")
+    settings = dataclasses.replace(SETTINGS["smoke"], retrain_seeds=2)
+    flipped = draw_examples(noisy).flipped
+    pool = draw_examples(noisy).pool_ids
+    perfect = rank_by_score({int(i): 1.0 for i in flipped}, pool)
+    ranks = {("a", 0): perfect, ("b", 0): perfect.copy(), (RANDOM, 0): random_ranking(pool, 0)}
+    plan = retraining_plan(ranks, flipped, noisy, settings, (0.0, 0.2))
+    assert len(plan) == 3 * 2 * 2
+    same = plan[plan["ranking"].isin(["a", "b"]) & (plan["fraction"] == 0.2)]
+    assert same["folder"].nunique() == 1
+    assert plan.loc[plan["fraction"] == 0.0, "folder"].nunique() == 1
+    trained = []
+
+    def fake(config, run_index, device=None):
+        trained.append((config.config_hash, run_index))
+        return RetrainScore(config.config_hash, run_index, 0, 4, 0.25 * (run_index + 1), 1.0, (0, 1, 0, 1),
+                            (1, 2, 3, 4), 0.1)
+
+    monkeypatch.setattr("lib.collect.retraining.retrain_and_score", fake)
+    store = RetrainingStore(tmp_path)
+    with pytest.raises(FileNotFoundError, match="retraining runs are missing"):
+        mislabels.retrain(plan, store, collect_missing=False)
+    table = mislabels.retrain(plan, store, collect_missing=True)
+    distinct = plan.drop_duplicates(["folder", "retrain_seed"])
+    assert len(trained) == len(set(trained)) == len(distinct)
+    assert table["accuracy"].tolist() == [0.25 * (i + 1) for i in plan["retrain_seed"]]
+    mislabels.retrain(plan, store, collect_missing=False)  # resumed: everything is read back, nothing trained
+    assert len(trained) == len(distinct)
+
+
+def test_store_writes_atomically_and_refuses_another_configs_file(tmp_path):
+    noisy = collection_config("smoke", "sst2_mislabel")
+    a = retrain_config(noisy, [], SETTINGS["smoke"])
+    b = retrain_config(noisy, draw_examples(noisy).flipped[:1], SETTINGS["smoke"])
+    store = RetrainingStore(tmp_path)
+    score = RetrainScore(a.config_hash, 0, 5, 2, 0.5, 0.7, (0, 1), (1, 2), 1.0)
+    path = store.write(a, score)
+    assert store.read(a, 0) == score and store.read(a, 1) is None and store.missing([(a, 0), (a, 1), (a, 1)]) == [(a, 1)]
+    assert not list(path.parent.glob(".tmp-*")) and (path.parent / "config.json").is_file()
+    (path.parent / ".tmp-run-0001.json.x").write_text("{")
+    assert store.clean_temp() and store.read(a, 1) is None
+    store.path(b, 0).parent.mkdir(parents=True)
+    path.rename(store.path(b, 0))
+    with pytest.raises(ValueError, match="holds a run of config"):
+        store.read(b, 0)
+
+
+def test_labels_are_chosen_by_the_whole_words_probability():
+    from lib.collect.retraining import choose_labels, label_variants
+
+    # word 0: 1 token at mean NLL 0.5 (total 0.5); word 1: 9 tokens at 0.1 (total 0.9) -> word 0
+    assert choose_labels(np.array([[0.5], [0.1]]), np.array([[1], [9]])).tolist() == [0]
+    assert choose_labels(np.array([[0.5, 0.5], [0.4, 0.6]]), np.array([[1, 1], [1, 1]])).tolist() == [1, 0]
+    tests = draw_examples(collection_config("smoke", "sst2_mislabel")).test[:2]
+    variants = label_variants(tests, (" negative", " positive"))
+    assert [v.target for v in variants[1]] == [" positive"] * 2
+    assert {int(v.id) for group in variants for v in group}.isdisjoint({int(e.id) for e in tests})
+
+
+def test_self_effect_is_the_simulated_drop_of_the_own_loss():
+    effect = self_effect(np.array([0.25, 0.1]), np.array([0.0, 0.05]), y0=2.0, batch=4)
+    np.testing.assert_allclose(effect, [2.0 - 4 * 0.25 * 2.0, 2.0 - (4 * 0.1 * 2.0 + 4 * 0.05)])
 
 
 def _result() -> MislabelResult:
-    """Two fractions checked; GPTfluence finds more than TracIn-CP, which finds more than the two random seeds."""
+    """Fractions 0, 0.2, 0.4; A_ii finds more than TracIn-CP, which finds more than two random rankings."""
     rows = []
-    for ranking, seeds, found in (("GPTfluence", [0], 0.6), ("TracIn-CP", [0], 0.3), ("random", [0, 1], 0.1)):
+    for ranking, seeds, found in ((GPT_AII, [0], 0.6), (GPT_EFFECT, [0], 0.5), (TRACIN, [0], 0.3),
+                                  (RANDOM, [0, 1], 0.1)):
         for seed in seeds:
             for fraction in (0.0, 0.2, 0.4):
-                rows.append({"ranking": ranking, "seed": seed, "fraction": fraction,
-                             "fraction_found": found * fraction / 0.4 + 0.01 * seed, "accuracy": 0.5,
-                             "final_loss": 1.0 - fraction})
+                for retrain_seed in (0, 1):
+                    rows.append({"ranking": ranking, "seed": seed, "fraction": fraction, "retrain_seed": retrain_seed,
+                                 "fraction_found": found * fraction / 0.4 + 0.01 * seed,
+                                 "accuracy": 0.5 + (0.3 * fraction if ranking == GPT_AII else 0) + 0.01 * retrain_seed,
+                                 "final_loss": 1.0 - fraction, "folder": f"{ranking}{seed}{fraction}"})
     return MislabelResult(pool_ids=np.arange(10), flipped=np.array([1, 2, 3, 4]),
-                          scores={"GPTfluence": {}, "TracIn-CP": {1: 0.5, 2: 0.1, 77: 1.0}}, rankings={},
-                          table=pd.DataFrame(rows), noisy_accuracy=0.5, noisy_loss=1.25, retrain_runs=1,
-                          retrain_collections=5, fractions=(0.0, 0.2, 0.4), random_seeds=2)
+                          scores={GPT_AII: {1: 0.2}, TRACIN: {1: 0.5, 2: 0.1, 77: 1.0}}, rankings={},
+                          table=pd.DataFrame(rows), settings=dataclasses.replace(SETTINGS["smoke"], random_seeds=2),
+                          retrain_runs=30, retrain_sets=15, retrain_seconds=12.0, tests=24,
+                          fractions=(0.0, 0.2, 0.4))
 
 
 def test_facts_read_the_summary_at_the_fractions_checked():
     out = facts(_result())
-    assert out["mis_flipped"] == 4 and out["mis_tracin_scored"] == 2 and out["mis_noisy_loss"] == "1.25"
+    assert out["mis_flipped"] == 4 and out["mis_tracin_scored"] == 2 and out["mis_acc_tests"] == 24
     assert out["mis_fracs_checked"] == "20% / 40%" and out["mis_frac_top"] == "40%"
     assert out["mis_gpt_found_list"] == "0.300 / 0.600" and out["mis_random_found_list"] == "0.0550 / 0.105"
     assert out["mis_gpt_beats_tracin_found"] == "2 of 2" and out["mis_gpt_beats_random_found_early"] == "1 of 1"
-    assert out["mis_gpt_beats_random_accuracy"] == "0 of 2" and out["mis_tracin_beats_random_found"] == "2 of 2"
-    assert out["mis_acc_reading"].startswith("is 0.500 for every method")
+    assert out["mis_gpt_vs_random_acc"] == "above at 2, below at 0, undecided at the other 0 of 2"
+    assert out["mis_tracin_vs_random_acc"] == "above at 0, below at 0, undecided at the other 2 of 2"
     assert out["mis_gpt_vs_random_found_top"] == "above" and out["mis_loss_0"] == "1.00"
 
 
-def test_checked_table_shows_the_seed_range_only_for_random():
+def test_checked_table_shows_the_spread_over_rankings_and_retrainings():
     shown = checked_table(summary(_result().table))
-    assert shown.loc["0.4", ("mislabels found", "GPTfluence")] == "0.600"
-    assert shown.loc["0.4", ("mislabels found", "random")] == "0.105 [0.100, 0.110]"
-    assert shown.loc["0.2", ("test loss", "TracIn-CP")] == "0.800"
+    assert shown.loc["0.4", ("mislabels found", GPT_AII)] == "0.600"
+    assert shown.loc["0.4", ("mislabels found", RANDOM)] == "0.105 [0.100, 0.110]"
+    assert shown.loc["0.2", ("test accuracy", TRACIN)] == "0.505 [0.500, 0.510]"
+
+
+def test_a_fix_outside_run_0s_subset_changes_the_retrained_classifier():
+    """The old design retrained on run 0's 16-of-32 subset: fixing an example outside it changed nothing."""
+    from lib.collect.retraining import retrain_and_score
+
+    noisy = collection_config("smoke", "sst2_mislabel")
+    examples = draw_examples(noisy)
+    subset0 = set(sample_curriculum(examples.pool_ids, subset_size=noisy.training.subset_size,
+                                    batch_size=noisy.training.batch_size, epochs=noisy.training.epochs,
+                                    seed=noisy.runs.seed, run_index=0).subset.tolist())
+    outside = [i for i in examples.flipped if i not in subset0][:1]
+    settings = dataclasses.replace(SETTINGS["smoke"], accuracy_tests=8)
+    before = retrain_and_score(retrain_config(noisy, [], settings), 0, device="cpu")
+    after = retrain_and_score(retrain_config(noisy, outside, settings), 0, device="cpu")
+    assert before.tests == after.tests == 8 and before.test_ids == after.test_ids
+    assert after.loss != pytest.approx(before.loss, abs=1e-9)
+    assert set(before.predicted) <= {0, 1} and 0 <= after.accuracy <= 1

@@ -6,17 +6,20 @@ from lib.plots.mislabels import plot_mislabel_curves
 from lib.plots.style import method_color
 
 
-def test_mislabel_curves_draw_each_ranking_and_the_noisy_baseline():
-    rows = [{"ranking": r, "fraction": f, "found_mean": f * k, "found_min": f * k - 0.1, "found_max": f * k + 0.1,
-             "accuracy_mean": 0.5 + f * k / 10, "accuracy_min": 0.5, "accuracy_max": 0.6}
-            for k, r in enumerate(("random", "TracIn-CP", "GPTfluence"), start=1) for f in (0.0, 0.2, 0.4)]
-    fig = plot_mislabel_curves(pd.DataFrame(rows), 0.55, random_seeds=2, title="Fig 7")
-    found, accuracy = fig.axes
+def test_mislabel_curves_draw_each_ranking_with_its_spread():
+    rankings = ("random", "TracIn-CP", "GPTfluence A_ii", "GPTfluence self-effect")
+    rows = [{"ranking": r, "fraction": f, "found_mean": f * k, "found_min": f * k - (0.1 if r == "random" else 0),
+             "found_max": f * k + (0.1 if r == "random" else 0), "accuracy_mean": 0.5 + f * k / 10,
+             "accuracy_min": 0.5, "accuracy_max": 0.6 + f, "loss_mean": 1 - f, "loss_min": 0.9 - f, "loss_max": 1.1 - f}
+            for k, r in enumerate(rankings, start=1) for f in (0.0, 0.2, 0.4)]
+    fig = plot_mislabel_curves(pd.DataFrame(rows), random_seeds=10, retrain_seeds=3, title="Fig 7")
+    found, accuracy, loss = fig.axes
     labels = [line.get_label() for line in found.get_lines()]
-    assert labels == ["Random (mean, min-max over 2 seeds)", "TracIn-CP", "GPTfluence"]
-    assert found.get_lines()[2].get_color() == method_color("GPTfluence")
-    assert accuracy.get_lines()[-1].get_ydata()[0] == 0.55 and fig._suptitle.get_text() == "Fig 7"
-    assert len(found.collections) == 1  # the random band only
+    assert labels[0] == "Random (10 rankings x 3 retrainings: mean, min-max)" and labels[2].startswith("GPTfluence A_ii")
+    assert found.get_lines()[2].get_color() == method_color("GPTfluence") == found.get_lines()[3].get_color()
+    assert found.get_lines()[3].get_linestyle() == "--" and fig._suptitle.get_text() == "Fig 7"
+    assert len(found.collections) == 1  # mislabels found: only the random rankings spread
+    assert len(accuracy.collections) == 4 and len(loss.collections) == 4  # every ranking's retrainings spread
 
 
 def test_convergence_draws_gptfluence_and_simfluence_in_their_colours():
