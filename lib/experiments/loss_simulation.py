@@ -13,11 +13,12 @@ import pandas as pd
 from lib.experiments.comparisons import across_runs_table, cases_of, claim_facts, difference_table
 from lib.experiments.recorded import ids_by_task
 from lib.experiments.scoring import (REFERENCE, best_method, cells_won, fine_tuning_scores, gradient_rescaling,
-                                     instruction_scores, methods_beating, value_of, wins)
+                                     instruction_scores, mean_trajectory, methods_beating, value_of, wins)
 from lib.experiments.settings import FINE_TUNING_TASKS, INSTRUCTION_TUNING, PAPER_MODEL
-from lib.experiments.simulation import SimulationResult
-from lib.experiments.store import stored
-from lib.experiments.wording import change_phrase, fmt
+from lib.experiments.simulation import SimulationResult, simulate_methods
+from lib.experiments.store import StoredCollection, stored
+from lib.experiments.uncertainty import REASONS
+from lib.experiments.wording import change_phrase, fmt, interval_text
 from lib.metrics import SCORES
 from lib.paper import paper_rows
 
@@ -149,3 +150,38 @@ def table2_facts(ours: pd.DataFrame, paper: pd.DataFrame) -> dict[str, object]:
     out["t2_gpt_beats_ref"] = count_text(*wins(ours, GPT, REFERENCE, "mse"))
     out["t2_sim_beats_ref"] = count_text(*wins(ours, SIM, REFERENCE, "mse"))
     return out
+
+
+def across_runs_demo(folder, methods: Sequence[str] = (SIM,)) -> pd.DataFrame | None:
+    """The score across runs on a collection with enough held-out runs (e.g. the paper-size SST-2 collection, read
+    only): `methods` fitted on its training runs and the reference, per method the papers' final-step Spearman and
+    the LDS with their intervals (`across_runs_table`, task = the collection's task). None when the folder holds
+    no complete collection. GPTfluence is left out by default: on 25 runs x 96 steps x 64 test examples one fit
+    takes longer than this chapter's budget on two CPU cores."""
+    try:
+        collection = StoredCollection(folder)
+        dyn = collection.dynamics("loss", require_complete=True)
+    except (FileNotFoundError, ValueError):
+        return None
+    result = simulate_methods(dyn, list(methods))
+    result.predictions[REFERENCE] = mean_trajectory(dyn.select_runs("train"), result.truth)
+    task = str(collection.config.get("data", {}).get("task", "collection"))
+    return across_runs_table(cases_of(result, label=task), list(methods) + [REFERENCE])
+
+
+def demo_facts(table: pd.DataFrame | None, method: str = SIM) -> dict[str, object]:
+    """Gluable values of `across_runs_demo`: the n, and `method`'s and the reference's Spearman and LDS with their
+    intervals ('n/a' when there was no demo, or the reason a score is withheld)."""
+    keys = ("demo_n", "demo_sim_rho", "demo_sim_rho_interval", "demo_ref_rho", "demo_ref_rho_interval",
+            "demo_sim_lds", "demo_sim_lds_interval", "demo_ref_lds")
+    if table is None or table.empty:
+        return dict.fromkeys(keys, "n/a")
+    rows = table.set_index("method")
+    out: dict[str, object] = {"demo_n": f"{rows['runs'].iloc[0]} held-out runs x {rows['tests'].iloc[0]} test examples"}
+    for key, name in (("sim", method), ("ref", REFERENCE)):
+        for score, label in (("rho", "Spearman"), ("lds", "LDS")):
+            row = rows.loc[name]
+            reason = row[f"{label} reason"]
+            out[f"demo_{key}_{score}"] = REASONS[reason] if reason else fmt(row[label])
+            out[f"demo_{key}_{score}_interval"] = "" if reason else interval_text(row[f"{label} low"], row[f"{label} high"])
+    return {k: out[k] for k in keys}

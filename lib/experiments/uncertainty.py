@@ -39,9 +39,11 @@ REASONS = {
     "few trajectories": f"fewer than {MIN_ITEMS} trajectories: too few to resample",
     "flat": f"fewer than {MIN_ITEMS} true trajectories move: the metric is not testable here",
     "one run": "one held-out run: the interval covers its test examples, not other curricula, so no verdict",
+    "constant": "the prediction is the same in every held-out run: it cannot rank curricula, so it has no LDS",
 }
 SHORT_REASONS = {"few tests": f"< {MIN_ITEMS} tests", "few runs": f"< {MIN_ITEMS} runs",
-                 "few trajectories": f"< {MIN_ITEMS} trajectories", "flat": "flat truths", "one run": "one run"}
+                 "few trajectories": f"< {MIN_ITEMS} trajectories", "flat": "flat truths", "one run": "one run",
+                 "constant": "same in every run"}
 """The same reasons in a table cell."""
 """Why a number is withheld: the footnote of its dash."""
 VERDICTS = ("better", "worse", "undecided", "not testable")
@@ -285,6 +287,8 @@ def spearman_interval(pred_final: np.ndarray, true_final: np.ndarray, *, across:
     pred_final, true_final = np.asarray(pred_final, dtype=np.float64), np.asarray(true_final, dtype=np.float64)
     n_runs, n_tests = true_final.shape
     reason = _rank_reason(n_runs, n_tests, across)
+    if not reason and across == "runs" and not np.any(np.ptp(pred_final, axis=0) > 0):
+        reason = "constant"
     if reason:
         return withheld(reason, n_runs, n_tests)
     score = final_spearman if across == "tests" else lds

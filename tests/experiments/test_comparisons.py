@@ -70,6 +70,10 @@ def test_flat_truths_are_not_testable():
     table = difference_table(cases_of(result), [("A", "B")], shared_runs=True)
     assert table["verdict"].iloc[0] == "not testable" and table["flat share"].iloc[0] == 1.0
     assert claim_facts(table, "A", "B", "k")["k_claim"] == "not testable"
+    few = difference_table(cases_of(noisy_result(runs=4, tests=4, flat=True)), [("A", "B")], shared_runs=True)
+    assert few["verdict"].iloc[0] == "not testable" and few["reason"].iloc[0] == "flat"
+    moving = difference_table(cases_of(noisy_result(runs=4, tests=4)), [("A", "B")], shared_runs=True)
+    assert moving["verdict"].iloc[0] == "undecided" and moving["reason"].iloc[0] == "few trajectories"
 
 
 def test_across_runs_table_needs_enough_runs_for_the_lds():

@@ -58,3 +58,18 @@ def test_comparison_facts_per_target_and_their_absence():
     assert unchecked["t3_gs_bleu_claim"] == "not testable" and unchecked["t3_gr_bleu_interval"] == "n/a"
     assert table3_status(["loss", "bleu"], {"webnlg": [1, 2]}) == "it records loss, bleu, with 2 WebNLG test examples"
     assert table3_status(["loss"], None).startswith("it records only loss")
+
+
+def test_demo_facts_read_the_across_runs_table_or_say_there_is_none(tmp_path):
+    from lib.experiments.loss_simulation import across_runs_demo, demo_facts
+    assert across_runs_demo(tmp_path / "missing") is None
+    assert set(demo_facts(None).values()) == {"n/a"}
+    table = pd.DataFrame([
+        {"task": "sst2", "method": S, "runs": 5, "tests": 64, "Spearman": 0.9, "Spearman low": 0.8,
+         "Spearman high": 0.95, "Spearman reason": "", "LDS": -0.3, "LDS low": -0.6, "LDS high": 0.2, "LDS reason": ""},
+        {"task": "sst2", "method": REFERENCE, "runs": 5, "tests": 64, "Spearman": 0.97, "Spearman low": 0.9,
+         "Spearman high": 0.99, "Spearman reason": "", "LDS": float("nan"), "LDS low": float("nan"),
+         "LDS high": float("nan"), "LDS reason": "constant"}])
+    out = demo_facts(table)
+    assert out["demo_n"] == "5 held-out runs x 64 test examples" and out["demo_sim_lds"] == "-0.300"
+    assert out["demo_sim_lds_interval"] == "[-0.600, 0.200]" and out["demo_ref_lds"].startswith("the prediction is")

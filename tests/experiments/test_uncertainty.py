@@ -118,3 +118,11 @@ def test_flat_share_and_testable():
 def test_verdict_reads_the_interval():
     assert verdict(-2, -1, True) == "better" and verdict(-2, -1, False) == "worse"
     assert verdict(-1, 1, True) == "undecided" and verdict(np.nan, 1, True) == "undecided"
+
+
+def test_a_prediction_constant_across_runs_has_no_lds():
+    rng = np.random.default_rng(10)
+    truth = rng.normal(size=(6, 20))
+    constant = np.tile(rng.normal(size=(1, 20)), (6, 1))
+    assert spearman_interval(constant, truth, across="runs").reason == "constant"
+    assert spearman_interval(constant, truth).shown

@@ -65,3 +65,9 @@ def test_comparisons_within_a_tolerance_follow_the_score_direction():
     assert ratio_phrase(0.0, 1.0) == "n/a"
     assert position_phrase(0.501, 0.499) == "the same as" and position_phrase(0.6, 0.5) == "above"
     assert position_phrase(0.4, 0.5) == "below"
+
+
+def test_interval_text_uses_the_book_number_rule():
+    from lib.experiments.wording import interval_text
+    assert interval_text(-0.0123456, 1234.5) == "[-0.0123, 1,234]"
+    assert interval_text(float("nan"), 1.0) == "n/a" and interval_text(None, 1.0, missing="—") == "—"
