@@ -6,7 +6,7 @@ batch under `torch.inference_mode` (and bf16 autocast when enabled), gathers
 the hidden states that predict target tokens, applies the output projection there and reports each
 example's mean NLL over its target tokens. Generation metrics sample a continuation of each prompt
 (top-p / temperature with a fixed seed, or greedy), cut at the first newline when asked, and score it
-against the references.
+against the references; in the top-block regime from a cached prompt prefix (`PromptPrefix`).
 """
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ from .encoding import EncodedExample, TargetBatch, encode_examples, length_sorte
 from .generation_metrics import generation_scores, references_of
 from .gradients import HeadStats
 from .head import LMParts, example_mean, head_logits, target_hidden, token_nll
+from .prompt_prefix import PromptPrefix
+from .top_blocks import TopBlocks
 
 
 @dataclass
@@ -78,6 +80,7 @@ class Evaluator:
         self.references = [references_of(e) for e in self.tests]
         self.max_prompt = max(1, max_length - settings.max_new_tokens)
         self._stop = None
+        self._prefixes: dict[int, PromptPrefix] = {}  # per generation batch (its start in length order)
         if self.generation_metrics and settings.stop_at_newline:
             stop_ids = newline_token_ids(tokenizer)
             self._stop = _StopOnTokens(stop_ids) if stop_ids else None
@@ -94,7 +97,7 @@ class Evaluator:
         try:
             with torch.inference_mode(), bf16_autocast(self.device.type, self.bf16):
                 losses, stats = self._losses(parts, want_stats)
-                generations = self._generate(model) if self.generation_metrics else None
+                generations = self._generate(model, parts.top) if self.generation_metrics else None
         finally:
             model.train(was_training)
         scores = {}
@@ -116,8 +119,11 @@ class Evaluator:
         losses[self.sorted_index] = torch.cat(sorted_losses).double().cpu().numpy()
         return losses, (HeadStats.concat(stats) if want_stats else None)
 
-    def _generate(self, model) -> list[str]:
-        """One generation per test example (batched by prompt length, fixed sampling seed), in test order."""
+    def _generate(self, model, top: TopBlocks | None = None) -> list[str]:
+        """One generation per test example (batched by prompt length, fixed sampling seed), in test order.
+
+        In the top-block regime each batch continues from a `PromptPrefix` cache (the frozen bottom's keys and
+        values over the prompt are computed at the first call only)."""
         from transformers import GenerationConfig, StoppingCriteriaList
 
         s = self.settings
@@ -144,7 +150,13 @@ class Evaluator:
                     p = prompts[i]
                     ids[r, width - len(p):] = torch.tensor(p, dtype=torch.long)
                     mask[r, width - len(p):] = 1
-                out = model.generate(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
+                ids, mask = ids.to(self.device), mask.to(self.device)
+                cache = None
+                if PromptPrefix.applies(model, top, width):
+                    if start not in self._prefixes:
+                        self._prefixes[start] = PromptPrefix(model, top, ids, mask)
+                    cache = self._prefixes[start].cache()
+                out = model.generate(input_ids=ids, attention_mask=mask, past_key_values=cache,
                                      generation_config=config, stopping_criteria=stopping)
                 for r, i in enumerate(chunk):
                     text = self.tokenizer.decode(out[r, width:].tolist(), skip_special_tokens=True)
