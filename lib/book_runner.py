@@ -22,6 +22,8 @@ from lib.paths import REPO_ROOT, data_dir
 from lib.scales import get_scale
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
+READS_CHAPTERS = ("00_intro",)
+"""Notebooks that read the other executed chapters (the intro's scoreboard): executed after them."""
 BOOK_FILES = ("_config.yml", "_toc.yml", "_static")
 # the kernel's environment: no progress bars or library chatter on the pages
 KERNEL_ENV = {"TQDM_DISABLE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1", "TRANSFORMERS_VERBOSITY": "error",
@@ -45,8 +47,17 @@ class BookRun:
         """The notebooks' parameters; the data folder relative to the repository (the kernel's cwd), never absolute."""
         return {"scale": self.scale, "data_dir": os.path.relpath(os.path.abspath(self.data_dir), REPO_ROOT)}  # symlinks kept
 
+    def notebook_parameters(self, notebook: Path) -> dict:
+        """`parameters()`, plus for a notebook that reads the other executed chapters (READS_CHAPTERS) the folder
+        this run writes them to, relative to the repository."""
+        extra = {}
+        if notebook.stem in READS_CHAPTERS:
+            extra["chapters_dir"] = os.path.relpath(os.path.abspath(self.out / "notebooks"), REPO_ROOT)
+        return {**self.parameters(), **extra}
+
     def notebooks(self) -> list[Path]:
-        found = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+        """The notebooks to execute, in execution order: those that read the other chapters (READS_CHAPTERS) last."""
+        found = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"), key=lambda p: (p.stem in READS_CHAPTERS, p.name))
         if self.only:
             unknown = set(self.only) - {p.stem for p in found}
             if unknown:
@@ -71,7 +82,7 @@ class BookRun:
         start = time.perf_counter()
         os.environ.update(KERNEL_ENV)
         try:
-            pm.execute_notebook(str(notebook), str(partial), parameters=self.parameters(),
+            pm.execute_notebook(str(notebook), str(partial), parameters=self.notebook_parameters(notebook),
                                 kernel_name="python3", cwd=str(REPO_ROOT), progress_bar=False)
         except pm.PapermillExecutionError as err:
             failed = target.with_suffix(".failed.ipynb")

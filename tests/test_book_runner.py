@@ -84,6 +84,15 @@ def test_parameters_never_name_an_absolute_path(tmp_path):
     assert run.parameters() == {"scale": "smoke", "data_dir": "../shared/data"}
 
 
+def test_the_intro_runs_last_and_reads_this_runs_chapters(tmp_path):
+    run = BookRun(scale="smoke", out=book_runner.REPO_ROOT / "build" / "some-book")
+    order = [p.stem for p in run.notebooks()]
+    assert order[-1] == "00_intro" and order[:-1] == sorted(order[:-1])
+    intro, other = run.notebooks()[-1], run.notebooks()[0]
+    assert run.notebook_parameters(intro)["chapters_dir"] == "build/some-book/notebooks"
+    assert "chapters_dir" not in run.notebook_parameters(other)
+
+
 def test_tidying_removes_stderr_and_both_parameters_cells(tmp_path):
     from nbformat.v4 import new_output
 
