@@ -1,0 +1,27 @@
+"""`python -m lib.attribution <collection> [--runs I ...] [--methods ekfac trak]`: score held-out runs, store."""
+from __future__ import annotations
+
+import argparse
+import logging
+
+from lib.attribution.held_out import held_out_runs, score_run
+from lib.attribution.store import METHODS
+from lib.attribution.trak import TRAKSettings
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Score the given runs (default: the test split) of a collection with each method."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("collection")
+    parser.add_argument("--runs", type=int, nargs="*", help="run indices (default: the test-split runs)")
+    parser.add_argument("--methods", nargs="*", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--trak-proj-dim", type=int, default=TRAKSettings.proj_dim,
+                        help="TRAK's projection size (below the runs' training subset size)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    for run in args.runs or held_out_runs(args.collection):
+        score_run(args.collection, run, args.methods, trak=TRAKSettings(proj_dim=args.trak_proj_dim))
+
+
+if __name__ == "__main__":
+    main()

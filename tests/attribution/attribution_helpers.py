@@ -1,0 +1,26 @@
+"""Helpers of the attribution tests (a uniquely named module: the test folders are not packages)."""
+from dataclasses import dataclass
+
+from lib.collect.head import LMParts
+
+TRAIN_TEXTS = [
+    ("the movie was great", " positive"), ("awful film, boring", " negative"), ("I loved every minute", " positive"),
+    ("a dull mess", " negative"), ("superb acting", " positive"), ("waste of time", " negative"),
+    ("charming and funny", " positive"), ("terrible plot", " negative"), ("a joy to watch", " positive"),
+    ("clumsy and long", " negative"), ("brilliant score", " positive"), ("I fell asleep", " negative"),
+    ("warm, witty, wise", " positive"), ("lifeless script", " negative"), ("pure delight", " positive"),
+    ("not worth it", " negative"),
+]
+COPY_OF = 4  # test example 100 is training example 4 again (same text, another id)
+TEST_TEXTS = {100: TRAIN_TEXTS[COPY_OF], 101: ("zzz qqq", " neutral"), 102: ("an odd little film", " positive")}
+
+
+@dataclass
+class TinyTop:
+    """The model's parts, its encoded examples and boundary states, and the train / test ids."""
+
+    parts: LMParts
+    encoded: dict
+    states: dict
+    train_ids: list[int]
+    test_ids: list[int]
