@@ -176,12 +176,16 @@ class RetrainingStore:
 
     def ensure(self, wanted: Sequence[tuple[CollectionConfig, int]], *, collect_missing: bool, how: str,
                device: str | None = None) -> dict[tuple[str, int], RetrainScore]:
-        """Every wanted run's result, training the missing ones when allowed (else FileNotFoundError saying `how`)."""
+        """Every wanted run's result, training the missing ones when allowed (else FileNotFoundError saying `how`).
+
+        Missing runs are trained run index by run index (every fixed set's seed 0, then every set's seed 1, ..), so
+        an interrupted pass leaves whole seeds rather than whole sets.
+        """
         pending = self.missing(wanted)
         if pending and not collect_missing:
             raise FileNotFoundError(f"{len(pending)} of {len(wanted)} retraining runs are missing in {self.folder}; "
                                     f"{how}")
-        for config, run_index in pending:
+        for config, run_index in sorted(pending, key=lambda pair: pair[1]):  # every set's first seed first
             self.write(config, retrain_and_score(config, run_index, device=device))
         return {(c.config_hash, int(i)): self.read(c, i) for c, i in wanted}
 
