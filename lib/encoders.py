@@ -19,6 +19,7 @@ from typing import Protocol, Sequence
 import numpy as np
 import torch
 
+from lib.models import HUB_ALIASES, OFFLINE_MODELS, load_causal_lm
 from lib.paths import cache_dir as default_cache_dir
 from lib.precision import bf16_autocast, fast_bf16_available
 
@@ -65,8 +66,6 @@ class CausalLMEncoder:
     """A causal LM used as a frozen encoder: the masked mean of its last hidden states."""
 
     def __init__(self, model_name: str, batch_size: int = 16, max_length: int = 256, bf16: bool | None = None):
-        from lib.models import load_causal_lm
-
         self.model, self.tokenizer = load_causal_lm(model_name)
         self.model.eval()
         self.name = model_name
@@ -129,8 +128,6 @@ HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 def check_encoder_name(name: str) -> str:
     """`name` if it names an encoder (MiniLM pooling, packaged GPT, papers' alias, hub id "org/model" or local
     folder), else ValueError listing the valid names: a typo must not fall through to the hub loader."""
-    from lib.models import HUB_ALIASES, OFFLINE_MODELS
-
     if isinstance(name, str) and (name in MINILM_POOLINGS or name in OFFLINE_MODELS or name in HUB_ALIASES
                                   or HUB_ID.match(name) or (name and Path(name).expanduser().is_dir())):
         return name

@@ -5,9 +5,12 @@ import argparse
 import logging
 import sys
 
+from tqdm.contrib.logging import logging_redirect_tqdm
+
 from lib.curriculum_signal import curriculum_signal
 
 from .config import ConfigError, load_config
+from .examples import draw_examples
 from .folder import StorageError, completed_runs, read_header
 from .stored import load_dynamics
 
@@ -70,10 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         datefmt="%H:%M:%S", stream=sys.stderr)
-    from tqdm.contrib.logging import logging_redirect_tqdm
-
-    from .collection import collect, default_out_dir
-    from .examples import draw_examples
+    from .collection import collect, default_out_dir  # lazy: imports torch, which --help / bad input don't need
 
     try:
         config = load_config(args.config)

@@ -12,6 +12,7 @@ import numpy as np
 from lib.data import DataError, draw_splits, instruction_mixture
 
 from .config import MIXTURE, CollectionConfig, ConfigError
+from .label_noise import apply_label_noise
 
 
 @dataclass(frozen=True)
@@ -97,8 +98,6 @@ def draw_examples(config: CollectionConfig) -> CollectionExamples:
         raise ConfigError(f"[data] cannot draw the examples: {err}") from None
     examples = CollectionExamples(pool=tuple(splits.pool), test=tuple(splits.test), unseen=tuple(splits.unseen))
     if d.flip_fraction or d.fixed_ids:
-        from .label_noise import apply_label_noise
-
         examples = apply_label_noise(examples, d)
     if config.warmup.enabled:
         examples = dataclasses.replace(

@@ -13,6 +13,8 @@ import dataclasses
 
 import numpy as np
 
+from lib.data import get_task
+
 from .config import ConfigError
 
 FLIP_SEED_SALT = 0x6D69736C  # "misl": keeps the flip draw independent of the data draw using the same seed
@@ -35,7 +37,6 @@ def flip_example(example, label_words: tuple[str, ...]):
 
 def apply_label_noise(examples, data):
     """Flip the pool labels chosen by `data.flip_fraction`, except `data.fixed_ids`; ConfigError on bad fixed ids."""
-    from lib.data import get_task
 
     pool_ids = {int(e.id) for e in examples.pool}
     outside = sorted(i for i in data.fixed_ids if i not in pool_ids)

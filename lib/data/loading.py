@@ -8,6 +8,7 @@ from pathlib import Path
 from .. import paths
 from .errors import DataError
 from .example import Example, make_id
+from .hub import hub_records
 from .registry import TaskSpec, check_split, get_task
 from .sources import Record, read_source, source_files
 from .templates import check_style, template_for
@@ -49,8 +50,6 @@ def load_records(task: str, split: str = "train", *, data_dir: str | os.PathLike
     check_split(task, split)
     sig = _local_signature(task, split, data_dir)
     if sig is None:
-        from .hub import hub_records
-
         return hub_records(task, split)
     return _records_cached(task, split, sig)
 
@@ -95,8 +94,6 @@ def load_examples(
     template_for(task, style, 0, template)  # validate the template index before any file is read
     sig = _local_signature(task, split, data_dir)
     if sig is None:
-        from .hub import hub_records
-
         return [render(spec, r, style, template) for r in hub_records(task, split)]
     return list(_examples_cached(task, split, style, template, sig))
 

@@ -16,7 +16,7 @@ KINDS = ("train", "test")
 def resolve_encoder(encoder: Encoder | str) -> Encoder:
     """The encoder object itself, or `lib.encoders.load_encoder(name)` for a name (imported only then)."""
     if isinstance(encoder, str):
-        from lib.encoders import load_encoder
+        from lib.encoders import load_encoder  # lazy: torch and sentence-transformers, not needed for given features
 
         return load_encoder(encoder)
     missing = [attr for attr in ("name", "dim", "embed") if not hasattr(encoder, attr)]
