@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import os
 import time
 from dataclasses import dataclass
@@ -163,16 +164,30 @@ def model_description(collection: StoredCollection) -> dict:
 
 
 def equal_runs(collections: Mapping[str, Dynamics]) -> dict[str, Dynamics]:
-    """Every collection cut to the same number of train, val and test runs (the smallest counts, first runs kept),
-    so that no setting is fitted on more runs or scored on more held-out runs than another."""
+    """Every collection cut to the same number of train, val and test runs (the smallest counts), so that no setting
+    is fitted on more runs or scored on more held-out runs than another.
+
+    The runs kept are the first combination (in run order: val, test, then train runs) in which the train runs'
+    batches hold every example the kept val and test runs train on, since Simfluence has no parameters for others.
+    """
     counts = {split: min(int((d.split == split).sum()) for d in collections.values()) for split in SPLITS_USED}
     if counts["train"] < 1 or counts["test"] < 1:
         raise ValueError(f"every collection needs train and test runs; the smallest counts are {counts}")
-    out = {}
-    for name, dyn in collections.items():
-        keep = np.concatenate([np.flatnonzero(dyn.split == split)[: counts[split]] for split in SPLITS_USED])
-        out[name] = dyn.select_runs(np.sort(keep))
-    return out
+    return {name: dyn.select_runs(_covered_runs(name, dyn, counts)) for name, dyn in collections.items()}
+
+
+def _covered_runs(name: str, dyn: Dynamics, counts: Mapping[str, int]) -> np.ndarray:
+    """Run positions of `dyn`: counts[split] runs of each split, the train runs covering the others' examples."""
+    choices = {split: list(itertools.combinations(np.flatnonzero(dyn.split == split), counts[split]))
+               for split in SPLITS_USED}
+    for val, test in itertools.product(choices["val"], choices["test"]):
+        held = list(val) + list(test)
+        needed = set(np.unique(dyn.curricula[held]).tolist())
+        for train in choices["train"]:
+            if needed <= set(np.unique(dyn.curricula[list(train)]).tolist()):
+                return np.sort(np.array(list(train) + held))
+    raise ValueError(f"{name}: no {counts['train']} of its train runs cover the examples of {counts['val']} val and "
+                     f"{counts['test']} test runs")
 
 
 def run_counts(dyn: Dynamics) -> dict[str, object]:

@@ -152,13 +152,19 @@ def test_encoder_ablation_labels_each_encoder_and_adds_simfluence(sst2):
 
 
 def test_equal_runs_cut_every_setting_to_the_smallest_counts(sst2):
-    fewer = sst2.select_runs(np.flatnonzero(sst2.split != "train")[:2].tolist()
-                             + np.flatnonzero(sst2.split == "train")[:2].tolist())
+    train = np.flatnonzero(sst2.split == "train")
+    fewer = sst2.select_runs(np.flatnonzero(sst2.split != "train")[:2].tolist() + train[:3].tolist())
     cut = ablations.equal_runs({"big": sst2, "small": fewer})
     for dyn in cut.values():
-        assert [int((dyn.split == s).sum()) for s in ("train", "val", "test")] == [2, 1, 1]
+        assert [int((dyn.split == s).sum()) for s in ("train", "val", "test")] == [3, 1, 1]
+    for name, dyn in cut.items():  # the kept train runs cover every example the held-out runs train on
+        held = dyn.select_runs(dyn.split != "train")
+        assert set(np.unique(held.curricula)) <= set(np.unique(dyn.select_runs("train").curricula))
     with pytest.raises(ValueError, match="train and test"):
         ablations.equal_runs({"big": sst2, "none": sst2.select_runs("train")})
+    one = sst2.select_runs(np.flatnonzero(sst2.split != "train").tolist() + train[:1].tolist())
+    with pytest.raises(ValueError, match="cover the examples"):  # Simfluence could not simulate the held-out runs
+        ablations.equal_runs({"big": sst2, "one": one})
 
 
 def test_size_paper_rows_are_table_1_per_pythia_size():
