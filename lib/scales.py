@@ -74,6 +74,65 @@ PAPER_SIZE_REGIME = TopBlockRegime(
         "are then exact gradient dot products of trained parameters.")
 
 
+@dataclass(frozen=True)
+class PaperSizeCollection:
+    """One collection of the paper-size book (configs/paper_size/<name>.toml): its size and why that size."""
+
+    name: str
+    runs: str           # train / val / test
+    steps: int
+    test_examples: int
+    metrics: str
+    why: str
+
+
+PAPER_SIZE_COLLECTIONS: tuple[PaperSizeCollection, ...] = (
+    PaperSizeCollection(
+        "sst2", "25/2/5", 96, 64, "loss",
+        "The paper's protocol (pool 200, 128 per run, batch 4, 3 epochs). Measured: 2,248 s for the 32 runs "
+        "(about 70 s a run: training 0.3 s and evaluating 64 test examples 0.4 s per step)."),
+    PaperSizeCollection(
+        "rte", "25/2/5", 96, 64, "loss",
+        "The paper's protocol. Measured: 165-200 s a run (longer premise / hypothesis prompts: evaluating 64 "
+        "test examples takes 1.3 s per step, three quarters of a run), about 1.6 hours for the 32 runs."),
+    PaperSizeCollection(
+        "boolq", "25/2/5", 96, 64, "loss",
+        "The paper's protocol. Measured: 185-210 s a run while sharing the CPU (passages make evaluation 1.6 s "
+        "per step), about 1.8 hours for the 32 runs."),
+    PaperSizeCollection(
+        "sst2_unseen", "15/2/5", 96, 64, "loss",
+        "The unseen-data experiment at the paper's protocol: 10 fitting runs and 5 future runs on the seen pool "
+        "(train split), 2 validation runs, 5 future runs on a disjoint pool of 200 (test split); the experiment "
+        "withholds half of the 64 test examples from fitting. About 26 minutes (SST-2's cost per run)."),
+    PaperSizeCollection(
+        "rte_unseen", "15/2/5", 96, 64, "loss",
+        "As sst2_unseen, on RTE: about 1.1 hours."),
+    PaperSizeCollection(
+        "sst2_size2", "25/2/5", 96, 64, "loss",
+        "Model size: Gemma-3-270M in the same regime and on the same pool, test examples and curricula as sst2 "
+        "(SmolLM2-135M), so the two sizes are compared run by run."),
+    PaperSizeCollection(
+        "webnlg", "18/2/4", 48, 32, "loss, BLEU, ROUGE-L",
+        "Generating at every step is what a step costs here: on 16 test prompts with 64 new tokens, one "
+        "evaluation's generation took 213 s on a heavily shared CPU, of which the prompt prefill is 11% "
+        "(benchmarks/bench_generation.py); continuing from the cached prompt prefix of the frozen bottom makes "
+        "it 1.13x faster, the rest is decoding with the whole model. The paper's 32 runs of 96 steps would be "
+        "3,072 generation passes, so this collection uses the smallest protocol the book accepts: 24 runs of "
+        "48 steps (64 of the pool's 200 examples per run), 32 test examples, up to 64 new tokens (the 88th "
+        "percentile of the references' length, median 32: a shorter cap would make BLEU measure the brevity "
+        "penalty)."),
+    PaperSizeCollection(
+        "wmt16_de_en", "18/2/4", 48, 32, "loss, BLEU, ROUGE-L",
+        "As webnlg, with up to 48 new tokens (the 92nd percentile of the references' length, median 23)."),
+)
+"""The paper-size collections: measured cost and the size chosen for each (issue budget: about 12 hours here)."""
+
+
+def paper_size_table() -> pd.DataFrame:
+    """The paper-size collections' sizes and reasons, for the book's intro."""
+    return pd.DataFrame([asdict(c) for c in PAPER_SIZE_COLLECTIONS]).set_index("name")
+
+
 def get_scale(name: str) -> Scale:
     """The scale called `name`; an unknown name raises a ValueError listing the valid ones."""
     if name not in SCALES:

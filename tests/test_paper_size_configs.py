@@ -40,3 +40,15 @@ def test_paper_size_config_follows_the_stated_regime(path):
 
 def test_there_are_paper_size_configs():
     assert {p.stem for p in CONFIGS} >= {"sst2", "rte", "boolq", "sst2_unseen", "rte_unseen", "sst2_size2"}
+
+
+def test_every_paper_size_config_has_its_stated_size_in_scales():
+    from lib.scales import PAPER_SIZE_COLLECTIONS
+
+    stated = {c.name: c for c in PAPER_SIZE_COLLECTIONS}
+    assert {p.stem for p in CONFIGS} == set(stated)
+    for path in CONFIGS:
+        c, s = load_config(path), stated[path.stem]
+        assert s.runs == f"{c.runs.train}/{c.runs.val}/{c.runs.test}"
+        assert (s.steps, s.test_examples) == (c.training.steps, c.data.test_size)
+        assert s.metrics.lower().replace("-", "").replace("rougel", "rougeL") == ", ".join(c.metrics)
