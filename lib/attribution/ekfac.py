@@ -88,7 +88,7 @@ def ekfac_scores(part: TrainedPart, train: ExampleSet, tests: ExampleSet,
     factor_args = FactorArguments(strategy=settings.strategy, use_empirical_fisher=settings.use_empirical_fisher)
     score_args = ScoreArguments(damping_factor=settings.damping_factor)
     loader = DataLoaderKwargs(collate_fn=ExampleSet.collate)
-    seconds = {}
+    seconds, cpu0 = {}, time.process_time()
     logging.getLogger("kronfluence").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="ekfac-") as folder, torch.random.fork_rng(devices=[]):
         torch.manual_seed(settings.seed)
@@ -110,4 +110,5 @@ def ekfac_scores(part: TrainedPart, train: ExampleSet, tests: ExampleSet,
     return AttributionResult(
         scores=scores.double().numpy().T.copy(), train_ids=np.array(train.ids), test_ids=np.array(tests.ids),
         seconds=seconds, info={"method": "ekfac", "tracked_modules": tracked, "skipped_modules": skipped,
-                               "tracked_parameters": int(tracked_parameters), **settings.__dict__})
+                               "tracked_parameters": int(tracked_parameters),
+                               "cpu_seconds": time.process_time() - cpu0, **settings.__dict__})

@@ -13,8 +13,8 @@ class AttributionResult:
     scores: np.ndarray
     train_ids: np.ndarray
     test_ids: np.ndarray
-    seconds: dict[str, float]  # "fit" (factors / training features) and "score" (test gradients, scores)
-    info: dict = field(default_factory=dict)  # method, settings, parameters covered, replay checks
+    seconds: dict[str, float]  # wall seconds: "fit" (factors / training features), "score" (test gradients, scores)
+    info: dict = field(default_factory=dict)  # method, settings, parameters covered, CPU seconds, replay checks
 
     def __post_init__(self) -> None:
         self.scores = np.asarray(self.scores, dtype=np.float64)

@@ -84,7 +84,7 @@ def trak_scores(part: TrainedPart, train: ExampleSet, tests: ExampleSet,
     part.eval()
     grad_dim = sum(p.numel() for p in part.parameters())
     logging.getLogger("TRAK").setLevel(logging.WARNING)
-    seconds = {}
+    seconds, cpu0 = {}, time.process_time()
     try:
         with tempfile.TemporaryDirectory(prefix="trak-") as folder:
             t0 = time.perf_counter()
@@ -114,4 +114,5 @@ def trak_scores(part: TrainedPart, train: ExampleSet, tests: ExampleSet,
         part.train(was_training)
     return AttributionResult(
         scores=scores, train_ids=np.array(train.ids), test_ids=np.array(tests.ids), seconds=seconds,
-        info={"method": "trak", "parameters": int(grad_dim), "projection": "normal", **settings.__dict__})
+        info={"method": "trak", "parameters": int(grad_dim), "projection": "normal",
+              "cpu_seconds": time.process_time() - cpu0, **settings.__dict__})
