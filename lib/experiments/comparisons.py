@@ -192,8 +192,9 @@ def claim_facts(differences: pd.DataFrame, a: str, b: str, key: str, *, column: 
                 at: str = AVERAGE) -> dict[str, object]:
     """Gluable facts of the claim "a beats b" at group `at` of a `difference_table`: {key}_claim (holds / does not
     hold / undecided / not testable), {key}_diff, {key}_interval, {key}_n ('R held-out runs x T test examples'),
-    {key}_flat (share of flat true trajectories), {key}_why (the reason there is no verdict, or ''), and over the
-    other groups {key}_groups ('better on 1, worse on 0, undecided on 4 of 5 tasks')."""
+    {key}_said (all of them in a phrase, or why nothing was computed), {key}_flat (share of flat true
+    trajectories), {key}_why (the reason there is no verdict as a sentence, or ''), and over the other groups
+    {key}_groups ('better on 1, worse on 0, undecided on 4 of 5 tasks')."""
     rows = differences[(differences["A"] == a) & (differences["B"] == b)]
     if rows.empty:
         raise ValueError(f"no comparison of {a!r} with {b!r}")
@@ -202,10 +203,20 @@ def claim_facts(differences: pd.DataFrame, a: str, b: str, key: str, *, column: 
     row = here.iloc[0]
     others = rows[rows[column] != at]
     counts = others["verdict"].value_counts()
-    return {f"{key}_claim": CLAIM[row["verdict"]], f"{key}_diff": fmt(row["difference"]),
+    n_text = f"{row['runs']} held-out run{'s' if int(row['runs']) != 1 else ''} x {row['tests']} test examples"
+    reason = REASONS.get(row["reason"], "")
+    if pd.notna(row["difference"]):
+        said = f"{fmt(row['difference'])} (95% interval {interval_text(row['low'], row['high'])}; {n_text})"
+    else:
+        said = f"not computed, {reason} ({n_text}; {100 * row['flat share']:.0f}% of the true trajectories flat)"
+    return {f"{key}_said": said, f"{key}_claim": CLAIM[row["verdict"]], f"{key}_diff": fmt(row["difference"]),
             f"{key}_interval": interval_text(row["low"], row["high"]),
-            f"{key}_n": f"{row['runs']} held-out run{'s' if int(row['runs']) != 1 else ''} x {row['tests']} test examples",
-            f"{key}_flat": f"{100 * row['flat share']:.0f}%", f"{key}_why": REASONS.get(row["reason"], ""),
+            f"{key}_n": n_text, f"{key}_flat": f"{100 * row['flat share']:.0f}%", f"{key}_why": sentence(reason),
             f"{key}_groups": (f"better on {counts.get('better', 0)}, worse on {counts.get('worse', 0)}, undecided on "
                               f"{counts.get('undecided', 0)} of {len(others)} {column}s"
                               + (f" ({counts.get('not testable', 0)} not testable)" if counts.get("not testable") else ""))}
+
+
+def sentence(text: str) -> str:
+    """`text` as a sentence of its own: capitalised, with a full stop ('' stays '')."""
+    return f"{text[0].upper()}{text[1:]}." if text else ""

@@ -10,7 +10,7 @@ PUBLISHED_LDS = pd.DataFrame([
      "ground truth": "500 retrained models: 100 random data subsets x 5 seeds",
      "url": "https://github.com/pomonam/kronfluence/blob/main/examples/wikitext/README.md"},
     {"source": "kronfluence, WikiText-2 example", "model": "GPT-2 fine-tuned on WikiText-2",
-     "method": "gradient dot product ('identity' strategy: Grad-Dot / TracIn at one checkpoint)", "LDS": 0.12,
+     "method": "gradient dot product (Grad-Dot, TracIn at one checkpoint)", "LDS": 0.12,
      "ground truth": "500 retrained models: 100 random data subsets x 5 seeds",
      "url": "https://github.com/pomonam/kronfluence/blob/main/examples/wikitext/README.md"},
 ])

@@ -105,8 +105,11 @@ def row(claim: Claim, values: Mapping[str, object] | None) -> dict[str, str]:
         return out
     out["paper"] = _fill(claim.paper, values)
     if claim.key is not None and f"{claim.key}_diff" in values:
-        out["ours"] = (f"{values[f'{claim.key}_diff']} {values.get(f'{claim.key}_interval', '')}"
-                       + (f", {values[f'{claim.key}_n']}" if f"{claim.key}_n" in values else ""))
+        n = f", {values[f'{claim.key}_n']}" if f"{claim.key}_n" in values else ""
+        if values[f"{claim.key}_diff"] == "n/a" and f"{claim.key}_flat" in values:
+            out["ours"] = f"{values[f'{claim.key}_flat']} of the true trajectories flat{n}"
+        else:
+            out["ours"] = f"{values[f'{claim.key}_diff']} {values.get(f'{claim.key}_interval', '')}{n}"
     elif claim.ours is not None:
         out["ours"] = _fill(claim.ours, values)
     verdict = values.get(claim.verdict_key or f"{claim.key}_claim", "pending (the chapter glued no verdict)")

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from lib.dynamics import Dynamics
-from lib.experiments.comparisons import CLAIM, Case, difference_row, score_table
+from lib.experiments.comparisons import CLAIM, Case, difference_row, score_table, sentence
 from lib.experiments.scoring import REFERENCE, mean_value
 from lib.experiments.settings import task_label
 from lib.experiments.simulation import make_simulator, split_or_none
@@ -215,7 +215,8 @@ def train_vs_test(result: UnseenResult, method: str = "GPTfluence") -> dict[str,
     out = {}
     for key, diff in (("rho", rho), ("mse", mse)):
         out.update({f"unseen_tt_{key}_diff": fmt(diff.estimate), f"unseen_tt_{key}_interval": interval_text(diff.low, diff.high),
-                    f"unseen_tt_{key}_verdict": diff.verdict, f"unseen_tt_{key}_why": REASONS.get(diff.reason, "")})
+                    f"unseen_tt_{key}_verdict": diff.verdict,
+                    f"unseen_tt_{key}_why": sentence(REASONS.get(diff.reason, ""))})
     out["unseen_claim_train_easier"] = CLAIM[rho.verdict]
     return out
 

@@ -7,6 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
+from matplotlib.ticker import NullFormatter
 
 from lib.plots.style import book_figure, cap_log_axis, finish, method_color, metric_label
 
@@ -54,6 +55,7 @@ def plot_comparison(table: pd.DataFrame, *, category: str = "task", hue: str = "
         if metric in log_metrics and len(values) and (values > 0).all():
             ax.set_xscale("log")
             cap_log_axis(ax, "x", values)
+            ax.xaxis.set_minor_formatter(NullFormatter())  # labelled minor ticks of a short decade overlap
         ax.set_yticks(range(len(categories)), [str((category_labels or {}).get(c, c)) for c in categories])
         ax.set_ylim(len(categories) - 0.5, -0.5)
         ax.set_xlabel(metric_label(metric) + (" (log)" if ax.get_xscale() == "log" else ""))

@@ -60,7 +60,8 @@ def test_difference_table_finds_the_better_method_and_pools_groups():
     assert table["diverged B"].tolist() == [1, 0, 1] and (table["flat share"] == 0).all()
     facts = claim_facts(table, "A", "B", "k")
     assert facts["k_claim"] == CLAIM["better"] == "holds" and facts["k_n"] == "7 held-out runs x 8 test examples"
-    assert facts["k_groups"] == "better on 2, worse on 0, undecided on 0 of 2 tasks"
+    assert facts["k_groups"] == "better on 2, worse on 0, undecided on 0 of 2 tasks" and facts["k_why"] == ""
+    assert facts["k_said"] == f"{facts['k_diff']} (95% interval {facts['k_interval']}; {facts['k_n']})"
     shown = difference_display(table, task_order=["y", "x"])
     assert shown.index.get_level_values("task").tolist() == ["y", "x", "Average"]
 
@@ -69,7 +70,9 @@ def test_flat_truths_are_not_testable():
     result = noisy_result(runs=10, flat=True)
     table = difference_table(cases_of(result), [("A", "B")], shared_runs=True)
     assert table["verdict"].iloc[0] == "not testable" and table["flat share"].iloc[0] == 1.0
-    assert claim_facts(table, "A", "B", "k")["k_claim"] == "not testable"
+    facts = claim_facts(table, "A", "B", "k")
+    assert facts["k_claim"] == "not testable" and facts["k_said"].startswith("not computed, fewer than")
+    assert facts["k_why"].startswith("Fewer than") and facts["k_why"].endswith(".")
     few = difference_table(cases_of(noisy_result(runs=4, tests=4, flat=True)), [("A", "B")], shared_runs=True)
     assert few["verdict"].iloc[0] == "not testable" and few["reason"].iloc[0] == "flat"
     moving = difference_table(cases_of(noisy_result(runs=4, tests=4)), [("A", "B")], shared_runs=True)

@@ -39,3 +39,11 @@ def test_a_claim_whose_key_was_not_glued_is_pending():
     claim = next(c for c in CLAIMS if c.key == "t1_gs")
     assert row(claim, {}).get("verdict").startswith("pending")
     assert row(claim, {"t1_gs_claim": "holds"})["verdict"] == "holds"
+
+
+def test_a_not_testable_claim_shows_its_share_of_flat_truths():
+    claim = next(c for c in CLAIMS if c.key == "t3_gs_rougeL")
+    out = row(claim, {"t3_gs_rougeL_claim": "not testable", "t3_gs_rougeL_diff": "n/a", "t3_gs_rougeL_flat": "100%",
+                      "t3_gs_rougeL_n": "1 held-out run x 4 test examples", "t3_red_mse_rougeL_paper": "43% lower"})
+    assert out["ours"] == "100% of the true trajectories flat, 1 held-out run x 4 test examples"
+    assert out["verdict"] == "not testable"
