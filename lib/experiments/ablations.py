@@ -231,13 +231,13 @@ def size_paper_rows(task: str = "average") -> pd.DataFrame:
     """The paper's Simfluence and GPTfluence loss-simulation scores per Pythia size (Table 1, instruction tuning),
     tidy as ours with a `model` and a `source` column."""
     rows = paper_rows(source="gptfluence", table=PAPER_SIZE_TABLE, task=task, method=["Simfluence", "GPTfluence"])
-    return rows.assign(source=f"paper Table {PAPER_SIZE_TABLE} ({task}, instruction tuning)")[
+    return rows.assign(source=f"paper (Table {PAPER_SIZE_TABLE})")[
         ["model", "method", "metric", "value", "std", "source"]]
 
 
 def size_beside_paper(ours: pd.DataFrame, paper: pd.DataFrame) -> pd.DataFrame:
-    """One values table: our rows per GPT setting and the paper's per Pythia size, "value (std)" per metric."""
-    mine = ours.assign(model=ours["label"], source="ours (SST-2 fine-tuning)")
+    """One values table: our rows per GPT and the paper's per Pythia size, "value (std)" per metric."""
+    mine = ours.assign(source="ours")
     both = pd.concat([mine[["source", "model", "method", "metric", "value", "std"]], paper], ignore_index=True)
     return values_with_std(both, index=["source", "model", "method"]).rename_axis(columns=None)
 

@@ -31,7 +31,7 @@ from lib.simulators.simfluence_sgd import PAPER_SETTINGS
 VARIANTS = {"Simfluence-Linear": "linear", "Simfluence-Additive": "additive",
             "Simfluence-Multiplicative": "multiplicative"}
 """The Simfluence paper's method names (its Table 2, the reference CSV) -> our `Simfluence(variant=...)`."""
-CLOSED_FORM, ADAM = "closed form", "Adam (official code's settings)"
+CLOSED_FORM, ADAM = "closed form", "Adam"
 PAPER_METRICS = ("mse", "spearman")
 """The Simfluence paper's Table 2 reports all-steps MSE and final-step Spearman's rho."""
 
@@ -83,7 +83,8 @@ def variants_wide(table: pd.DataFrame, index: Sequence[str]) -> pd.DataFrame:
     wide = cells.pivot_table(index=list(index), columns=["metric", "method"], values="cell", aggfunc="first",
                              sort=False)
     metrics = [m for m in SCORES if m in wide.columns.get_level_values(0)]
-    return wide.reindex(columns=[(m, v) for m in metrics for v in VARIANTS if (m, v) in wide.columns])
+    wide = wide.reindex(columns=[(m, v) for m in metrics for v in VARIANTS if (m, v) in wide.columns])
+    return wide.rename(columns=lambda name: name.removeprefix("Simfluence-"), level=1)
 
 
 @dataclass
@@ -152,5 +153,5 @@ def fits_table(fits: pd.DataFrame) -> pd.DataFrame:
     scores = values_with_std(fits, index=["task", "fit"]).rename_axis(columns=None)
     extra = fits.drop_duplicates(["task", "fit"]).set_index(["task", "fit"])[
         ["fit_seconds", "l2", "prediction_rms_gap"]].rename(
-        columns={"fit_seconds": "fit seconds", "prediction_rms_gap": "rms gap of predictions"})
+        columns={"fit_seconds": "fit s", "prediction_rms_gap": "rms gap"})
     return scores.join(extra)
