@@ -12,13 +12,14 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from lib.collect import StoredCollection
+from lib.collect import StoredCollection, load_config
 from lib.curriculum_signal import curriculum_signal, signal_table
 from lib.dynamics import Dynamics
 from lib.experiments.settings import FINE_TUNING_TASKS, GENERATION_TASKS, INSTRUCTION_TUNING, task_label
-from lib.experiments.store import committed, stored
-from lib.experiments.wording import fmt
+from lib.experiments.store import CONFIGS, committed, stored
+from lib.experiments.wording import fmt, number
 from lib.metrics import GENERATION_NAMES
+from lib.scales import PAPER_SIZE_COLLECTIONS
 
 
 def collection_summary(collections: Mapping[str, StoredCollection]) -> pd.DataFrame:
@@ -51,6 +52,23 @@ def collection_summary(collections: Mapping[str, StoredCollection]) -> pd.DataFr
     return pd.DataFrame(rows).set_index("collection")
 
 
+def paper_size_display(status: pd.DataFrame) -> pd.DataFrame:
+    """`paper_size_status` as the chapter's table shows it: sizes and progress (the reasons go below, as a list)."""
+    return status.drop(columns=["complete", "size and cost"])
+
+
+def paper_size_reasons(status: pd.DataFrame) -> str:
+    """The reason for each paper-size collection's size, as a Markdown list."""
+    return "\n".join(f"- **{name}**: {why}" for name, why in status["size and cost"].items())
+
+
+def paper_size_facts(status: pd.DataFrame) -> dict[str, object]:
+    """Gluable counts of the paper-size collections: complete ones (named) out of all."""
+    done = status.index[status["complete"]].tolist()
+    return {"paper_size_total": len(status), "paper_size_complete": len(done),
+            "paper_size_complete_names": ", ".join(done) if done else "none"}
+
+
 def ids_by_task(tasks_of: Mapping[int, str], order: Sequence[str] | None = None,
                 test_ids: Sequence[int] | None = None) -> dict[str, list[int]]:
     """task -> its test ids (of `test_ids`, default all, in their order), from `StoredCollection.test_tasks()`;
@@ -80,6 +98,23 @@ def spread_summary(collections: Mapping[str, Dynamics]) -> pd.DataFrame:
                      "between-run std at T": between,
                      "std / |change|": between / abs(change) if change != 0 else float("nan")})
     return pd.DataFrame(rows).set_index("collection")
+
+
+def paper_size_display(status: pd.DataFrame) -> pd.DataFrame:
+    """`paper_size_status` as the chapter's table shows it: sizes and progress (the reasons go below, as a list)."""
+    return status.drop(columns=["complete", "size and cost"])
+
+
+def paper_size_reasons(status: pd.DataFrame) -> str:
+    """The reason for each paper-size collection's size, as a Markdown list."""
+    return "\n".join(f"- **{name}**: {why}" for name, why in status["size and cost"].items())
+
+
+def paper_size_facts(status: pd.DataFrame) -> dict[str, object]:
+    """Gluable counts of the paper-size collections: complete ones (named) out of all."""
+    done = status.index[status["complete"]].tolist()
+    return {"paper_size_total": len(status), "paper_size_complete": len(done),
+            "paper_size_complete_names": ", ".join(done) if done else "none"}
 
 
 def generation_dynamics(collections: Mapping[str, StoredCollection]) -> dict[str, Dynamics]:
@@ -178,12 +213,43 @@ def signal_display(result: RecordedResult) -> pd.DataFrame:
 
 
 def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """`collection_summary` as the chapter shows it: one column per collection, numbers at readable precision."""
+    """`collection_summary` as the chapter shows it: one column per collection, numbers by the book's rule."""
     shown = summary.copy()
-    for column, pattern in {"lr": "{:.0e}", "s per run": "{:.1f}", "steps/s": "{:.2f}", "eval s per step": "{:.3f}",
-                            "collection s": "{:.0f}"}.items():
-        shown[column] = shown[column].map(pattern.format)
+    shown["lr"] = shown["lr"].map("{:.0e}".format)
+    for column in ("s per run", "steps/s", "eval s per step", "collection s"):
+        shown[column] = shown[column].map(number)
     return shown.T
+
+
+def paper_size_status() -> pd.DataFrame:
+    """Every paper-size collection (lib.scales.PAPER_SIZE_COLLECTIONS) with its size, how many of its runs are
+    committed in data/dynamics/paper_size/, and why it has that size."""
+    rows = []
+    for planned in PAPER_SIZE_COLLECTIONS:
+        config = load_config(CONFIGS / "paper_size" / f"{planned.name}.toml")
+        finished = committed(f"paper_size/{planned.name}").finished_runs_of(config)
+        rows.append({"collection": planned.name, "model": config.model.name, "runs (train/val/test)": planned.runs,
+                     "steps": planned.steps, "test examples": planned.test_examples, "metrics": planned.metrics,
+                     "runs collected": f"{finished} of {config.runs.total}", "complete": finished == config.runs.total,
+                     "size and cost": planned.why})
+    return pd.DataFrame(rows).set_index("collection")
+
+
+def paper_size_display(status: pd.DataFrame) -> pd.DataFrame:
+    """`paper_size_status` as the chapter's table shows it: sizes and progress (the reasons go below, as a list)."""
+    return status.drop(columns=["complete", "size and cost"])
+
+
+def paper_size_reasons(status: pd.DataFrame) -> str:
+    """The reason for each paper-size collection's size, as a Markdown list."""
+    return "\n".join(f"- **{name}**: {why}" for name, why in status["size and cost"].items())
+
+
+def paper_size_facts(status: pd.DataFrame) -> dict[str, object]:
+    """Gluable counts of the paper-size collections: complete ones (named) out of all."""
+    done = status.index[status["complete"]].tolist()
+    return {"paper_size_total": len(status), "paper_size_complete": len(done),
+            "paper_size_complete_names": ", ".join(done) if done else "none"}
 
 
 def never_changing_table(result: RecordedResult) -> pd.DataFrame:
@@ -223,10 +289,16 @@ def facts(result: RecordedResult) -> dict[str, object]:
 
 def compared_verdict(row: pd.Series, same_task: pd.Series) -> str:
     """How a compared collection's signal stands against this build's collection of the same task, in words."""
-    early = "less" if row["early_share"] < same_task["early_share"] else "no less"
     spread = row["spread"] / same_task["spread"] if same_task["spread"] > 0 else float("nan")
-    return (f"{early} of its change happens in the first 2 steps than in this build's {same_task.name} collection "
-            f"({fmt(row['early_share'])} vs {fmt(same_task['early_share'])}), and its runs end "
+    if row["early_share"] < 0:  # the mean trajectory first moves against its overall (small) change
+        early = (f"its mean trajectory moves the other way in the first 2 steps, by {fmt(-row['early_share'])} times "
+                 f"its whole change (this build's {same_task.name} collection: {fmt(same_task['early_share'])} of its "
+                 "change in the first 2 steps)")
+    else:
+        early = (f"{'less' if row['early_share'] < same_task['early_share'] else 'no less'} of its change happens in "
+                 f"the first 2 steps than in this build's {same_task.name} collection "
+                 f"({fmt(row['early_share'])} vs {fmt(same_task['early_share'])})")
+    return (f"{early}, and its runs end "
             f"{fmt(spread)} times as far apart relative to their change ({fmt(row['spread'])} vs "
             f"{fmt(same_task['spread'])})")
 

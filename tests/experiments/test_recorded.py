@@ -1,5 +1,6 @@
 """lib.experiments.recorded on a real smoke collection (SST-2: collected in seconds on first use)."""
 import numpy as np
+import pandas as pd
 import pytest
 from chapter_helpers import make_runs
 
@@ -117,3 +118,28 @@ def test_result_views_for_the_figures():
     without = RecordedResult(scale="smoke", collections={}, dynamics={"sst2": sst2}, summary=None, timings={},
                              spread=None, generation={}, signal=None, compared={})
     assert without.mixture_groups() == {} and without.first_fine_tuning == "sst2"
+
+
+def test_paper_size_status_lists_every_config_and_counts_collected_runs():
+    from lib.experiments.recorded import paper_size_facts, paper_size_status
+    from lib.experiments.store import CONFIGS
+
+    status = paper_size_status()
+    assert set(status.index) == {p.stem for p in (CONFIGS / "paper_size").glob("*.toml")}
+    assert status.loc["sst2", "runs collected"] == "32 of 32" and status.loc["sst2", "complete"]
+    collected = status["runs collected"].str.split(" of ", expand=True).astype(int)
+    assert (status["complete"] == (collected[0] == collected[1])).all()
+    f = paper_size_facts(status)
+    assert f["paper_size_total"] == len(status) and f["paper_size_complete"] == int(status["complete"].sum())
+    assert "sst2" in f["paper_size_complete_names"].split(", ")
+
+
+def test_compared_verdict_says_when_the_mean_first_moves_the_other_way():
+    from lib.experiments.recorded import compared_verdict
+
+    same = pd.Series({"early_share": 0.8, "spread": 0.04}, name="RTE, loss")
+    forward = compared_verdict(pd.Series({"early_share": 0.3, "spread": 0.2}), same)
+    backward = compared_verdict(pd.Series({"early_share": -5.45, "spread": 1.1}), same)
+    assert forward.startswith("less of its change happens in the first 2 steps") and "5" in forward
+    assert backward.startswith("its mean trajectory moves the other way in the first 2 steps, by 5.45 times")
+    assert "27.5 times as far apart" in backward
