@@ -52,23 +52,6 @@ def collection_summary(collections: Mapping[str, StoredCollection]) -> pd.DataFr
     return pd.DataFrame(rows).set_index("collection")
 
 
-def paper_size_display(status: pd.DataFrame) -> pd.DataFrame:
-    """`paper_size_status` as the chapter's table shows it: sizes and progress (the reasons go below, as a list)."""
-    return status.drop(columns=["complete", "size and cost"])
-
-
-def paper_size_reasons(status: pd.DataFrame) -> str:
-    """The reason for each paper-size collection's size, as a Markdown list."""
-    return "\n".join(f"- **{name}**: {why}" for name, why in status["size and cost"].items())
-
-
-def paper_size_facts(status: pd.DataFrame) -> dict[str, object]:
-    """Gluable counts of the paper-size collections: complete ones (named) out of all."""
-    done = status.index[status["complete"]].tolist()
-    return {"paper_size_total": len(status), "paper_size_complete": len(done),
-            "paper_size_complete_names": ", ".join(done) if done else "none"}
-
-
 def ids_by_task(tasks_of: Mapping[int, str], order: Sequence[str] | None = None,
                 test_ids: Sequence[int] | None = None) -> dict[str, list[int]]:
     """task -> its test ids (of `test_ids`, default all, in their order), from `StoredCollection.test_tasks()`;
@@ -98,23 +81,6 @@ def spread_summary(collections: Mapping[str, Dynamics]) -> pd.DataFrame:
                      "between-run std at T": between,
                      "std / |change|": between / abs(change) if change != 0 else float("nan")})
     return pd.DataFrame(rows).set_index("collection")
-
-
-def paper_size_display(status: pd.DataFrame) -> pd.DataFrame:
-    """`paper_size_status` as the chapter's table shows it: sizes and progress (the reasons go below, as a list)."""
-    return status.drop(columns=["complete", "size and cost"])
-
-
-def paper_size_reasons(status: pd.DataFrame) -> str:
-    """The reason for each paper-size collection's size, as a Markdown list."""
-    return "\n".join(f"- **{name}**: {why}" for name, why in status["size and cost"].items())
-
-
-def paper_size_facts(status: pd.DataFrame) -> dict[str, object]:
-    """Gluable counts of the paper-size collections: complete ones (named) out of all."""
-    done = status.index[status["complete"]].tolist()
-    return {"paper_size_total": len(status), "paper_size_complete": len(done),
-            "paper_size_complete_names": ", ".join(done) if done else "none"}
 
 
 def generation_dynamics(collections: Mapping[str, StoredCollection]) -> dict[str, Dynamics]:
