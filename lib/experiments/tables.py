@@ -65,7 +65,8 @@ def wide_table(table: pd.DataFrame, *, index: Sequence[str] = ("task", "method")
                     value = hit.iloc[0][source]
                     std = hit.iloc[0].get(f"{source} std", np.nan)
                     text = cell(float(value) if pd.notna(value) else np.nan,
-                                float(std) if pd.notna(std) else np.nan, missing=WITHHELD if source == "ours" else "")
+                                float(std) if pd.notna(std) else np.nan, missing=WITHHELD if source == "ours" else "",
+                                paper=source == "paper")
                 row[(COLUMN_NAMES.get(metric, metric), source)] = text
         if sizes is not None and "task" in row:
             row[("n", "runs x tests")] = sizes.get(row["task"], "")

@@ -248,7 +248,8 @@ def unseen_beside(ours: pd.DataFrame, task: str, method: str = "GPTfluence") -> 
     paper = paper.assign(column=[f"paper {task_label(t)} ({kind[str(n)]})" for n, t in zip(paper["table"],
                                                                                           paper["task"])])
     both = pd.concat([wide, paper[["setting", "metric", "column", "value", "std"]]], ignore_index=True)
-    both["cell"] = [cell(v, s, missing="n/a") for v, s in zip(both["value"], both["std"])]
+    both["cell"] = [cell(v, s, missing="n/a", paper=c.startswith("paper"))
+                    for v, s, c in zip(both["value"], both["std"], both["column"])]
     both["unseen"] = both["setting"].str.split("=").str[1]
     table = both.pivot(index=["unseen", "metric"], columns="column", values="cell")
     index = [(s, m) for s in SCENARIOS for m in SCORES if (s, m) in table.index]

@@ -50,6 +50,15 @@ def number(value) -> str:
     return f"{rounded:#.{SIGNIFICANT}g}".rstrip(".")
 
 
+def published(value) -> str:
+    """A paper's number without digits it did not publish: `number`, minus trailing zeros ('0.008', not '0.00800';
+    '0.5', not '0.500'), so a value copied from a paper's table never reads more precise than printed."""
+    text = number(value)
+    if "." in text and "e" not in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
 def fmt(value) -> str:
     """A number for the text, by the book's rule (`number`)."""
     return number(value)
@@ -67,11 +76,13 @@ def sci(value) -> str:
     return number(value)
 
 
-def cell(value: float | None, std: float | None = None, *, missing: str = "") -> str:
-    """A table cell 'value (std)' by the book's rule; `missing` when value is not finite."""
+def cell(value: float | None, std: float | None = None, *, missing: str = "", paper: bool = False) -> str:
+    """A table cell 'value (std)' by the book's rule (a paper's value with `published`); `missing` when value is
+    not finite."""
     if not _finite(value):
         return missing
-    return f"{number(value)} ({number(std)})" if _finite(std) else number(value)
+    write = published if paper else number
+    return f"{write(value)} ({write(std)})" if _finite(std) else write(value)
 
 
 def interval_text(low: float, high: float, *, missing: str = "n/a") -> str:

@@ -30,7 +30,7 @@ def test_wide_table_orders_and_formats():
     assert list(wide.loc["RTE"].index) == ["GPTfluence", "Simfluence", "Mean of training runs"]
     assert list(wide.columns) == [(s, o) for s in ("MSE", "MAE", "Spearman") for o in ("ours", "paper")]
     assert wide.loc[("SST-2", "GPTfluence"), ("MSE", "ours")] == "0.500 (0.100)"
-    assert wide.loc[("SST-2", "GPTfluence"), ("MSE", "paper")] == "0.0140 (0.00600)"
+    assert wide.loc[("SST-2", "GPTfluence"), ("MSE", "paper")] == "0.014 (0.006)"  # as the paper printed it
     assert wide.loc[("Average", "GPTfluence"), ("MSE", "ours")] == "0.500"
     assert wide.loc[("RTE", "Mean of training runs"), ("MSE", "paper")] == ""
 

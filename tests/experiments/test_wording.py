@@ -1,7 +1,7 @@
 """lib.experiments.wording: the book's numbers and comparison phrases."""
 import numpy as np
 
-from lib.experiments.wording import (cell, change_phrase, compare_word, compared, fmt, human_count, number,
+from lib.experiments.wording import (cell, published, change_phrase, compare_word, compared, fmt, human_count, number,
                                      position_phrase, ratio_phrase, relative, sci, trend, use_book_numbers, verdict)
 
 
@@ -71,3 +71,9 @@ def test_interval_text_uses_the_book_number_rule():
     from lib.experiments.wording import interval_text
     assert interval_text(-0.0123456, 1234.5) == "[-0.0123, 1,234]"
     assert interval_text(float("nan"), 1.0) == "n/a" and interval_text(None, 1.0, missing="—") == "—"
+
+
+def test_papers_values_show_only_the_digits_they_published():
+    assert published(0.008) == "0.008" and published(0.5) == "0.5" and published(0.929) == "0.929"
+    assert published(12.0) == "12" and published(1862.0) == "1,862" and published(1.5e-05) == "1.50e-05"
+    assert cell(0.008, 0.007, paper=True) == "0.008 (0.007)" and cell(0.008, 0.007) == "0.00800 (0.00700)"
