@@ -40,8 +40,9 @@ _GPTFLUENCE: dict[str, GPTfluenceConfig] = {
     "smoke": GPTfluenceConfig(lr=1e-3, max_epochs=30, patience=5, warmup_steps=10),
     "default": GPTfluenceConfig(lr=1e-3, max_epochs=300, patience=20, warmup_steps=50),
 }
-PAPER_GPTFLUENCE = GPTfluenceConfig()
-"""The paper's fine-tuning hyperparameters (Table 8), the defaults of GPTfluenceConfig."""
+PAPER_GPTFLUENCE = GPTfluenceConfig(normalize_features=False)
+"""The paper's fine-tuning hyperparameters (Table 8), the defaults of GPTfluenceConfig, except unit-norm features:
+the paper and its official code feed the encoder's embedding as it is; the norm is this book's addition."""
 
 
 def gptfluence_config(scale: str) -> GPTfluenceConfig:

@@ -32,3 +32,10 @@ def test_protocol_table_puts_ours_beside_the_paper():
 
 def test_task_labels():
     assert task_label("wmt16_de_en") == "WMT16 DE/EN" and task_label("other") == "other"
+
+
+def test_the_papers_gptfluence_column_says_unit_norm_features_are_the_books_addition():
+    from lib.experiments.settings import gptfluence_config_table
+
+    table = gptfluence_config_table("default")
+    assert table.loc["normalize_features"].tolist() == ["True", "False"]
