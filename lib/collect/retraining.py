@@ -72,6 +72,7 @@ def choose_labels(mean_nll: np.ndarray, target_tokens: np.ndarray) -> np.ndarray
 
 def retrain_and_score(config: CollectionConfig, run_index: int, *, device: str | None = None) -> RetrainScore:
     """Train run `run_index` of `config` as the collector would (no per-step evaluation), then score its tests."""
+    # lazy: training imports torch and the trainer; reading the store (RetrainingStore) must not
     import torch
 
     from lib.data import get_task

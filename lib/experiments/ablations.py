@@ -19,12 +19,16 @@ import pandas as pd
 
 from lib.collect import StoredCollection
 from lib.dynamics import Dynamics
+from lib.encoders import load_encoder
 from lib.experiments.scoring import mean_value
+from lib.experiments.settings import FINE_TUNING_TASKS, INSTRUCTION_TUNING, gptfluence_config
+from lib.experiments.store import collection_config, dynamics, stored
 from lib.experiments.tables import values_with_std
 from lib.experiments.simulation import simulate_methods, split_or_none
 from lib.experiments.wording import cell, compared, human_count, trend
 from lib.metrics import LOWER_IS_BETTER, SCORES, evaluate
 from lib.paper import beside, paper_rows
+from lib.scales import get_scale
 from lib.simulators import GPTfluence, GPTfluenceConfig, Simfluence
 
 INTERVALS = (1, 2, 3, 4, 5, 6, 8, 10)
@@ -414,11 +418,6 @@ class AblationResult:
 
 def run(scale: str, *, encoder, data_dir: str | os.PathLike | None = None, encoder_loader=None) -> AblationResult:
     """Run the chapter's four ablations at `scale` with GPTfluence's `encoder` (others loaded by `encoder_loader`)."""
-    from lib.encoders import load_encoder
-    from lib.experiments.settings import FINE_TUNING_TASKS, INSTRUCTION_TUNING, gptfluence_config
-    from lib.experiments.store import collection_config, dynamics, stored
-    from lib.scales import get_scale
-
     loader = encoder_loader or load_encoder
     current, config = get_scale(scale), gptfluence_config(scale)
     runs = {task: dynamics(scale, task, data_dir=data_dir) for task in FINE_TUNING_TASKS}

@@ -21,8 +21,11 @@ import numpy as np
 import pandas as pd
 
 from lib.dynamics import Dynamics
+from lib.experiments.settings import FINE_TUNING_TASKS
 from lib.experiments.simulation import split_or_none
-from lib.experiments.wording import compared, ratio_phrase
+from lib.experiments.store import dynamics
+from lib.experiments.tables import values_with_std
+from lib.experiments.wording import cell, compared, ratio_phrase
 from lib.metrics import SCORES, evaluate
 from lib.paper import paper_rows
 from lib.simulators import Simfluence, SimfluenceSGD
@@ -77,7 +80,6 @@ def paper_variant_rows() -> pd.DataFrame:
 
 def variants_wide(table: pd.DataFrame, index: Sequence[str]) -> pd.DataFrame:
     """A display table: rows `index`, columns (metric, variant) as "value (std)" (the book's number rule)."""
-    from lib.experiments.wording import cell
 
     cells = table.assign(cell=[cell(v, s, missing="-") for v, s in zip(table["value"], table["std"])])
     wide = cells.pivot_table(index=list(index), columns=["metric", "method"], values="cell", aggfunc="first",
@@ -100,8 +102,6 @@ class SimfluenceResult:
 def run(scale: str, *, tasks: Sequence[str] | None = None, adam: dict | None = None,
         data_dir: str | os.PathLike | None = None) -> SimfluenceResult:
     """Variants and closed form vs Adam on the loss of each fine-tuning collection of `scale`."""
-    from lib.experiments.settings import FINE_TUNING_TASKS
-    from lib.experiments.store import dynamics
 
     tasks = list(tasks or FINE_TUNING_TASKS)
     runs = {task: dynamics(scale, task, data_dir=data_dir) for task in tasks}
@@ -148,7 +148,6 @@ def facts(result: SimfluenceResult) -> dict[str, object]:
 def fits_table(fits: pd.DataFrame) -> pd.DataFrame:
     """A display table of `fit_comparison` rows: (task, fit) x the scores as "value (std)", plus the fit seconds,
     the ridge penalty and the held-out predictions' rms gap between the two fits."""
-    from lib.experiments.tables import values_with_std
 
     scores = values_with_std(fits, index=["task", "fit"]).rename_axis(columns=None)
     extra = fits.drop_duplicates(["task", "fit"]).set_index(["task", "fit"])[
