@@ -163,8 +163,8 @@ def model_description(collection: StoredCollection) -> dict:
     model = collection.config.get("model", {})
     environment = collection.run_meta(collection.run_indices()[0]).get("environment", {})
     return {"model": model.get("name", "?"), "regime": model.get("regime", "full"),
-            "parameters": environment.get("model_parameters", np.nan),
-            "trainable": environment.get("trainable_parameters", np.nan)}
+            "parameters": float(environment.get("model_parameters", np.nan)),  # float: shown by the number rule
+            "trainable": float(environment.get("trainable_parameters", np.nan))}
 
 
 def equal_runs(collections: Mapping[str, Dynamics]) -> dict[str, Dynamics]:
@@ -279,7 +279,8 @@ def table10_wide(table: pd.DataFrame) -> pd.DataFrame:
     columns = (SAME_PREFIX, OWN_STEPS, "paper")
     cells = table.assign(n=table["setting"].str.split("=").str[1].astype(int))
     for who in columns:
-        cells[f"{who}_cell"] = [cell(v, s, missing="-") for v, s in zip(table[who], table[f"{who} std"])]
+        cells[f"{who}_cell"] = [cell(v, s, missing="-", paper=who == "paper")
+                                for v, s in zip(table[who], table[f"{who} std"])]
     wide = cells.pivot(index=["task", "target", "n"], columns="metric", values=[f"{who}_cell" for who in columns])
     wide = wide.swaplevel(axis=1).rename(columns={f"{who}_cell": who for who in columns}, level=1)
     metrics = [m for m in SCORES if m in wide.columns.get_level_values(0)]

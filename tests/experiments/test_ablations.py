@@ -134,7 +134,7 @@ def test_table10_puts_both_scorings_beside_the_paper_and_keeps_orders_we_left_ou
     assert table[ablations.SAME_PREFIX].isna().sum() == 3
     wide = table10_wide(table)
     assert wide.loc[("rte", "loss", 10), ("mse", ablations.SAME_PREFIX)] == "-"
-    assert wide.loc[("rte", "loss", 1), ("mse", "paper")] == "0.0360 (0.0290)"
+    assert wide.loc[("rte", "loss", 1), ("mse", "paper")] == "0.036 (0.029)"  # as the paper printed it
 
 
 def test_encoder_ablation_labels_each_encoder_and_adds_simfluence(sst2):
@@ -188,3 +188,14 @@ def test_model_size_rows_name_each_gpt_setting():
     shown = ablations.size_beside_paper(table, ablations.size_paper_rows())
     assert {"ours", "paper (Table 1)"} == set(shown.index.get_level_values("source"))
 
+
+
+
+def test_model_description_gives_float_counts_that_tables_show_with_separators():
+    from lib.experiments.store import committed
+    from lib.experiments.wording import number
+
+    info = ablations.model_description(committed("default/sst2"))
+    assert isinstance(info["parameters"], float) and info["parameters"] > 1e8
+    shown = pd.DataFrame([info])[["parameters"]].to_string(float_format=number)
+    assert f"{int(info['parameters']):,}" in shown
