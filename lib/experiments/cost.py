@@ -22,7 +22,7 @@ from lib.dynamics import Dynamics
 from lib.experiments.settings import gptfluence_config
 from lib.experiments.simulation import SimulationResult, per_trajectory_seconds, simulate_methods
 from lib.experiments.store import stored
-from lib.experiments.wording import fmt, ratio_phrase, sci
+from lib.experiments.wording import fmt, published, ratio_phrase, sci
 from lib.models import load_causal_lm
 from lib.paper import paper_rows
 from lib.simulators import GPTfluenceConfig
@@ -380,7 +380,7 @@ def facts(result: CostResult) -> dict[str, object]:
         out[f"fl_fwd_{key}"] = sci(flops.loc[method, "GPT forwards per run"])
     out["fl_gpt_shared"] = sci(flops.loc["GPTfluence", "per trajectory, shared work amortized"])
     for key, method in (("tracin", "TracIn-CP"), ("gpt", "GPTfluence"), ("sim", "Simfluence")):
-        out[f"p_lat_{key}"] = fmt(paper.loc[method, "latency_s_per_sample"])
+        out[f"p_lat_{key}"] = published(paper.loc[method, "latency_s_per_sample"])
         out[f"p_fl_{key}"] = sci(paper.loc[method, "flops"])
     paper_gpt = gptfluence_flops(order=1, **PAPER_SHAPES)
     paper_sim = simfluence_flops(steps=PAPER_SHAPES["steps"], batch=PAPER_SHAPES["batch"])

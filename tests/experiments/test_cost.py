@@ -163,6 +163,6 @@ def test_the_chapter_run_and_its_facts_on_the_smoke_collection():
     assert out["n_traj"] == truth.n_runs * truth.n_tests and out["repeats"] == 1
     assert set(result.latency.index) == set(cost.COST_METHODS) and out["enc_dim"] == 8
     assert out["pshape_sim_traj"] == "768"  # 96 steps x (2 (4 - 1) + 2) FLOPs
-    assert out["p_lat_gpt"] == "0.200" and out["n_all_runs"] == len(result.timings)
+    assert out["p_lat_gpt"] == "0.2" and out["n_all_runs"] == len(result.timings)
     assert out["stop_reason"].startswith(("it stopped after", "it ran all"))
     assert out["payoff"].startswith(("a simulator pays off", "at this scale"))
