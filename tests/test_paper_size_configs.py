@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from lib.collect import load_config
-from lib.scales import PAPER_SIZE_REGIME
+from lib.scales import PAPER_SIZE_COLLECTIONS, PAPER_SIZE_REGIME
 
 CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs" / "paper_size").glob("*.toml"))
 MEDIAN_REFERENCE_TOKENS = {"webnlg": 32, "wmt16_de_en": 23}
@@ -43,8 +43,6 @@ def test_there_are_paper_size_configs():
 
 
 def test_every_paper_size_config_has_its_stated_size_in_scales():
-    from lib.scales import PAPER_SIZE_COLLECTIONS
-
     stated = {c.name: c for c in PAPER_SIZE_COLLECTIONS}
     assert {p.stem for p in CONFIGS} == set(stated)
     for path in CONFIGS:

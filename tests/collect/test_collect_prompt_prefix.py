@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from transformers import (Gemma3ForCausalLM, Gemma3TextConfig, GenerationConfig, LlamaConfig, LlamaForCausalLM)
+from transformers import (DynamicCache, Gemma3ForCausalLM, Gemma3TextConfig, GenerationConfig, LlamaConfig,
+                          LlamaForCausalLM)
 
 from lib.collect.config import EvalSettings
 from lib.collect.evaluate import Evaluator
@@ -82,7 +83,6 @@ def test_stale_prefix_would_differ():
     top = TopBlocks(model, 2)
     ids, mask = _left_padded(tokenizer)
     with torch.inference_mode():
-        from transformers import DynamicCache
         stale = DynamicCache(config=model.config)
         model(input_ids=ids[:, :-1], attention_mask=mask[:, :-1], position_ids=mask_positions(mask[:, :-1]),
               past_key_values=stale, use_cache=True)
