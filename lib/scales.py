@@ -112,6 +112,11 @@ PAPER_SIZE_COLLECTIONS: tuple[PaperSizeCollection, ...] = (
         "Model size: Gemma-3-270M in the same regime and on the same pool, test examples and curricula as sst2 "
         "(SmolLM2-135M), so the two sizes are compared run by run."),
     PaperSizeCollection(
+        "sst2_mislabel", "25/2/5", 96, 64, "loss",
+        "The mislabel experiment (paper Fig 7): sst2 with 40% of the pool's labels flipped and gradient data on "
+        "every run, so that TracIn-CP's self-influence scores every pool example some run trains on; SST-2's cost "
+        "plus the gradient dot products of the training runs."),
+    PaperSizeCollection(
         "webnlg", "18/2/4", 48, 32, "loss, BLEU, ROUGE-L",
         "Generating at every step is what a step costs here: on 16 test prompts with 64 new tokens, one "
         "evaluation's generation took 213 s on a heavily shared CPU, of which the prompt prefill is 11% "
