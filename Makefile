@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 SCALE ?= default
 COLLECT ?= 0
 # where lib/experiments/store.py reads each scale's dynamics
-DYNAMICS := $(if $(filter default,$(SCALE)),data/dynamics,build/dynamics)/$(SCALE)
+DYNAMICS := $(if $(filter default paper_size,$(SCALE)),data/dynamics,build/dynamics)/$(SCALE)
 STAMP := $(VENV)/.installed
 
 .PHONY: venv book collect test clean

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lib.paths import REPO_ROOT, data_dir
-from lib.scales import get_scale
+from lib.scales import SCALES, get_scale
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
 READS_CHAPTERS = ("00_intro",)
@@ -148,7 +148,7 @@ def tidy_executed(path: Path) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--scale", default="default", help="smoke | default")
+    parser.add_argument("--scale", default="default", help=" | ".join(SCALES))
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "book", help="book folder to write")
     parser.add_argument("--data-dir", type=Path, default=None, help="task data (default: $GPTFLUENCE_DATA_DIR or ../shared/data)")
     parser.add_argument("--only", nargs="*", default=(), help="notebook stems to run (default: all)")

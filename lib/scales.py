@@ -15,6 +15,7 @@ class Scale:
     encoder: str        # GPTfluence's frozen feature encoder
     examples_shown: int  # prompts printed per task in the foundation chapter
     why: str
+    committed: bool = False  # its dynamics are checked in under data/dynamics/<name> (collecting them is opt-in)
 
 
 SCALES: dict[str, Scale] = {
@@ -34,7 +35,13 @@ SCALES: dict[str, Scale] = {
             "paper's size (32 runs of 96 steps, 200-example pools) would take days here; lr 2e-5 instead of the "
             "paper's 5e-7 makes the loss move in 12-16 steps. The second size is Gemma-3-270M on SST-2 (5 runs). Numbers at this "
             "scale are noisy (few runs and test examples); they are shown beside the paper's, never tuned toward "
-            "them."),
+            "them.", committed=True),
+    "paper_size": Scale(
+        name="paper_size", model="smollm2-135m", encoder="minilm-mean", examples_shown=2,
+        why="The paper's protocol (pool 200, 128 examples per run, batch 4, 96 steps, 32 runs) in the top-block "
+            "regime (PAPER_SIZE_REGIME), one collection per experiment (PAPER_SIZE_COLLECTIONS, configs/"
+            "paper_size/). Being collected across sittings; it replaces the default scale once every collection "
+            "is complete.", committed=True),
 }
 
 

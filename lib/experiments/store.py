@@ -1,7 +1,7 @@
 """Where each scale's collections live, and collecting them when they are missing.
 
-A collection is named by its config, `configs/<scale>/<name>.toml`. The `default` scale reads the
-committed dynamics under `data/dynamics/default/<name>`; the `smoke` scale collects into the untracked
+A collection is named by its config, `configs/<scale>/<name>.toml`. A committed scale (`default`, `paper_size`)
+reads the checked-in dynamics under `data/dynamics/<scale>/<name>`; the `smoke` scale collects into the untracked
 `build/dynamics/smoke/<name>` on first use (seconds, with the tiny model). The collector is resumable,
 so an interrupted collection is finished, never redone. Chapters hold the returned `StoredCollection`
 (header, timings, examples, dynamics per metric) and never build paths themselves.
@@ -39,15 +39,15 @@ def committed(folder: str) -> StoredCollection:
 
 
 def dynamics_folder(scale: str, name: str) -> Path:
-    """Committed folder for the default scale, untracked build folder for the others."""
-    root = REPO_ROOT / "data" / "dynamics" if scale == "default" else REPO_ROOT / "build" / "dynamics"
+    """Checked-in folder for a committed scale (see lib.scales.Scale), untracked build folder for the others."""
+    root = REPO_ROOT / ("data" if get_scale(scale).committed else "build") / "dynamics"
     return root / scale / name
 
 
 def collects_missing(scale: str) -> bool:
-    """Whether missing runs are collected by default: at every scale but `default`, where it costs hours of CPU
-    and is opt-in ($GPTFLUENCE_COLLECT=1)."""
-    return scale != "default" or os.environ.get(COLLECT_ENV) == "1"
+    """Whether missing runs are collected by default: at every scale but the committed ones, where it costs hours
+    of CPU and is opt-in ($GPTFLUENCE_COLLECT=1)."""
+    return not get_scale(scale).committed or os.environ.get(COLLECT_ENV) == "1"
 
 
 def stored(scale: str, name: str, *, collect_missing: bool | None = None,

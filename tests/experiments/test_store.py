@@ -15,6 +15,7 @@ def test_unknown_collection_lists_known_ones():
 def test_default_dynamics_live_in_the_repo_and_smoke_in_build():
     assert dynamics_folder("default", "sst2").parts[-4:] == ("data", "dynamics", "default", "sst2")
     assert dynamics_folder("smoke", "sst2").parts[-4:] == ("build", "dynamics", "smoke", "sst2")
+    assert dynamics_folder("paper_size", "rte").parts[-4:] == ("data", "dynamics", "paper_size", "rte")
 
 
 def test_missing_runs_fail_with_the_command_to_collect_them(tmp_path, monkeypatch):
@@ -39,3 +40,12 @@ def test_collections_table_reads_every_config_of_a_scale():
     sst2 = collection_config("smoke", "sst2")
     assert table.loc["sst2", "steps"] == sst2.training.steps
     assert table.loc["sst2", "runs (train/val/test)"] == f"{sst2.runs.train}/{sst2.runs.val}/{sst2.runs.test}"
+
+
+def test_a_committed_scale_reads_its_checked_in_collection_and_never_collects(monkeypatch):
+    monkeypatch.delenv(store.COLLECT_ENV, raising=False)
+    assert not store.collects_missing("paper_size") and store.collects_missing("smoke")
+    sst2 = dynamics("paper_size", "sst2")
+    config = collection_config("paper_size", "sst2")
+    assert (sst2.n_runs, sst2.n_steps, sst2.n_tests) == (config.runs.total, config.training.steps,
+                                                         config.data.test_size)
