@@ -20,16 +20,18 @@ import pandas as pd
 from lib.collect import StoredCollection
 from lib.dynamics import Dynamics
 from lib.encoders import load_encoder
-from lib.experiments.scoring import mean_value
+from lib.experiments.comparisons import Case, claim_facts, difference_table
+from lib.experiments.scoring import REFERENCE, mean_trajectory, mean_value
 from lib.experiments.settings import FINE_TUNING_TASKS, INSTRUCTION_TUNING, gptfluence_config
 from lib.experiments.store import collection_config, dynamics, stored
 from lib.experiments.tables import values_with_std
 from lib.experiments.simulation import simulate_methods, split_or_none
-from lib.experiments.wording import cell, compared, human_count, trend
+from lib.experiments.wording import cell, compared, human_count, published, trend
 from lib.metrics import LOWER_IS_BETTER, SCORES, evaluate
 from lib.paper import beside, paper_rows
 from lib.scales import get_scale
 from lib.simulators import GPTfluence, GPTfluenceConfig, Simfluence
+from lib.simulators.health import rollout_health, value_band
 
 INTERVALS = (1, 2, 3, 4, 5, 6, 8, 10)
 """Checkpoint intervals k tried (paper Fig 3 goes up to 10); only those below T are used (see `usable_intervals`)."""
@@ -38,6 +40,8 @@ ORDERS = (1, 2, 3, 5, 10)
 SPLITS_USED = ("train", "val", "test")
 MIN_PREDICTED_STEPS = 4
 """An order-n simulator must still predict at least this many steps (n..T), so n <= T - 3."""
+SIZE_COLUMN = "runs x tests"
+"""The n of a display row: held-out runs x test examples."""
 SAME_PREFIX, OWN_STEPS = "same prefix", "own steps"
 """How a Markov-order row is scored: every order given the same true values y_0..y_{N-1} (N the largest order)
 and scored on steps N..T; or the paper's convention, order n given y_0..y_{n-1} and scored on steps n..T."""
@@ -83,36 +87,76 @@ def from_step(dyn: Dynamics, start: int) -> Dynamics:
         learning_rates=None if dyn.learning_rates is None else dyn.learning_rates[:, start:])
 
 
+def blind_reference(train: Dynamics, truth: Dynamics) -> tuple[np.ndarray, np.ndarray]:
+    """The curriculum-blind REFERENCE prediction of `truth`'s runs from the `train` runs' mean change, and its diverged
+    rollouts (bool [runs, tests], judged on the band of the train values as every simulator's)."""
+    prediction = mean_trajectory(train, truth)
+    return prediction, rollout_health(prediction, truth.metric, value_band(train.values)).diverged
+
+
+def sizes(truth: Dynamics) -> dict[str, int]:
+    """The n of a row scored on `truth`: its held-out runs and test examples."""
+    return {"runs": int(truth.n_runs), "tests": int(truth.n_tests)}
+
+
+def interval_label(method: str, k: int) -> str:
+    """A method trained on dynamics recorded every k steps, as a comparison names it: 'GPTfluence, k=4'."""
+    return f"{method}, k={int(k)}"
+
+
 def checkpoint_interval_ablation(dyn: Dynamics, intervals: Sequence[int], *, encoder, gptfluence: GPTfluenceConfig,
-                                 methods: Sequence[str] = ("Simfluence", "GPTfluence"), **labels) -> pd.DataFrame:
+                                 methods: Sequence[str] = ("Simfluence", "GPTfluence"), reference: bool = True,
+                                 cases: list[Case] | None = None, **labels) -> pd.DataFrame:
     """Fit `methods` on the train and val runs recorded every k steps, score them on the test runs at every step
     (paper Fig 3), for each k.
 
     The training and validation runs are `held_checkpoints(dyn, k)`: a collection that recorded only every k-th
     step, each value held back over the k steps before it. The held-out test runs keep every step's true value,
-    so every k is scored on the same steps 1..T against the same truth.
+    so every k is scored on the same steps 1..T against the same truth. With `reference`, the curriculum-blind
+    REFERENCE (the mean change of the same approximate train runs) is a row of every k. `cases`, when given,
+    receives one `comparisons.Case` of the held-out runs whose methods are `interval_label(method, k)`.
     """
     truth = dyn.select_runs("test")
-    frames = []
+    frames, predictions, diverged = [], {}, {}
     for k in intervals:
-        result = simulate_methods(held_checkpoints(dyn, int(k)), list(methods), encoder=encoder, gptfluence=gptfluence,
-                                  held_out=truth, **labels)
-        table = result.table.assign(interval=int(k), recorded_steps=len(recorded_steps(dyn.n_steps, int(k))) - 1,
-                                    scored_steps=truth.n_steps)
+        held = held_checkpoints(dyn, int(k))
+        result = simulate_methods(held, list(methods), encoder=encoder, gptfluence=gptfluence, held_out=truth,
+                                  **labels)
+        table = result.table
+        for method in methods:
+            predictions[interval_label(method, k)] = result.predictions[method]
+            diverged[interval_label(method, k)] = result.health[method].diverged
+        if reference:
+            prediction, diverged[interval_label(REFERENCE, k)] = blind_reference(held.select_runs("train"), truth)
+            predictions[interval_label(REFERENCE, k)] = prediction
+            table = pd.concat([table, evaluate(prediction, truth, method=REFERENCE, **labels)], ignore_index=True)
+        table = table.assign(interval=int(k), recorded_steps=len(recorded_steps(dyn.n_steps, int(k))) - 1,
+                             scored_steps=truth.n_steps, **sizes(truth))
         table["fit_seconds"] = table["method"].map(result.fit_seconds)
         frames.append(table)
+    if cases is not None:
+        cases.append(Case(str(labels.get("task", "all")), truth, predictions, diverged, {}))
     return pd.concat(frames, ignore_index=True)
 
 
+def order_label(n: int) -> str:
+    """GPTfluence of Markov order n, as a comparison names it: 'GPTfluence, n=3'."""
+    return f"GPTfluence, n={int(n)}"
+
+
 def markov_order_ablation(dyn: Dynamics, orders: Sequence[int], *, encoder, gptfluence: GPTfluenceConfig,
-                          reference: bool = True, **labels) -> pd.DataFrame:
+                          reference: bool = True, blind: bool = True, cases: list[Case] | None = None,
+                          **labels) -> pd.DataFrame:
     """GPTfluence of each Markov order n, fitted on the train runs and scored on the test runs (Fig 4, Table 10).
 
     Rows with scored="same prefix" give every order the same true values y_0..y_{N-1} (N = max(orders)): the
     order-n rollout starts from the last n of them and every order is scored on the same steps N..T, so a higher
     order is not scored on easier steps. Rows with scored="own steps" follow the paper's convention: order n is
-    given y_0..y_{n-1} and scored on steps n..T. With `reference`, Simfluence (order 1) is added.
+    given y_0..y_{n-1} and scored on steps n..T. With `reference`, Simfluence (order 1) is added; with `blind`, the
+    curriculum-blind REFERENCE (order 1: the train runs' mean change from y_{N-1}, or from y_0 on own steps).
     `fitted_order` is the order of the fitted simulator; `setting` is "markov_order=n" as in the paper CSV.
+    `cases`, when given, receives one `comparisons.Case` of the same-prefix scoring (group "<task> <target>"): its
+    truth holds y_{N-1}..y_T and every method's prediction the same columns, so each is scored on steps N..T.
     """
     train, val, test = dyn.select_runs("train"), split_or_none(dyn, "val"), dyn.select_runs("test")
     prefix = max(orders)
@@ -122,7 +166,8 @@ def markov_order_ablation(dyn: Dynamics, orders: Sequence[int], *, encoder, gptf
         simulators.append(("GPTfluence", int(n), GPTfluence(encoder, config)))
     if reference:
         simulators.append(("Simfluence", 1, Simfluence()))
-    frames = []
+    band = value_band(train.values)
+    frames, predictions, diverged = [], {}, {}
     for method, n, simulator in simulators:
         start = time.perf_counter()
         simulator.fit(train, val)
@@ -130,31 +175,61 @@ def markov_order_ablation(dyn: Dynamics, orders: Sequence[int], *, encoder, gptf
         order = simulator.order
         same = from_step(test, prefix - order)  # columns 0..order-1 = y_{N-order}..y_{N-1}, the given values
         for scored, truth, from_step_ in ((SAME_PREFIX, same, prefix), (OWN_STEPS, test, order)):
-            frames.append(evaluate(simulator.simulate(truth), truth, order=order, method=method, **labels).assign(
+            prediction = simulator.simulate(truth)
+            frames.append(evaluate(prediction, truth, order=order, method=method, **labels).assign(
                 order=n, fitted_order=order, setting=f"markov_order={n}", scored=scored,
-                scored_from=from_step_, fit_seconds=seconds))
+                scored_from=from_step_, fit_seconds=seconds, **sizes(truth)))
+            if scored == SAME_PREFIX:
+                label = order_label(n) if method == "GPTfluence" else method
+                predictions[label] = prediction[:, order - 1:]
+                diverged[label] = rollout_health(predictions[label], dyn.metric, band).diverged
+    if blind:
+        for scored, start_ in ((SAME_PREFIX, prefix - 1), (OWN_STEPS, 0)):
+            truth = from_step(test, start_)
+            prediction, flags = blind_reference(from_step(train, start_), truth)
+            frames.append(evaluate(prediction, truth, method=REFERENCE, **labels).assign(
+                order=1, fitted_order=1, setting="markov_order=1", scored=scored, scored_from=start_ + 1,
+                fit_seconds=0.0, **sizes(truth)))
+            if scored == SAME_PREFIX:
+                predictions[REFERENCE], diverged[REFERENCE] = prediction, flags
+    if cases is not None:
+        shared = from_step(test, prefix - 1)  # y_{N-1}..y_T: the columns every same-prefix prediction is cut to
+        cases.append(Case(f"{labels.get('task', 'all')} {dyn.metric}", shared, predictions, diverged, {}))
     return pd.concat(frames, ignore_index=True)
 
 
 def encoder_ablation(dyn: Dynamics, encoders: dict[str, object], *, gptfluence: GPTfluenceConfig,
-                     reference: bool = True, **labels) -> pd.DataFrame:
+                     reference: bool = True, blind: bool = True, cases: list[Case] | None = None,
+                     **labels) -> pd.DataFrame:
     """GPTfluence with each frozen encoder (label -> Encoder or encoder name), scored on the test runs (Fig 5).
 
-    With `reference`, Simfluence (no features) is added once, with encoder "(none)". Every setting is fitted on the
-    same train runs and scored on the same held-out runs (`run_counts` columns say which).
+    With `reference`, Simfluence (no features) is added once, with encoder "(none)"; with `blind`, the
+    curriculum-blind REFERENCE, with encoder REFERENCE. Every setting is fitted on the same train runs and scored on
+    the same held-out runs (`run_counts` columns say which). `cases`, when given, receives one `comparisons.Case`
+    (group: the `task` label, else "all") whose methods are the encoder labels, "Simfluence" and REFERENCE.
     """
     runs = run_counts(dyn)
-    frames = []
+    truth = dyn.select_runs("test")
+    frames, predictions, diverged = [], {}, {}
     for label, encoder in encoders.items():
         result = simulate_methods(dyn, ["GPTfluence"], encoder=encoder, gptfluence=gptfluence, **labels)
         simulator = result.simulators["GPTfluence"]
+        predictions[label], diverged[label] = result.predictions["GPTfluence"], result.health["GPTfluence"].diverged
         frames.append(result.table.assign(encoder=label, encoder_name=simulator.features.encoder.name,
                                           dim=simulator.features.encoder.dim,
-                                          fit_seconds=result.fit_seconds["GPTfluence"], **runs))
+                                          fit_seconds=result.fit_seconds["GPTfluence"], **runs, **sizes(truth)))
     if reference:
         result = simulate_methods(dyn, ["Simfluence"], **labels)
+        predictions["Simfluence"], diverged["Simfluence"] = (result.predictions["Simfluence"],
+                                                             result.health["Simfluence"].diverged)
         frames.append(result.table.assign(encoder="(none)", encoder_name="(none)", dim=0,
-                                          fit_seconds=result.fit_seconds["Simfluence"], **runs))
+                                          fit_seconds=result.fit_seconds["Simfluence"], **runs, **sizes(truth)))
+    if blind:
+        predictions[REFERENCE], diverged[REFERENCE] = blind_reference(dyn.select_runs("train"), truth)
+        frames.append(evaluate(predictions[REFERENCE], truth, method=REFERENCE, **labels).assign(
+            encoder=REFERENCE, encoder_name="(none)", dim=0, fit_seconds=0.0, **runs, **sizes(truth)))
+    if cases is not None:
+        cases.append(Case(str(labels.get("task", "all")), truth, predictions, diverged, {}))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -208,21 +283,32 @@ def curricula_key(dyn: Dynamics) -> str:
 
 
 def model_size_ablation(collections: dict[str, Dynamics], models: dict[str, dict], *, encoder,
-                        gptfluence: GPTfluenceConfig, methods: Sequence[str] = ("Simfluence", "GPTfluence")
-                        ) -> pd.DataFrame:
+                        gptfluence: GPTfluenceConfig, methods: Sequence[str] = ("Simfluence", "GPTfluence"),
+                        blind: bool = True, cases: list[Case] | None = None) -> pd.DataFrame:
     """Fit and score `methods` on each collection (collection name -> Dynamics, one GPT size each) (Fig 6).
 
     The collections are first cut to equal run counts (`equal_runs`). `models`: collection name -> its
     `model_description`. Rows carry the collection name, its GPT (model, regime, parameters, trainable), a display
     label and the runs used (`run_counts`: whether the held-out curricula are the same shows in held_out_curricula).
+    With `blind`, the curriculum-blind REFERENCE is a row of every collection. `cases`, when given, receives one
+    `comparisons.Case` per collection (group: its name).
     """
     frames = []
     for name, dyn in equal_runs(collections).items():
         info = models[name]
         result = simulate_methods(dyn, list(methods), encoder=encoder, gptfluence=gptfluence, collection=name)
-        table = result.table.assign(**info, label=model_label(info), **run_counts(dyn))
+        predictions = dict(result.predictions)
+        diverged = {m: h.diverged for m, h in result.health.items()}
+        table = result.table
+        if blind:
+            predictions[REFERENCE], diverged[REFERENCE] = blind_reference(dyn.select_runs("train"), result.truth)
+            table = pd.concat([table, evaluate(predictions[REFERENCE], result.truth, method=REFERENCE,
+                                               collection=name)], ignore_index=True)
+        table = table.assign(**info, label=model_label(info), **run_counts(dyn), **sizes(result.truth))
         table["fit_seconds"] = table["method"].map(result.fit_seconds)
         frames.append(table)
+        if cases is not None:
+            cases.append(Case(name, result.truth, predictions, diverged, {}))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -242,7 +328,8 @@ def size_paper_rows(task: str = "average") -> pd.DataFrame:
 def size_beside_paper(ours: pd.DataFrame, paper: pd.DataFrame) -> pd.DataFrame:
     """One values table: our rows per GPT and the paper's per Pythia size, "value (std)" per metric."""
     mine = ours.assign(source="ours")
-    both = pd.concat([mine[["source", "model", "method", "metric", "value", "std"]], paper], ignore_index=True)
+    columns = ["source", "model", "method", "metric", "value", "std"]
+    both = pd.concat([mine[columns + [c for c in ("runs", "tests") if c in mine]], paper], ignore_index=True)
     return values_with_std(both, index=["source", "model", "method"]).rename_axis(columns=None)
 
 
@@ -269,6 +356,10 @@ def table10_beside(ours: pd.DataFrame) -> pd.DataFrame:
     own = mine[mine["scored"] == OWN_STEPS][on + ["value", "std"]].rename(
         columns={"value": OWN_STEPS, "std": f"{OWN_STEPS} std"})
     table = table.merge(own, on=on, how="left")
+    if {"runs", "tests"} <= set(mine.columns):  # the n of our rows: held-out runs x test examples per (task, target)
+        n = {key: f"{int(r)} x {int(t)}" for key, (r, t) in
+             mine[mine["scored"] == SAME_PREFIX].groupby(["task", "target"])[["runs", "tests"]].first().iterrows()}
+        table[SIZE_COLUMN] = [n.get((t, g), "") for t, g in zip(table["task"], table["target"])]
     table["order"] = table["setting"].str.split("=").str[1].astype(int)
     return table.sort_values(["task", "target", "metric", "order"]).drop(columns="order").reset_index(drop=True)
 
@@ -284,7 +375,11 @@ def table10_wide(table: pd.DataFrame) -> pd.DataFrame:
     wide = cells.pivot(index=["task", "target", "n"], columns="metric", values=[f"{who}_cell" for who in columns])
     wide = wide.swaplevel(axis=1).rename(columns={f"{who}_cell": who for who in columns}, level=1)
     metrics = [m for m in SCORES if m in wide.columns.get_level_values(0)]
-    return wide.reindex(columns=[(m, who) for m in metrics for who in columns]).sort_index()
+    wide = wide.reindex(columns=[(m, who) for m in metrics for who in columns]).sort_index()
+    if SIZE_COLUMN in table.columns:  # ours: held-out runs x test examples
+        n = table.dropna(subset=[SAME_PREFIX]).drop_duplicates(["task", "target"]).set_index(["task", "target"])
+        wide[("n", "runs x tests")] = [n[SIZE_COLUMN].get((t, g), "") for t, g, _ in wide.index]
+    return wide
 
 
 def interval_facts(table: pd.DataFrame) -> dict[str, object]:
@@ -303,8 +398,6 @@ def interval_facts(table: pd.DataFrame) -> dict[str, object]:
     out["interval_gpt_vs_sim_rho_last"] = compared(out["interval_gpt_spearman_last"], out["interval_sim_spearman_last"],
                                                    "spearman")
     out["interval_gpt_vs_sim_mse_last"] = compared(out["interval_gpt_mse_last"], out["interval_sim_mse_last"], "mse")
-    degrades = (out["interval_gpt_mse_trend"] == "rises") and (out["interval_gpt_spearman_trend"] == "falls")
-    out["interval_claim"] = "holds" if degrades else "does not hold"
     return out
 
 
@@ -401,7 +494,9 @@ ENCODER_PAPER_NOTE = ("Figure 5's bars are not in the paper's text, only its axe
 
 @dataclass
 class AblationResult:
-    """The four ablations of the chapter as tidy tables (method, target, metric, value, std, n + the setting)."""
+    """The four ablations of the chapter as tidy tables (method, target, metric, value, std, n + the setting), and
+    their comparisons (`comparisons.difference_table`: A - B on the all-steps MSE with its 95% paired bootstrap
+    interval and the verdict on A)."""
 
     scale: str
     gptfluence: GPTfluenceConfig
@@ -415,6 +510,10 @@ class AblationResult:
     sizes: pd.DataFrame           # model_size_ablation over SIZE_COLLECTIONS
     size_models: pd.DataFrame     # per collection: model, regime, parameters, trainable, lr
     size_paper: pd.DataFrame      # size_paper_rows
+    interval_differences: pd.DataFrame | None = None  # interval_comparisons (column task)
+    order_differences: pd.DataFrame | None = None     # order_comparisons (column setting: "<task> <target>")
+    encoder_differences: pd.DataFrame | None = None   # encoder_comparisons (column task)
+    size_differences: pd.DataFrame | None = None      # size_comparisons (column collection)
 
 
 def run(scale: str, *, encoder, data_dir: str | os.PathLike | None = None, encoder_loader=None) -> AblationResult:
@@ -423,43 +522,157 @@ def run(scale: str, *, encoder, data_dir: str | os.PathLike | None = None, encod
     current, config = get_scale(scale), gptfluence_config(scale)
     runs = {task: dynamics(scale, task, data_dir=data_dir) for task in FINE_TUNING_TASKS}
     intervals = sorted(set.intersection(*(set(usable_intervals(d.n_steps)) for d in runs.values())))
-    interval = pd.concat([checkpoint_interval_ablation(d, intervals, encoder=encoder, gptfluence=config, task=task)
+    interval_cases: list[Case] = []
+    interval = pd.concat([checkpoint_interval_ablation(d, intervals, encoder=encoder, gptfluence=config, task=task,
+                                                       cases=interval_cases)
                           for task, d in runs.items()], ignore_index=True)
-    orders, order_steps = [], set()
+    orders, order_steps, order_cases = [], set(), []
     for task, targets in ORDER_TARGETS.items():
         for target in targets:
             d = dynamics(scale, task, metric=target, data_dir=data_dir)
             order_steps.add(d.n_steps)
             orders.append(markov_order_ablation(d, usable_orders(d.n_steps), encoder=encoder, gptfluence=config,
-                                                task=task))
+                                                task=task, cases=order_cases))
+    orders = pd.concat(orders, ignore_index=True)
     gpts = list(dict.fromkeys([current.model] + [collection_config(scale, n).model.name for n in SIZE_COLLECTIONS]))
     labels = {"MiniLM, mean pooling": "minilm-mean", "MiniLM, CLS pooling": "minilm-cls"}
     labels.update({f"GPT itself: {name}": name for name in gpts})
     encoders = {label: (encoder if name == current.encoder else loader(name)) for label, name in labels.items()}
+    encoder_cases: list[Case] = []
     encoder_table = encoder_ablation(dynamics(scale, INSTRUCTION_TUNING, data_dir=data_dir), encoders,
-                                     gptfluence=config)
+                                     gptfluence=config, cases=encoder_cases, task=INSTRUCTION_TUNING)
+    default = next(label for label, name in labels.items() if name == current.encoder)
     size_runs = {name: dynamics(scale, name, data_dir=data_dir) for name in SIZE_COLLECTIONS}
     models = {name: model_description(stored(scale, name, data_dir=data_dir)) for name in SIZE_COLLECTIONS}
-    sizes = model_size_ablation(size_runs, models, encoder=encoder, gptfluence=config)
+    size_cases: list[Case] = []
+    sizes_table = model_size_ablation(size_runs, models, encoder=encoder, gptfluence=config, cases=size_cases)
     size_models = pd.DataFrame([{"collection": n, **models[n], "lr": collection_config(scale, n).training.lr}
                                 for n in SIZE_COLLECTIONS]).set_index("collection")
     return AblationResult(
         scale=scale, gptfluence=config, encoder_name=current.encoder, interval=interval,
         interval_steps=sorted({d.n_steps for d in runs.values()}), order_steps=sorted(order_steps),
-        orders=pd.concat(orders, ignore_index=True),
-        encoders=encoder_table, encoder_roles={"mean": "MiniLM, mean pooling", "cls": "MiniLM, CLS pooling",
-                                               "gpt": f"GPT itself: {current.model}"},
-        sizes=sizes, size_models=size_models, size_paper=size_paper_rows())
+        orders=orders, encoders=encoder_table,
+        encoder_roles={"mean": "MiniLM, mean pooling", "cls": "MiniLM, CLS pooling",
+                       "gpt": f"GPT itself: {current.model}", "default": default},
+        sizes=sizes_table, size_models=size_models, size_paper=size_paper_rows(),
+        interval_differences=interval_comparisons(interval_cases, intervals),
+        order_differences=order_comparisons(order_cases, sorted(orders.loc[orders["method"] == "GPTfluence",
+                                                                           "order"].unique())),
+        encoder_differences=encoder_comparisons(encoder_cases, encoder_table, default),
+        size_differences=size_comparisons(size_cases))
 
 
 def interval_means(table: pd.DataFrame) -> pd.DataFrame:
-    """Mean over tasks of each (method, interval, metric): value and the mean of the tasks' std."""
+    """Mean over tasks of each (method, interval, metric): value and the mean of the tasks' std; with runs and
+    tests columns, the held-out runs and test examples of all tasks (the n of the mean)."""
+    sums = {"runs": ("runs", "sum"), "tests": ("tests", "sum")} if {"runs", "tests"} <= set(table.columns) else {}
     return table.groupby(["method", "interval", "metric"], as_index=False, sort=False).agg(
-        value=("value", "mean"), std=("std", "mean"))
+        value=("value", "mean"), std=("std", "mean"), **sums)
+
+
+# ------------------------------------------------------------------------------ comparisons with their intervals
+
+def interval_comparisons(cases: Sequence[Case], intervals: Sequence[int]) -> pd.DataFrame:
+    """The checkpoint-interval comparisons per task and over the tasks (each task its own runs): GPTfluence at the
+    densest k against the sparsest (the paper: denser is better), GPTfluence against Simfluence at the sparsest k,
+    and GPTfluence against the curriculum-blind reference at both."""
+    return difference_table(cases, list(interval_pairs(intervals).values()), shared_runs=False)
+
+
+def interval_pairs(intervals: Sequence[int]) -> dict[str, tuple[str, str]]:
+    """The checkpoint-interval comparisons (A, B) by glue key: `interval_dense` (GPTfluence at the densest k against
+    the sparsest), `interval_gs_last` (against Simfluence at the sparsest k), `interval_gr_first` / `_last` (against
+    the curriculum-blind reference at the densest / sparsest k)."""
+    first, last = int(min(intervals)), int(max(intervals))
+    gpt = {k: interval_label("GPTfluence", k) for k in (first, last)}
+    return {"interval_dense": (gpt[first], gpt[last]),
+            "interval_gs_last": (gpt[last], interval_label("Simfluence", last)),
+            "interval_gr_first": (gpt[first], interval_label(REFERENCE, first)),
+            "interval_gr_last": (gpt[last], interval_label(REFERENCE, last))}
+
+
+def order_comparisons(cases: Sequence[Case], orders: Sequence[int]) -> pd.DataFrame:
+    """The Markov-order comparisons on the same prefix per (task, target) and over the loss settings (paper Fig 4 is
+    on the loss; each setting its own runs): the highest order against order 1, order 1 against Simfluence, and
+    both orders against the curriculum-blind reference."""
+    low, high = order_label(min(orders)), order_label(max(orders))
+    pairs = [(high, low), (low, "Simfluence"), (low, REFERENCE), (high, REFERENCE)]
+    loss = [c.group for c in cases if c.group.endswith(" loss")]
+    return difference_table(cases, pairs, shared_runs=False, average_of=loss, column="setting")
+
+
+def encoder_comparisons(cases: Sequence[Case], table: pd.DataFrame, default: str) -> pd.DataFrame:
+    """The encoder comparisons on the held-out runs: the best encoder by all-steps MSE against the runner-up, every
+    other encoder against the `default` one, and the default against Simfluence and the curriculum-blind reference."""
+    ranked = top_two(table, "mse")
+    pairs = [tuple(ranked)] if len(ranked) == 2 else []
+    pairs += [(e, default) for e in dict.fromkeys(table.loc[table["method"] == "GPTfluence", "encoder"])
+              if e != default and (e, default) not in pairs]
+    pairs += [(default, "Simfluence"), (default, REFERENCE)]
+    return difference_table(cases, pairs, shared_runs=True)
+
+
+def top_two(table: pd.DataFrame, metric: str) -> list[str]:
+    """The two GPTfluence encoders of an `encoder_ablation` with the best `metric`, best first."""
+    scores = table[(table["method"] == "GPTfluence") & (table["metric"] == metric)].set_index("encoder")["value"]
+    return list(scores.dropna().sort_values(ascending=LOWER_IS_BETTER[metric]).index[:2])
+
+
+def size_comparisons(cases: Sequence[Case]) -> pd.DataFrame:
+    """The model-size comparisons per GPT setting and over the settings (each its own runs): GPTfluence against
+    Simfluence (the paper: better at every size) and both against the curriculum-blind reference."""
+    pairs = [("GPTfluence", "Simfluence"), ("GPTfluence", REFERENCE), ("Simfluence", REFERENCE)]
+    return difference_table(cases, pairs, shared_runs=False, column="collection")
+
+
+def comparison_facts(result: AblationResult) -> dict[str, object]:
+    """Gluable `comparisons.claim_facts` of the chapter's comparisons: the scoreboard's claims (`interval_dense`:
+    denser checkpoints help; `order_high`: a higher Markov order helps; `size_gs`: GPTfluence beats Simfluence on
+    the largest GPT) and the others the text states."""
+    out: dict[str, object] = {}
+    for key, (a, b) in interval_pairs(result.interval["interval"].unique()).items():
+        out.update(claim_facts(result.interval_differences, a, b, key))
+    orders = sorted(result.orders.loc[result.orders["method"] == "GPTfluence", "order"].unique())
+    low, high = order_label(orders[0]), order_label(orders[-1])
+    for key, a, b in (("order_high", high, low), ("order_gs", low, "Simfluence"), ("order_gr_low", low, REFERENCE),
+                      ("order_gr_high", high, REFERENCE)):
+        out.update(claim_facts(result.order_differences, a, b, key, column="setting"))
+    default = result.encoder_roles["default"]
+    ranked = top_two(result.encoders, "mse")
+    if len(ranked) == 2:
+        out.update(claim_facts(result.encoder_differences, *ranked, "encoder_top"))
+        out["encoder_runner_up"] = ranked[1]
+    out.update(claim_facts(result.encoder_differences, default, "Simfluence", "encoder_gs"))
+    out.update(claim_facts(result.encoder_differences, default, REFERENCE, "encoder_gr"))
+    out["encoder_default"] = default
+    largest = result.size_models["parameters"].astype(float).idxmax()
+    out["size_largest"] = model_label(result.size_models.loc[largest].to_dict())
+    out.update(claim_facts(result.size_differences, "GPTfluence", "Simfluence", "size_gs", column="collection",
+                           at=largest))
+    out["size_gs_groups"] = claim_facts(result.size_differences, "GPTfluence", "Simfluence", "size_all",
+                                        column="collection")["size_all_groups"]
+    for key, a in (("size_gr", "GPTfluence"), ("size_sr", "Simfluence")):
+        out.update(claim_facts(result.size_differences, a, REFERENCE, key, column="collection"))
+    return out
+
+
+def paper_order_facts() -> dict[str, object]:
+    """The paper's Table 10 values the text quotes, as published: GPTfluence's final-step Spearman and all-steps MSE
+    on RTE loss at the lowest and highest order."""
+    rows = paper_rows(table="10", task="rte", target="loss", method="GPTfluence")
+    rows = rows.assign(order=rows["setting"].str.split("=").str[1].astype(int))
+    out: dict[str, object] = {}
+    for metric, key in (("spearman", "rho"), ("mse", "mse")):
+        part = rows[rows["metric"] == metric].sort_values("order")
+        out[f"order_paper_rte_{key}_first"] = published(part["value"].iloc[0])
+        out[f"order_paper_rte_{key}_last"] = published(part["value"].iloc[-1])
+        out["order_paper_max"] = int(part["order"].iloc[-1])
+    return out
 
 
 def facts(result: AblationResult) -> dict[str, object]:
-    """Gluable facts of the chapter: the settings, then each ablation's (interval_, order_, encoder_, size_ keys)."""
+    """Gluable facts of the chapter: the settings, then each ablation's (interval_, order_, encoder_, size_ keys), and
+    the comparisons with their intervals (`comparison_facts`)."""
     steps = result.interval_steps
     out: dict[str, object] = {
         "scale_name": result.scale, "encoder_name": result.encoder_name, "gpt_lr": result.gptfluence.lr,
@@ -469,11 +682,14 @@ def facts(result: AblationResult) -> dict[str, object]:
                                             for t in steps)),
         "interval_paper_checkpoints": PAPER_FIG3_STEPS // 10,
         "order_min_predicted": MIN_PREDICTED_STEPS, "encoder_paper_note": ENCODER_PAPER_NOTE,
-        "encoder_gpt_label": result.encoder_roles["gpt"],
+        "encoder_gpt_label": result.encoder_roles["gpt"], "reference_name": REFERENCE,
     }
     out.update(interval_facts(result.interval))
     out.update(order_facts(result.orders))
     out.update(encoder_facts(result.encoders, result.encoder_roles))
     out.update(size_facts(result.sizes))
     out["order_steps"] = ", ".join(map(str, result.order_steps))
+    out.update(paper_order_facts())
+    if result.interval_differences is not None:
+        out.update(comparison_facts(result))
     return out

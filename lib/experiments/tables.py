@@ -129,7 +129,8 @@ def values_with_std(table: pd.DataFrame, index: Sequence[str], columns: str = "m
     wide = wide[[m for m in HONEST_SCORES if m in wide.columns]]
     if {"runs", "tests"} <= set(table.columns):
         sizes = table.groupby(list(index), sort=False)[["runs", "tests"]].first()
-        wide["n (runs x tests)"] = [f"{int(r)} x {int(t)}" for r, t in sizes.loc[wide.index].to_numpy()]
+        wide["n (runs x tests)"] = [f"{int(r)} x {int(t)}" if np.isfinite([r, t]).all() else ""  # a paper's: none
+                                    for r, t in sizes.loc[wide.index].to_numpy(dtype=float)]
     return wide
 
 

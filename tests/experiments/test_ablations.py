@@ -8,6 +8,7 @@ from lib.experiments import ablations
 from lib.experiments.ablations import (checkpoint_interval_ablation, encoder_ablation, encoder_facts, interval_facts,
                                        markov_order_ablation, model_description, model_size_ablation, order_facts,
                                        size_facts, table10_beside, table10_wide, usable_intervals, usable_orders)
+from lib.experiments.scoring import REFERENCE, mean_trajectory
 from lib.experiments.store import collection_config, dynamics, stored
 from lib.metrics import evaluate
 from lib.simulators import GPTfluenceConfig
@@ -57,7 +58,9 @@ def test_interval_ablation_trains_on_held_checkpoints_and_scores_every_step(sst2
         return real(dyn, methods, **kwargs)
 
     monkeypatch.setattr(ablations, "simulate_methods", spy)
-    table = checkpoint_interval_ablation(sst2, [1, 3, 6], encoder=HashEncoder(), gptfluence=FAST, task="sst2")
+    cases = []
+    table = checkpoint_interval_ablation(sst2, [1, 3, 6], encoder=HashEncoder(), gptfluence=FAST, task="sst2",
+                                         cases=cases)
     test = sst2.select_runs("test")
     for (fitted, truth), k in zip(seen, (1, 3, 6)):
         np.testing.assert_array_equal(truth.values, test.values)  # full resolution, the true values, every k
@@ -65,8 +68,27 @@ def test_interval_ablation_trains_on_held_checkpoints_and_scores_every_step(sst2
         np.testing.assert_array_equal(fitted.values, ablations.held_checkpoints(sst2, k).values)
     for k in (1, 3, 6):
         rows = table[table["interval"] == k]
-        assert set(rows["method"]) == {"Simfluence", "GPTfluence"}
+        assert set(rows["method"]) == {"Simfluence", "GPTfluence", REFERENCE}
         assert (rows["scored_steps"] == sst2.n_steps).all() and (rows["task"] == "sst2").all()
+        assert (rows["runs"] == test.n_runs).all() and (rows["tests"] == test.n_tests).all()
+        # the reference of interval k: the mean change of the same approximate train runs
+        blind = mean_trajectory(ablations.held_checkpoints(sst2, k).select_runs("train"), test)
+        np.testing.assert_allclose(cases[0].predictions[ablations.interval_label(REFERENCE, k)], blind)
+        expected = evaluate(blind, test, method=REFERENCE).set_index("metric")["value"]
+        np.testing.assert_allclose(rows[rows["method"] == REFERENCE].set_index("metric")["value"], expected)
+    (case,) = cases
+    assert case.group == "sst2" and set(case.predictions) == set(case.diverged)
+    assert np.mean(case.errors(ablations.interval_label("GPTfluence", 3))) == pytest.approx(
+        table.query("method == 'GPTfluence' and metric == 'mse' and interval == 3")["value"].iloc[0])
+    differences = ablations.interval_comparisons(cases, [1, 3, 6])
+    pairs = ablations.interval_pairs([1, 3, 6])
+    assert pairs["interval_dense"] == ("GPTfluence, k=1", "GPTfluence, k=6")
+    assert set(zip(differences["A"], differences["B"])) == set(pairs.values())
+    dense = differences[(differences["A"] == "GPTfluence, k=1") & (differences["B"] == "GPTfluence, k=6")].iloc[0]
+    assert dense["difference"] == pytest.approx(np.mean(case.errors("GPTfluence, k=1") - case.errors("GPTfluence, k=6")))
+    assert dense["runs"] == test.n_runs and dense["tests"] == test.n_tests
+    means = ablations.interval_means(table)
+    assert (means["runs"] == test.n_runs).all() and (means["tests"] == test.n_tests).all()
     assert table.groupby("interval")["recorded_steps"].first().to_dict() == {1: 8, 3: 3, 6: 2}
     facts = interval_facts(table)
     assert facts["interval_list"] == "1, 3, 6" and facts["interval_max"] == 6
@@ -92,7 +114,8 @@ def test_every_order_gets_the_same_true_prefix_and_is_scored_on_the_same_steps(s
         return made[-1]
 
     monkeypatch.setattr(ablations, "GPTfluence", spy)
-    table = markov_order_ablation(sst2, [1, 2, 3], encoder=HashEncoder(), gptfluence=FAST, task="sst2")
+    cases = []
+    table = markov_order_ablation(sst2, [1, 2, 3], encoder=HashEncoder(), gptfluence=FAST, task="sst2", cases=cases)
     assert [m.order for m in made] == [1, 2, 3]
     gpt = table[table["method"] == "GPTfluence"]
     assert (gpt["fitted_order"] == gpt["order"]).all()
@@ -115,6 +138,20 @@ def test_every_order_gets_the_same_true_prefix_and_is_scored_on_the_same_steps(s
                           ["value"].iloc[0])
     facts = order_facts(table)
     assert facts["order_list"] == "1, 2, 3" and facts["order_dropped"] == "5, 10" and facts["order_prefix"] == 3
+    # the same-prefix Case: every method cut to y_2..y_T and scored on steps 3..T, as the table's same-prefix rows
+    (case,) = cases
+    assert case.group == f"sst2 {sst2.metric}" and case.truth.n_steps == sst2.n_steps - 2
+    same = table[table["scored"] == ablations.SAME_PREFIX]
+    for label, method, order in (("GPTfluence, n=1", "GPTfluence", 1), ("GPTfluence, n=3", "GPTfluence", 3),
+                                 ("Simfluence", "Simfluence", 1), (REFERENCE, REFERENCE, 1)):
+        mse = same.query(f"method == '{method}' and order == {order} and metric == 'mse'")["value"].iloc[0]
+        assert np.mean(case.errors(label)) == pytest.approx(mse)
+    blind = table[table["method"] == REFERENCE]
+    assert len(blind) == 6 and set(blind["scored_from"]) == {1, 3}  # own steps from y_0, same prefix from y_2
+    differences = ablations.order_comparisons(cases, [1, 2, 3])
+    high = differences[(differences["A"] == "GPTfluence, n=3") & (differences["B"] == "GPTfluence, n=1")].iloc[0]
+    assert high["difference"] == pytest.approx(np.mean(case.errors("GPTfluence, n=3") - case.errors("GPTfluence, n=1")))
+    assert high["setting"] == case.group  # one setting only: no average row
 
 
 def test_order_above_the_step_count_is_refused(sst2):
@@ -139,10 +176,16 @@ def test_table10_puts_both_scorings_beside_the_paper_and_keeps_orders_we_left_ou
 
 def test_encoder_ablation_labels_each_encoder_and_adds_simfluence(sst2):
     encoders = {"a": HashEncoder("a", 8), "b": HashEncoder("b", 12)}
-    table = encoder_ablation(sst2, encoders, gptfluence=FAST)
-    assert list(dict.fromkeys(table["encoder"])) == ["a", "b", "(none)"]
-    assert table.groupby("encoder")["dim"].first().to_dict() == {"a": 8, "b": 12, "(none)": 0}
+    cases = []
+    table = encoder_ablation(sst2, encoders, gptfluence=FAST, cases=cases)
+    assert list(dict.fromkeys(table["encoder"])) == ["a", "b", "(none)", REFERENCE]
+    assert table.groupby("encoder")["dim"].first().to_dict() == {"a": 8, "b": 12, "(none)": 0, REFERENCE: 0}
     assert set(table.loc[table["encoder"] == "(none)", "method"]) == {"Simfluence"}
+    assert set(cases[0].predictions) == {"a", "b", "Simfluence", REFERENCE}
+    best, second = ablations.top_two(table, "mse")
+    differences = ablations.encoder_comparisons(cases, table, "a")
+    assert (best, second) in set(zip(differences["A"], differences["B"]))
+    assert {("a", "Simfluence"), ("a", REFERENCE), ("b", "a")} <= set(zip(differences["A"], differences["B"]))
     facts = encoder_facts(table, {"mean": "a", "gpt": "b"}, sentence_roles=("mean",))
     best = facts["encoder_best_mse"]
     assert best in {"a", "b"}
@@ -180,8 +223,16 @@ def test_model_size_rows_name_each_gpt_setting():
     assert full["regime"] == "full" and lora["regime"] == "lora"
     assert full["trainable"] == full["parameters"] and lora["trainable"] < lora["parameters"] / 10
     assert collection_config("smoke", "sst2_size2").training.steps == collection_config("smoke", "sst2").training.steps
-    table = model_size_ablation(runs, models, encoder=HashEncoder(), gptfluence=FAST)
+    cases = []
+    table = model_size_ablation(runs, models, encoder=HashEncoder(), gptfluence=FAST, cases=cases)
     assert set(table["collection"]) == {"sst2", "sst2_size2"}
+    assert set(table["method"]) == {"Simfluence", "GPTfluence", REFERENCE}
+    assert [c.group for c in cases] == ["sst2", "sst2_size2"]
+    differences = ablations.size_comparisons(cases)
+    assert set(differences["collection"]) == {"sst2", "sst2_size2", "average"}
+    pooled = differences[(differences["collection"] == "average") & (differences["A"] == "GPTfluence")
+                         & (differences["B"] == "Simfluence")].iloc[0]
+    assert pooled["runs"] == sum(c.truth.n_runs for c in cases)  # each setting its own runs
     assert table.groupby("collection")["regime"].first().to_dict() == {"sst2": "full", "sst2_size2": "lora"}
     facts = size_facts(table)
     assert facts["size_settings"] == 2 and facts["size_train_runs"] == 4 and facts["size_test_runs"] == 2
@@ -199,3 +250,19 @@ def test_model_description_gives_float_counts_that_tables_show_with_separators()
     assert isinstance(info["parameters"], float) and info["parameters"] > 1e8
     shown = pd.DataFrame([info])[["parameters"]].to_string(float_format=number)
     assert f"{int(info['parameters']):,}" in shown
+
+
+def test_the_papers_table_10_values_are_read_as_published():
+    facts = ablations.paper_order_facts()
+    rows = ablations.paper_rows(table="10", task="rte", target="loss", method="GPTfluence", metric="spearman")
+    first = rows.loc[rows["setting"] == "markov_order=1", "value"].iloc[0]
+    assert facts["order_paper_rte_rho_first"] == ablations.published(first)
+    assert facts["order_paper_max"] == 10
+
+
+def test_table10_states_our_n():
+    ours = pd.DataFrame({"method": "GPTfluence", "task": "rte", "target": "loss",
+                         "scored": [ablations.SAME_PREFIX, ablations.OWN_STEPS], "setting": "markov_order=1",
+                         "metric": "mse", "value": [0.5, 0.7], "std": [0.1, 0.2], "runs": [2, 2], "tests": [8, 8]})
+    wide = table10_wide(table10_beside(ours))
+    assert (wide[("n", "runs x tests")] == "2 x 8").all()
