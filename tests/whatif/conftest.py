@@ -1,0 +1,66 @@
+"""Shared fixtures of the what-if tests: one tiny-neox smoke collection and simulators fitted on it."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from lib.collect import collect, load_config, load_dynamics
+from lib.encoders import load_encoder
+from lib.paths import REPO_ROOT
+from lib.simulators import GPTfluence, Simfluence, TracInCP
+from lib.whatif import fitted
+
+SMOKE = REPO_ROOT / "tests" / "collect" / "fixtures" / "configs" / "smoke_sst2.toml"
+"""tiny-neox on SST-2: 4 runs (2 train, 1 val, 1 test with gradient data) x 8 steps of batch 2, 8 test examples."""
+
+
+@contextmanager
+def one_thread():
+    """Torch on one thread (tiny ops are slower on more of the shared cores), restored afterwards."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def runs(tmp_path_factory) -> SimpleNamespace:
+    """The smoke collection's runs by split (train, val, test) and all of them (all)."""
+    tmp = tmp_path_factory.mktemp("whatif")
+    config = load_config(SMOKE).with_overrides(runtime={"threads": 1, "cache_dir": str(tmp / "cache")})
+    with one_thread():
+        out = collect(config, tmp / "smoke_sst2", progress=False)
+    dynamics = load_dynamics(out)
+    return SimpleNamespace(all=dynamics, **{split: dynamics.select_runs(split) for split in ("train", "val", "test")})
+
+
+@pytest.fixture(scope="session")
+def encoder():
+    """tiny-neox as GPTfluence's frozen encoder (no on-disk cache)."""
+    return load_encoder("tiny-neox", cache=False)
+
+
+@pytest.fixture(scope="session")
+def simfluence(runs):
+    """Simfluence fitted on the training runs, l2 chosen on the validation run."""
+    return fitted(Simfluence(l2=(0.01, 1.0)).fit(runs.train, runs.val), runs.train)
+
+
+@pytest.fixture(scope="session")
+def gptfluence(runs, encoder):
+    """A small GPTfluence (hidden 16, 3 epochs) on the tiny-neox encoder, fitted on the training runs."""
+    sim = GPTfluence(encoder, hidden=16, max_epochs=3, warmup_steps=0)
+    with one_thread():
+        sim.fit(runs.train, runs.val)
+    return fitted(sim, runs.train)
+
+
+@pytest.fixture(scope="session")
+def tracin(runs):
+    """TracIn-CP (every step) with sigma fitted on the run that recorded gradients (the papers' oracle)."""
+    return fitted(TracInCP("all").fit(runs.test), runs.test)
