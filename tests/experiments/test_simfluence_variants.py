@@ -3,7 +3,10 @@ import numpy as np
 import pytest
 
 from lib.experiments import simfluence_variants as sv
+from lib.experiments.comparisons import difference_table
+from lib.experiments.scoring import REFERENCE, mean_trajectory
 from lib.experiments.store import dynamics
+from lib.experiments.wording import fmt
 
 QUICK_ADAM = {"epochs": 300, "lr": 3e-2, "warmup_steps": 0}
 
@@ -14,11 +17,20 @@ def sst2():
 
 
 def test_variants_are_the_three_of_the_paper_and_differ(sst2):
-    table = sv.variant_scores(sst2, task="sst2")
-    assert list(dict.fromkeys(table["method"])) == list(sv.VARIANTS)
-    mse = table[table["metric"] == "mse"].set_index("method")["value"]
+    cases = []
+    table = sv.variant_scores(sst2, task="sst2", cases=cases)
+    assert list(dict.fromkeys(table["method"])) == list(sv.VARIANTS) + [REFERENCE]
+    variants = table[table["method"].isin(list(sv.VARIANTS))]
+    mse = variants[variants["metric"] == "mse"].set_index("method")["value"]
     assert mse.nunique() == 3  # additive (alpha = 1) and multiplicative (beta = 0) are other models
-    assert (table["fit"] == sv.CLOSED_FORM).all() and (table["task"] == "sst2").all()
+    assert (variants["fit"] == sv.CLOSED_FORM).all() and (table["task"] == "sst2").all()
+    test = sst2.select_runs("test")
+    assert (table["runs"] == test.n_runs).all() and (table["tests"] == test.n_tests).all()
+    blind = mean_trajectory(sst2.select_runs("train"), test)  # the curriculum-blind row: the train runs' mean change
+    np.testing.assert_allclose(cases[0].predictions[REFERENCE], blind)
+    assert np.mean(cases[0].errors("Simfluence-Linear")) == pytest.approx(mse["Simfluence-Linear"])
+    wide = sv.variants_wide(table, ["task"])
+    assert ("mse", REFERENCE) in wide.columns and wide[("n", "runs x tests")].tolist() == [f"{test.n_runs} x {test.n_tests}"]
 
 
 def test_closed_form_and_adam_fit_the_same_objective(sst2):
@@ -35,10 +47,17 @@ def test_closed_form_and_adam_fit_the_same_objective(sst2):
 def test_paper_rows_and_facts(sst2):
     paper = sv.paper_variant_rows()
     assert set(paper["method"]) == set(sv.VARIANTS) and set(paper["source"]) == {"simfluence"}
-    result = sv.SimfluenceResult(variants=sv.variant_scores(sst2, task="sst2"),
-                                 fits=sv.fit_comparison(sst2, adam=QUICK_ADAM, task="sst2"), paper=paper,
-                                 adam={**sv.PAPER_SETTINGS, **QUICK_ADAM})
+    variant_cases, fit_cases = [], []
+    result = sv.SimfluenceResult(variants=sv.variant_scores(sst2, task="sst2", cases=variant_cases),
+                                 fits=sv.fit_comparison(sst2, adam=QUICK_ADAM, task="sst2", cases=fit_cases),
+                                 paper=paper, adam={**sv.PAPER_SETTINGS, **QUICK_ADAM})
+    assert "sv_la_claim" not in sv.facts(result)  # no comparisons: no verdicts
+    result.variant_differences = difference_table(variant_cases, list(sv.VARIANT_PAIRS.values()), shared_runs=False)
+    result.fit_differences = difference_table(fit_cases, list(sv.FIT_PAIR.values()), shared_runs=False)
     facts = sv.facts(result)
+    adam, closed = fit_cases[0].errors(sv.ADAM), fit_cases[0].errors(sv.CLOSED_FORM)
+    assert facts["sv_ac_diff"] == fmt(np.mean(adam) - np.mean(closed))
+    assert facts["sv_lr_claim"] in {"holds", "does not hold", "undecided"} and "test examples" in facts["sv_la_n"]
     assert sum(facts[f"sv_best_mse_{k}"] for k in ("linear", "additive", "multiplicative")) == 1
     counted = sum(facts[f"sv_paper_best_mse_{k}"] for k in ("linear", "additive", "multiplicative"))
     assert counted == facts["sv_paper_settings"] > 1
