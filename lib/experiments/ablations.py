@@ -607,7 +607,7 @@ def encoder_comparisons(cases: Sequence[Case], table: pd.DataFrame, default: str
     ranked = top_two(table, "mse")
     pairs = [tuple(ranked)] if len(ranked) == 2 else []
     pairs += [(e, default) for e in dict.fromkeys(table.loc[table["method"] == "GPTfluence", "encoder"])
-              if e != default and (e, default) not in pairs]
+              if e != default and not {(e, default), (default, e)} & set(pairs)]
     pairs += [(default, "Simfluence"), (default, REFERENCE)]
     return difference_table(cases, pairs, shared_runs=True)
 

@@ -1,5 +1,9 @@
 """Published linear datamodeling scores (LDS) of gradient-based attribution on GPT-2, beside which the book puts its
-score across runs. Figures as their sources report them (not recomputed here); `url` is where each is stated."""
+score across runs. Figures as their sources report them (not recomputed here); `url` is where each is stated.
+
+TRAK has no row: no published LDS of TRAK on a language model comparable to ours is among the sources the book can
+cite as reported (the papers and the installed packages' documentation); a figure is added here only with its
+source, never from memory."""
 from __future__ import annotations
 
 import pandas as pd
