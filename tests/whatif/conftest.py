@@ -47,8 +47,8 @@ def encoder():
 
 @pytest.fixture(scope="session")
 def simfluence(runs):
-    """Simfluence fitted on the training runs, l2 chosen on the validation run."""
-    return fitted(Simfluence(l2=(0.01, 1.0)).fit(runs.train, runs.val), runs.train)
+    """Simfluence (l2 0.1) fitted on the training runs (the other runs hold examples these never saw)."""
+    return fitted(Simfluence(l2=0.1).fit(runs.train), runs.train)
 
 
 @pytest.fixture(scope="session")
