@@ -18,6 +18,8 @@ fitted on, and unseen tests, withheld from fitting. The four scenarios simulate:
 | train (unseen training data) | unseen-pool | seen |
 | test  (unseen test data) | seen-pool | unseen |
 | both | unseen-pool | unseen |
+
+`run` reads the collection, assigns the roles and simulates every scenario; `facts` says it in words.
 """
 from __future__ import annotations
 
@@ -27,13 +29,15 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from lib.collect import CollectionConfig
 from lib.dynamics import Dynamics
-from lib.experiments.comparisons import CLAIM, Case, difference_row, score_table, sentence
+from lib.experiments.comparisons import CLAIM, Case, claim_facts, difference_row, score_table, sentence
 from lib.experiments.scoring import REFERENCE, mean_value
-from lib.experiments.settings import task_label
+from lib.experiments.settings import gptfluence_config, task_label
 from lib.experiments.simulation import make_simulator, split_or_none
+from lib.experiments.store import collection_config, dynamics
 from lib.experiments.uncertainty import REASONS, unpaired_difference, unpaired_spearman_difference
-from lib.experiments.wording import cell, compared, fmt, interval_text, relative
+from lib.experiments.wording import cell, compared, fmt, interval_text, published, relative
 from lib.metrics import SCORES, trajectory_errors
 from lib.paper import paper_rows
 from lib.simulators import GPTfluenceConfig
@@ -43,6 +47,10 @@ SCENARIOS = ("none", "train", "test", "both")
 """What is unseen: nothing, the training examples, the test examples, or both (the paper's setting names)."""
 SCENARIO_TITLES = {"none": "nothing unseen", "train": "unseen training data", "test": "unseen test data",
                    "both": "unseen training and test data"}
+COLLECTION = "sst2_unseen"
+"""The chapter's collection, `configs/<scale>/sst2_unseen.toml`."""
+PAIR_KEYS = {("GPTfluence", REFERENCE): "gr", ("Simfluence", REFERENCE): "sr", ("GPTfluence", "Simfluence"): "gs"}
+"""The glue-key names of the paired comparisons within a scenario (`unseen_<key>_<scenario>_...`)."""
 
 
 @dataclass(frozen=True)
@@ -136,6 +144,7 @@ class UnseenResult:
     simulators: dict[str, object] = field(default_factory=dict)
     health: dict[tuple[str, str], RolloutHealth] = field(default_factory=dict)  # (method, scenario) -> rollouts
     differences: pd.DataFrame = field(default_factory=pd.DataFrame)  # paired comparisons per scenario (`differences`)
+    config: CollectionConfig | None = None              # the collection's config (`run`), for the setting facts
 
     def case(self, scenario: str) -> Case:
         """The scenario's simulated runs with every method that simulated it (and the reference)."""
@@ -153,6 +162,23 @@ def reference_prediction(split: UnseenSplit, runs: Dynamics) -> np.ndarray:
     blind = change.mean(axis=1)
     columns = [change[:, position[int(t)]] if int(t) in position else blind for t in runs.test_ids]
     return runs.values[:, :1] + np.stack(columns, axis=1)[None]
+
+
+def run(scale: str, *, encoder, gptfluence: GPTfluenceConfig | None = None, collection: str = COLLECTION,
+        data_dir=None, **split_options) -> UnseenResult:
+    """The chapter: read the unseen-data collection at `scale`, assign its roles (`split_unseen`, which refuses a
+    collection whose unseen pool is not disjoint from the fitted runs), fit Simfluence and GPTfluence (the scale's
+    settings unless `gptfluence` is given) and simulate every scenario."""
+    runs = dynamics(scale, collection, data_dir=data_dir)
+    split = split_unseen(runs, **split_options)
+    result = unseen_experiment(runs, encoder=encoder, gptfluence=gptfluence or gptfluence_config(scale), split=split)
+    result.config = collection_config(scale, collection, data_dir)
+    return result
+
+
+def with_titles(table: pd.DataFrame) -> pd.DataFrame:
+    """`table` with its scenario column written as the chapter's titles ("unseen training data", ...)."""
+    return table.assign(scenario=table["scenario"].map(SCENARIO_TITLES))
 
 
 def unseen_experiment(dyn: Dynamics, *, encoder, gptfluence: GPTfluenceConfig,
@@ -216,8 +242,10 @@ def train_vs_test(result: UnseenResult, method: str = "GPTfluence") -> dict[str,
     for key, diff in (("rho", rho), ("mse", mse)):
         out.update({f"unseen_tt_{key}_diff": fmt(diff.estimate), f"unseen_tt_{key}_interval": interval_text(diff.low, diff.high),
                     f"unseen_tt_{key}_verdict": diff.verdict,
-                    f"unseen_tt_{key}_why": sentence(REASONS.get(diff.reason, ""))})
-    out["unseen_claim_train_easier"] = CLAIM[rho.verdict]
+                    f"unseen_tt_{key}_why": sentence(REASONS.get(diff.reason, "")),
+                    f"unseen_tt_{key}_n": (f"{a.truth.n_runs} x {a.truth.n_tests} against "
+                                           f"{b.truth.n_runs} x {b.truth.n_tests} held-out runs x test examples")})
+    out["unseen_claim_train_easier"] = out["unseen_tt_rho_claim"] = CLAIM[rho.verdict]
     return out
 
 
@@ -280,13 +308,9 @@ def facts(result: UnseenResult, method: str = "GPTfluence") -> dict[str, object]
     out["unseen_gpt_vs_sim_none_mse"] = compared(out.get("unseen_none_mse", np.nan),
                                                  out.get("unseen_sim_none_mse", np.nan), "mse")
     diffs = result.differences
-    for _, row in diffs.iterrows():
-        key = {("GPTfluence", REFERENCE): "gr", ("Simfluence", REFERENCE): "sr",
-               ("GPTfluence", "Simfluence"): "gs"}.get((row["A"], row["B"]))
-        if key:
-            prefix = f"unseen_{key}_{row['scenario']}"
-            out.update({f"{prefix}_claim": CLAIM[row["verdict"]], f"{prefix}_diff": fmt(row["difference"]),
-                        f"{prefix}_interval": interval_text(row["low"], row["high"])})
+    for (a, b, name) in zip(diffs["A"], diffs["B"], diffs["scenario"]):
+        if (a, b) in PAIR_KEYS:
+            out.update(claim_facts(diffs, a, b, f"unseen_{PAIR_KEYS[(a, b)]}_{name}", column="scenario", at=name))
     out["unseen_runs"] = " / ".join(f"{result.truth[s].n_runs} x {result.truth[s].n_tests}" for s in result.truth)
     out["unseen_diverged"] = int(table.loc[table["metric"] == "diverged", "value"].sum())
     refused = [s for s in SCENARIOS if ("Simfluence", s) in result.refusals]
@@ -298,8 +322,20 @@ def facts(result: UnseenResult, method: str = "GPTfluence") -> dict[str, object]
     paper = paper_rows(table="11", task="rte", method=method, metric="spearman")
     for name in ("train", "test"):
         rows = paper.loc[paper["setting"] == f"unseen={name}", "value"]
-        out[f"unseen_paper_rho_{name}"] = fmt(rows.iloc[0]) if len(rows) else "n/a"
+        out[f"unseen_paper_rho_{name}"] = published(rows.iloc[0]) if len(rows) else "n/a"
+    if result.config is not None:
+        out.update(setting_facts(result.split, result.config))
     return out
+
+
+def setting_facts(split: UnseenSplit, config: CollectionConfig) -> dict[str, object]:
+    """The collection and its roles, for the text: task, steps, pool sizes, runs and test examples per role, and the
+    share (%) of the withheld seen-pool runs' training examples that some fit run used (`UnseenSplit.coverage`)."""
+    return {"task": task_label(config.data.task), "n_steps": int(split.fit.n_steps),
+            "n_seen_tests": len(split.seen_tests), "n_unseen_tests": len(split.unseen_tests),
+            "pool_size": config.data.pool_size, "unseen_size": config.data.unseen_size,
+            "coverage": 100 * split.coverage(), "n_fit_runs": int(split.fit.n_runs),
+            "n_future_runs": int(split.unseen_runs.n_runs)}
 
 
 def _id_ranges(ids: np.ndarray) -> str:

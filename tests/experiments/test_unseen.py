@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from lib.experiments.store import collection_config, dynamics
-from lib.experiments.unseen import (SCENARIOS, refusals_table, split_unseen, unseen_beside, unseen_experiment,
-                                    facts)
+from lib.experiments.unseen import SCENARIOS, facts, refusals_table, run, split_unseen, unseen_beside
+from lib.paper import paper_rows
 from lib.simulators import GPTfluenceConfig
 
 FAST = GPTfluenceConfig(lr=1e-3, hidden=16, max_epochs=3, warmup_steps=0, patience=2)
@@ -27,8 +27,8 @@ def runs():
 
 
 @pytest.fixture(scope="module")
-def result(runs):
-    return unseen_experiment(runs, encoder=HashEncoder(), gptfluence=FAST)
+def result():
+    return run("smoke", encoder=HashEncoder(), gptfluence=FAST)
 
 
 def test_the_config_trains_the_test_split_on_the_unseen_pool():
@@ -125,3 +125,26 @@ def test_reference_of_an_unseen_test_is_the_mean_change_of_the_seen_ones(result)
     pred = reference_prediction(split, runs)
     change = np.mean(split.fit.values - split.fit.values[:, :1], axis=0).mean(axis=1)
     assert np.allclose(pred[0, :, 0], runs.values[0, 0, 0] + change)
+
+
+def test_the_chapter_facts_describe_the_roles_and_every_comparison(result):
+    facts_ = facts(result)
+    split = result.split
+    assert (facts_["n_fit_runs"], facts_["n_future_runs"]) == (split.fit.n_runs, split.unseen_runs.n_runs)
+    assert (facts_["n_seen_tests"], facts_["n_unseen_tests"]) == (len(split.seen_tests), len(split.unseen_tests))
+    assert facts_["pool_size"] == result.config.data.pool_size and facts_["coverage"] == 100.0
+    for a, b, name in zip(result.differences["A"], result.differences["B"], result.differences["scenario"]):
+        key = {"GPTfluence": "g", "Simfluence": "s"}[a] + {"GPTfluence": "g", "Simfluence": "s"}.get(b, "r")
+        row = result.differences.query("A == @a and B == @b and scenario == @name").iloc[0]
+        assert facts_[f"unseen_{key}_{name}_n"].startswith(f"{row['runs']} held-out run")
+        assert facts_[f"unseen_{key}_{name}_claim"] in ("holds", "does not hold", "undecided", "not testable")
+    assert facts_["unseen_tt_rho_claim"] == facts_["unseen_claim_train_easier"]
+    assert facts_["unseen_tt_rho_n"].startswith(f"{result.truth['train'].n_runs} x {result.truth['train'].n_tests}")
+
+
+def test_the_papers_values_are_glued_with_the_digits_it_printed(result):
+    facts_ = facts(result)
+    paper = paper_rows(table="11", task="rte", method="GPTfluence", metric="spearman").set_index("setting")["value"]
+    for name in ("train", "test"):
+        assert float(facts_[f"unseen_paper_rho_{name}"]) == paper[f"unseen={name}"]
+        assert not facts_[f"unseen_paper_rho_{name}"].endswith("0")  # '-0.024', not '-0.0240'
