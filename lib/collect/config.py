@@ -67,33 +67,56 @@ class DataSettings:
             raise ConfigError(f"[data] fixed_ids has duplicates: {list(self.fixed_ids)}")
 
 
+LORA_KEYS = {"lora_r": "r", "lora_alpha": "alpha", "lora_dropout": "dropout", "lora_targets": "target_modules"}
+"""The [model] keys of the LoRA settings (their names in TOML, collection.json and the hash) -> LoraSettings fields."""
+
+
+@dataclass(frozen=True)
+class LoraSettings:
+    """LoRA adapters of the "lora" regime (the paper's 2.8B runs: r 8, alpha 4, dropout 0.05 on the attention
+    projections), written flat in [model] (`LORA_KEYS`: lora_r, lora_alpha, lora_dropout, lora_targets)."""
+
+    r: int = 8
+    alpha: int = 4
+    dropout: float = 0.05
+    target_modules: tuple[str, ...] | None = None  # None: q/k/v projections of the architecture
+
+    def check(self) -> None:
+        """Raise ConfigError naming the first invalid LoRA value by its [model] key."""
+        _positive("model", "lora_r", self.r)
+        _positive("model", "lora_alpha", self.alpha)
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"[model] lora_dropout must be in [0, 1), got {self.dropout!r}")
+
+
 @dataclass(frozen=True)
 class ModelSettings:
     """Which GPT and how it is tuned: full fine-tuning, LoRA, or only its top blocks ("top").
 
     "top" trains the top `top_blocks` transformer blocks and the final norm on hidden states of the frozen
     bottom, computed once per collection (lib/collect/top_blocks.py). `head` "untied" also trains the LM head
-    as an untied copy of the (possibly tied) output embedding; "frozen" keeps it as loaded.
+    as an untied copy of the (possibly tied) output embedding; "frozen" keeps it as loaded. `lora`: the adapters of
+    the "lora" regime, written flat in the file ([model] lora_r, ...; `LORA_KEYS`) and readable by those names.
     """
 
     name: str = "smollm2-135m"
     regime: str = "full"
     top_blocks: int = 2
     head: str = "untied"
-    lora_r: int = 8
-    lora_alpha: int = 4
-    lora_dropout: float = 0.05
-    lora_targets: tuple[str, ...] | None = None
+    lora: LoraSettings = field(default_factory=LoraSettings)
     max_length: int = 512
+
+    def __getattr__(self, name: str) -> Any:
+        """The flat [model] names of the LoRA settings (lora_r, ...) read through to `lora`."""
+        if name in LORA_KEYS:
+            return getattr(self.lora, LORA_KEYS[name])
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def check(self) -> None:
         """Raise ConfigError naming the first invalid [model] value."""
         _check_model_name(self.name)
         _one_of("model", "regime", self.regime, REGIMES)
-        _positive("model", "lora_r", self.lora_r)
-        _positive("model", "lora_alpha", self.lora_alpha)
-        if not 0 <= self.lora_dropout < 1:
-            raise ConfigError(f"[model] lora_dropout must be in [0, 1), got {self.lora_dropout!r}")
+        self.lora.check()
         if self.max_length < 2:
             raise ConfigError(f"[model] max_length must be >= 2 (a prompt token and a target token), got {self.max_length}")
         if self.regime == "top":
@@ -300,8 +323,14 @@ class CollectionConfig:
         return from_dict(raw)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain nested dict (tuples as lists), the form written to collection.json."""
-        return json.loads(json.dumps(dataclasses.asdict(self)))
+        """Plain nested dict (tuples as lists), the form written to collection.json: [model]'s LoRA settings flat
+        (`LORA_KEYS`), where they have always been, so the hash of every existing collection stays what it was."""
+        out = json.loads(json.dumps(dataclasses.asdict(self)))
+        model = {}
+        for key, value in out["model"].items():
+            model.update({flat: value[name] for flat, name in LORA_KEYS.items()} if key == "lora" else {key: value})
+        out["model"] = model
+        return out
 
     def hashed_dict(self) -> dict[str, Any]:
         """The part of the config that decides the recorded numbers, plus the collector version."""
@@ -392,12 +421,30 @@ def from_dict(raw: dict[str, Any]) -> CollectionConfig:
         values = raw.get(key, {})
         if not isinstance(values, dict):
             raise ConfigError(f"[{key}] must be a table, got {values!r}")
-        types = typing.get_type_hints(kind)
-        bad = sorted(set(values) - set(types))
-        if bad:
-            raise ConfigError(f"unknown key(s) {bad} in [{key}]; expected some of {sorted(types)}")
-        sections[key] = kind(**{k: _typed(f"[{key}] {k}", v, types[k]) for k, v in values.items()})
+        if kind is ModelSettings:  # the LoRA settings are flat in the file (LORA_KEYS), nested in ModelSettings
+            flat = {k: v for k, v in values.items() if k in LORA_KEYS}
+            values = {k: v for k, v in values.items() if k not in LORA_KEYS}
+            sections[key] = _section(ModelSettings, key, values, hidden={"lora": LORA_KEYS},
+                                     lora=_section(LoraSettings, key, flat, names={v: k for k, v in LORA_KEYS.items()}))
+        else:
+            sections[key] = _section(kind, key, values)
     return validate(CollectionConfig(name=name, **sections))
+
+
+def _section(kind: type, section: str, values: dict[str, Any], *, names: dict[str, str] | None = None,
+             hidden: dict[str, dict] | None = None, **given: Any) -> Any:
+    """A settings dataclass `kind` of [section] from its file values, each checked against its field type.
+
+    `names`: field -> its name in the file (default the field's own); `hidden`: fields filled in `given` instead,
+    each with the file names that stand for it (for the unknown-key message).
+    """
+    names, hidden = names or {}, hidden or {}
+    types = {names.get(f, f): (f, t) for f, t in typing.get_type_hints(kind).items() if f not in hidden}
+    bad = sorted(set(values) - set(types))
+    if bad:
+        expected = sorted(set(types) | {k for keys in hidden.values() for k in keys})
+        raise ConfigError(f"unknown key(s) {bad} in [{section}]; expected some of {expected}")
+    return kind(**{types[k][0]: _typed(f"[{section}] {k}", v, types[k][1]) for k, v in values.items()}, **given)
 
 
 def _typed(where: str, value: Any, kind: Any) -> Any:
