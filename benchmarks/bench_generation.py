@@ -1,13 +1,20 @@
-"""Cost of the per-step generation (BLEU / ROUGE-L) in the top-block regime: whole-model prefill against the
-cached prompt prefix (lib/collect/prompt_prefix.py), side by side in one process on the same prompts.
+"""Cost of the per-step evaluation with generation (BLEU / ROUGE-L) in the top-block regime, side by side in one
+process on the same model.
 
-    .venv/bin/python benchmarks/bench_generation.py [--config configs/paper_size/webnlg.toml] [--repeats 2]
+    .venv/bin/python benchmarks/bench_generation.py [--config configs/paper_size/webnlg.toml] [--steps 4]
         [--tests N] [--threads 1]
+    .venv/bin/python benchmarks/bench_generation.py --prefix [--repeats 2]
 
-Each row times `Evaluator._generate` on the config's test examples (the first N with --tests) with its decoding settings (batch size,
-max_new_tokens, stop at newline) on the warm-started model; "prefix, once" is the one-off prefill of the frozen
-bottom, paid at a run's first evaluation. Also prints whether both paths generated the same texts and the
-prefill share (max_new_tokens = 1) of a whole-model generation.
+Default: the first --steps training steps of run 0 (its curriculum, optimizer and learning-rate schedule, as in
+lib/collect/train_run.py) with, at every step, two evaluators on the same weights: "old" (the cached prompt prefix
+only) and "new" (also the frozen bottom reused along each prompt's previous continuation, lib/collect/bottom_cache.py).
+Prints per step the training seconds, both generations' and both whole evaluations' seconds (loss, generation,
+scoring), the share of row-steps the bottom did not run on, and whether the generations, BLEU and ROUGE-L are
+identical; then the seconds per training step (with its evaluation) before and after, over the steps after the
+first (the first evaluation fills both caches). The two evaluators alternate which runs first.
+
+--prefix: the earlier comparison of a whole-model prefill against the cached prompt prefix (lib/collect/
+prompt_prefix.py) on the warm-started model, "prefix, once" being the one-off prefill of the frozen bottom.
 """
 from __future__ import annotations
 
@@ -16,14 +23,19 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lib.collect.config import load_config  # noqa: E402
+from lib.collect.curricula import run_seed, sample_curriculum  # noqa: E402
+from lib.collect.encoding import make_batch  # noqa: E402
 from lib.collect.evaluate import Evaluator  # noqa: E402
 from lib.collect.examples import draw_examples  # noqa: E402
+from lib.collect.head import batch_loss  # noqa: E402
 from lib.collect.initial_model import initial_model, wants_eos  # noqa: E402
+from lib.collect.optimizer import adamw_linear_decay  # noqa: E402
 
 
 def timed(fn, repeats: int) -> tuple[float, object]:
@@ -36,11 +48,118 @@ def timed(fn, repeats: int) -> tuple[float, object]:
     return best, out
 
 
+class _GenerationClock:
+    """Wraps an evaluator's generation to add up its seconds."""
+
+    def __init__(self, evaluator: Evaluator):
+        self.seconds, self._inner = 0.0, evaluator._generate
+        evaluator._generate = self
+
+    def __call__(self, *args, **kwargs):
+        t = time.perf_counter()
+        try:
+            return self._inner(*args, **kwargs)
+        finally:
+            self.seconds += time.perf_counter() - t
+
+
+def compare_steps(config, examples, start, tests, steps: int) -> None:
+    """Old against new evaluation at each of the first `steps` training steps of run 0."""
+    t_cfg = config.training
+    source = examples.unseen if config.run_split(0) in config.runs.unseen_splits else examples.pool
+    curriculum = sample_curriculum(np.array([int(e.id) for e in source]), subset_size=t_cfg.subset_size,
+                                   batch_size=t_cfg.batch_size, epochs=t_cfg.epochs, seed=config.runs.seed,
+                                   run_index=0)
+    model, parts, device = start.model, start.parts, torch.device("cpu")
+    optimizer, scheduler = adamw_linear_decay(model, t_cfg, lr=t_cfg.lr, steps=curriculum.steps, fused=True)
+    batches = [make_batch([start.encoded[int(i)] for i in row], start.pad_id, start.states)
+               for row in curriculum.batches[:steps]]
+
+    def evaluator(reuse: bool) -> Evaluator:
+        return Evaluator(start.tokenizer, tests, settings=config.evaluation, metrics=config.metrics,
+                         max_length=config.model.max_length, append_eos=wants_eos, device=device, bf16=False,
+                         states=start.states, reuse_bottom=reuse)
+
+    old, new = evaluator(False), evaluator(True)
+    clocks = {"old": _GenerationClock(old), "new": _GenerationClock(new)}
+    print(f"{'step':>4} {'train':>6} {'gen old':>8} {'gen new':>8} {'ratio':>6} {'eval old':>9} {'eval new':>9} "
+          f"{'ratio':>6} {'reused':>7} identical")
+    rows = []
+    torch.manual_seed(run_seed(config.runs.seed, 0))
+    for t in range(steps + 1):
+        train = 0.0
+        if t:
+            t0 = time.perf_counter()
+            loss, _, _ = batch_loss(parts, batches[t - 1])
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            train = time.perf_counter() - t0
+        results, seconds, generation = {}, {}, {}
+        for name in (("old", "new") if t % 2 == 0 else ("new", "old")):
+            before_gen = clocks[name].seconds
+            hits = sum(c.hits for c in new._continuations.values())
+            misses = sum(c.misses for c in new._continuations.values())
+            t0 = time.perf_counter()
+            results[name] = (old if name == "old" else new)(model, parts)
+            seconds[name] = time.perf_counter() - t0
+            generation[name] = clocks[name].seconds - before_gen
+            if name == "new":
+                hits = sum(c.hits for c in new._continuations.values()) - hits
+                misses = sum(c.misses for c in new._continuations.values()) - misses
+        a, b = results["old"], results["new"]
+        same = sum(x == y for x, y in zip(a.generations, b.generations))
+        scores_equal = all(np.array_equal(a.scores[m], b.scores[m]) for m in a.scores)
+        reused = hits / max(hits + misses, 1)
+        rows.append((train, generation["old"], generation["new"], seconds["old"], seconds["new"]))
+        losses_equal = np.array_equal(a.losses, b.losses)
+        print(f"{t:>4} {train:6.2f} {generation['old']:8.2f} {generation['new']:8.2f} "
+              f"{generation['old'] / generation['new']:6.2f} {seconds['old']:9.2f} {seconds['new']:9.2f} "
+              f"{seconds['old'] / seconds['new']:6.2f} {reused:7.0%} {same}/{len(a.generations)} generations, "
+              f"scores {'equal' if scores_equal else 'DIFFER'}, losses {'equal' if losses_equal else 'DIFFER'}",
+              flush=True)
+    later = np.array(rows[1:])
+    if len(later):
+        train, gen_old, gen_new, ev_old, ev_new = later.mean(axis=0)
+        print(f"steps 1-{steps}, mean seconds: generation {gen_old:.2f} -> {gen_new:.2f} ({gen_old / gen_new:.2f}x), "
+              f"evaluation {ev_old:.2f} -> {ev_new:.2f} ({ev_old / ev_new:.2f}x)")
+        print(f"seconds per training step with its evaluation: {train + ev_old:.2f} before, {train + ev_new:.2f} after "
+              f"({(train + ev_old) / (train + ev_new):.2f}x); x {curriculum.steps} steps + step 0 per run")
+
+
+def compare_prefix(config, start, tests, repeats: int) -> None:
+    """Whole-model prefill against the cached prompt prefix on the warm-started model."""
+    model, top = start.model.eval(), start.parts.top
+
+    def evaluator(**overrides) -> Evaluator:
+        settings = config.with_overrides(evaluation=overrides).evaluation if overrides else config.evaluation
+        return Evaluator(start.tokenizer, tests, settings=settings, metrics=config.metrics,
+                         max_length=config.model.max_length, append_eos=wants_eos, device=torch.device("cpu"),
+                         bf16=False, states=start.states, reuse_bottom=False)
+
+    whole, cached = evaluator(), evaluator()
+    with torch.inference_mode():
+        t_first, _ = timed(lambda: cached._generate(model, top), 1)
+        t_whole, texts_whole = timed(lambda: whole._generate(model, None), repeats)
+        t_prefix, texts_prefix = timed(lambda: cached._generate(model, top), repeats)
+        prefill = evaluator(max_new_tokens=1)
+        t_prefill, _ = timed(lambda: prefill._generate(model, None), repeats)
+    print(f"  whole-model generation   {t_whole:8.2f} s per evaluation")
+    print(f"  from the prompt prefix   {t_prefix:8.2f} s per evaluation  ({t_whole / t_prefix:.2f}x faster)")
+    print(f"  prefix, once per run     {max(t_first - t_prefix, 0.0):8.2f} s")
+    print(f"  prefill only (1 token)   {t_prefill:8.2f} s ({t_prefill / t_whole:.0%} of a whole-model generation)")
+    same = sum(a == b for a, b in zip(texts_whole, texts_prefix))
+    print(f"  identical generations    {same} of {len(texts_whole)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", default="configs/paper_size/webnlg.toml")
-    parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--tests", type=int, default=None, help="time the first N test examples only")
+    parser.add_argument("--steps", type=int, default=4, help="training steps of run 0 to compare after step 0")
+    parser.add_argument("--prefix", action="store_true", help="compare whole-model prefill and the prompt prefix")
+    parser.add_argument("--repeats", type=int, default=2, help="timing repeats of --prefix")
+    parser.add_argument("--tests", type=int, default=None, help="use the first N test examples only")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -49,31 +168,14 @@ def main() -> None:
         raise SystemExit(f"{args.config}: needs [model] regime = \"top\" and a generation metric")
     examples = draw_examples(config)
     start = initial_model(config, examples, torch.device("cpu"))
-    model, top = start.model.eval(), start.parts.top
     tests = examples.test[: args.tests]
-
-    def evaluator(**overrides) -> Evaluator:
-        settings = config.with_overrides(evaluation=overrides).evaluation if overrides else config.evaluation
-        return Evaluator(start.tokenizer, tests, settings=settings, metrics=config.metrics,
-                         max_length=config.model.max_length, append_eos=wants_eos, device=torch.device("cpu"),
-                         bf16=False, states=start.states)
-
-    whole, cached = evaluator(), evaluator()
-    with torch.inference_mode():
-        t_first, _ = timed(lambda: cached._generate(model, top), 1)
-        t_whole, texts_whole = timed(lambda: whole._generate(model, None), args.repeats)
-        t_prefix, texts_prefix = timed(lambda: cached._generate(model, top), args.repeats)
-        prefill = evaluator(max_new_tokens=1)
-        t_prefill, _ = timed(lambda: prefill._generate(model, None), args.repeats)
     e = config.evaluation
     print(f"{config.name}: {len(tests)} prompts, batch {e.batch_size}, max_new_tokens {e.max_new_tokens}, "
           f"{e.decoding} decoding, {args.threads} thread(s)")
-    print(f"  whole-model generation   {t_whole:8.2f} s per evaluation")
-    print(f"  from the prompt prefix   {t_prefix:8.2f} s per evaluation  ({t_whole / t_prefix:.2f}x faster)")
-    print(f"  prefix, once per run     {max(t_first - t_prefix, 0.0):8.2f} s")
-    print(f"  prefill only (1 token)   {t_prefill:8.2f} s ({t_prefill / t_whole:.0%} of a whole-model generation)")
-    same = sum(a == b for a, b in zip(texts_whole, texts_prefix))
-    print(f"  identical generations    {same} of {len(texts_whole)}")
+    if args.prefix:
+        compare_prefix(config, start, tests, args.repeats)
+    else:
+        compare_steps(config, examples, start, tests, args.steps)
 
 
 if __name__ == "__main__":

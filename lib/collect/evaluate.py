@@ -6,10 +6,12 @@ batch under `torch.inference_mode` (and bf16 autocast when enabled), gathers
 the hidden states that predict target tokens, applies the output projection there and reports each
 example's mean NLL over its target tokens. Generation metrics sample a continuation of each prompt
 (top-p / temperature with a fixed seed, or greedy), cut at the first newline when asked, and score it
-against the references; in the top-block regime from a cached prompt prefix (`PromptPrefix`).
+against the references; in the top-block regime from a cached prompt prefix (`PromptPrefix`), with the frozen
+bottom's outputs along the previous evaluation's continuations reused (`ContinuationCache`).
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -18,6 +20,7 @@ import torch
 
 from lib.precision import bf16_autocast
 
+from .bottom_cache import ContinuationCache
 from .config import EvalSettings
 from .encoding import EncodedExample, TargetBatch, encode_examples, length_sorted_batches
 from .generation_metrics import generation_scores, references_of
@@ -63,7 +66,7 @@ class Evaluator:
 
     def __init__(self, tokenizer, tests: Sequence, *, settings: EvalSettings, metrics: Sequence[str],
                  max_length: int, append_eos, device: torch.device, bf16: bool,
-                 states: Mapping[int, torch.Tensor] | None = None):
+                 states: Mapping[int, torch.Tensor] | None = None, reuse_bottom: bool = False):
         self.tokenizer = tokenizer
         self.tests = list(tests)
         self.test_ids = np.array([int(e.id) for e in self.tests], dtype=np.int64)
@@ -81,6 +84,8 @@ class Evaluator:
         self.max_prompt = max(1, max_length - settings.max_new_tokens)
         self._stop = None
         self._prefixes: dict[int, PromptPrefix] = {}  # per generation batch (its start in length order)
+        self.reuse_bottom = reuse_bottom  # top-block regime: reuse the bottom along unchanged continuations
+        self._continuations: dict[int, ContinuationCache] = {}  # per generation batch, like _prefixes
         if self.generation_metrics and settings.stop_at_newline:
             stop_ids = newline_token_ids(tokenizer)
             self._stop = _StopOnTokens(stop_ids) if stop_ids else None
@@ -123,7 +128,8 @@ class Evaluator:
         """One generation per test example (batched by prompt length, fixed sampling seed), in test order.
 
         In the top-block regime each batch continues from a `PromptPrefix` cache (the frozen bottom's keys and
-        values over the prompt are computed at the first call only)."""
+        values over the prompt are computed at the first call only) and, with `reuse_bottom`, the bottom runs only
+        where a row's tokens leave its previous continuation (`ContinuationCache`)."""
         from transformers import GenerationConfig, StoppingCriteriaList
 
         s = self.settings
@@ -151,13 +157,18 @@ class Evaluator:
                     ids[r, width - len(p):] = torch.tensor(p, dtype=torch.long)
                     mask[r, width - len(p):] = 1
                 ids, mask = ids.to(self.device), mask.to(self.device)
-                cache = None
+                cache, reuse = None, contextlib.nullcontext()
                 if PromptPrefix.applies(model, top, width):
                     if start not in self._prefixes:
                         self._prefixes[start] = PromptPrefix(model, top, ids, mask)
                     cache = self._prefixes[start].cache()
-                out = model.generate(input_ids=ids, attention_mask=mask, past_key_values=cache,
-                                     generation_config=config, stopping_criteria=stopping)
+                    if self.reuse_bottom:
+                        if start not in self._continuations:
+                            self._continuations[start] = ContinuationCache(top, len(chunk), s.max_new_tokens)
+                        reuse = self._continuations[start].generating()
+                with reuse:
+                    out = model.generate(input_ids=ids, attention_mask=mask, past_key_values=cache,
+                                         generation_config=config, stopping_criteria=stopping)
                 for r, i in enumerate(chunk):
                     text = self.tokenizer.decode(out[r, width:].tolist(), skip_special_tokens=True)
                     if s.stop_at_newline:
