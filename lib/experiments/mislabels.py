@@ -22,6 +22,11 @@ orders the pool by how suspicious an example is, highest score first:
 many test examples (`lib.collect.retraining`): accuracy by argmax over the label words and the mean loss of the
 true label word. Runs are stored by config hash (`RetrainingStore`, atomic JSON per run, resumable): rankings
 that fix the same examples share their runs, and a fix anywhere in the pool changes the retraining.
+
+`run` does all of it and compares the rankings' test accuracy after retraining with a paired bootstrap over the
+retraining seeds (the same seed trains the same curriculum order for every ranking) and the test examples: the
+paper's claim is that GPTfluence's fixes give the more accurate classifier, especially early. `facts` says it in
+words.
 """
 from __future__ import annotations
 
@@ -34,12 +39,15 @@ import numpy as np
 import pandas as pd
 
 from lib.collect import CollectionConfig, StoredCollection
+from lib.collect.examples import draw_examples
 from lib.collect.retraining import RetrainingStore
 from lib.dynamics import Dynamics
+from lib.experiments.comparisons import claim_facts
 from lib.experiments.settings import gptfluence_config
 from lib.experiments.simulation import make_simulator, split_or_none
 from lib.experiments.store import collection_config, collects_missing, dynamics_folder, stored
-from lib.experiments.wording import fmt, position_phrase
+from lib.experiments.uncertainty import SHORT_REASONS, paired_difference
+from lib.experiments.wording import fmt, interval_text, number, position_phrase
 from lib.simulators import tracin_self_influence
 
 FRACTIONS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
@@ -49,6 +57,11 @@ RETRAIN_FOLDER = "mislabel_retrain"
 MAX_RETRAIN_SEEDS = 16
 """The retraining config lists this many runs whatever the number used, so adding seeds later keeps the hash."""
 GPT_AII, GPT_EFFECT, TRACIN, RANDOM = "GPTfluence A_ii", "GPTfluence self-effect", "TracIn-CP", "random"
+EARLY = 0.2
+"""Fractions checked up to this one are the "early stages" of the paper's claim."""
+PAIRS = {(GPT_AII, TRACIN): "mislabel", (GPT_AII, RANDOM): "mislabel_random", (GPT_EFFECT, TRACIN): "mislabel_effect",
+         (GPT_EFFECT, RANDOM): "mislabel_effect_random", (TRACIN, RANDOM): "mislabel_tracin_random"}
+"""The accuracy comparisons (A, B) and the glue-key prefix of each (`comparisons.claim_facts`)."""
 
 
 @dataclass(frozen=True)
@@ -137,7 +150,7 @@ def gptfluence_scores(dyn: Dynamics, pool_ids: Sequence[int], *, encoder,
 
 def self_factors(simulator, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(A_ii, B_ii) of each id: the order-1 multiplicative and the additive factor with the example as its own test."""
-    import torch
+    import torch  # lazy: only scoring a fitted simulator needs torch; reading results and the facts do not
 
     with torch.no_grad():
         h = torch.as_tensor(simulator.features.embed(ids, "train"), dtype=torch.float32,
@@ -207,7 +220,72 @@ def retrain(plan: pd.DataFrame, store: RetrainingStore, *, collect_missing: bool
     scores = store.ensure(wanted, collect_missing=collect_missing, how=how)
     got = [scores[(c.config_hash, int(i))] for c, i in wanted]
     return plan.assign(accuracy=[g.accuracy for g in got], final_loss=[g.loss for g in got],
-                       tests=[g.tests for g in got], seconds=[g.seconds for g in got])
+                       tests=[g.tests for g in got], seconds=[g.seconds for g in got],
+                       predicted=[np.asarray(g.predicted, dtype=np.int64) for g in got],
+                       test_ids=[np.asarray(g.test_ids, dtype=np.int64) for g in got])
+
+
+def test_labels(config: CollectionConfig) -> dict[int, int]:
+    """Test id -> true label of the test examples a retraining config scores (drawn as the retraining draws them)."""
+    return {int(e.id): int(e.label) for e in draw_examples(config).test}
+
+
+def with_correct(table: pd.DataFrame, labels: Mapping[int, int]) -> pd.DataFrame:
+    """The retrained table with `correct`, per row the 0/1 of each test example (in one test order for all rows);
+    a ValueError when the rows score other test examples or their accuracy is not the mean of `correct`."""
+    order = table["test_ids"].iloc[0]
+    correct = []
+    for ids, predicted, accuracy in zip(table["test_ids"], table["predicted"], table["accuracy"]):
+        if not np.array_equal(ids, order):
+            raise ValueError("the retraining runs scored different test examples; they cannot be paired")
+        hits = (predicted == np.array([labels[int(i)] for i in ids])).astype(np.float64)
+        if not math.isclose(hits.mean(), accuracy, abs_tol=1e-9):
+            raise ValueError(f"a stored accuracy {accuracy} is not the share of correct predictions {hits.mean()}")
+        correct.append(hits)
+    return table.assign(correct=correct)
+
+
+def correct_by_seed(table: pd.DataFrame, ranking: str, fractions: Sequence[float]) -> np.ndarray:
+    """[retraining seeds, test examples]: the share of `ranking`'s retrained classifiers (its seeds x `fractions`)
+    that get each test example right, per retraining seed."""
+    rows = table[(table["ranking"] == ranking) & np.isclose(table["fraction"].to_numpy()[:, None],
+                                                            np.asarray(fractions)[None]).any(axis=1)]
+    if rows.empty:
+        raise ValueError(f"no retrained rows of ranking {ranking!r} at fractions {list(fractions)}")
+    return np.stack([np.mean(np.stack(list(group["correct"])), axis=0)
+                     for _, group in rows.groupby("retrain_seed", sort=True)])
+
+
+def accuracy_differences(table: pd.DataFrame, fractions: Sequence[float]) -> pd.DataFrame:
+    """Per pair of PAIRS and group of fractions checked ("all": every fraction above 0; "early": those up to EARLY),
+    ranking A's test accuracy after fixing and retraining minus B's, averaged over the fractions, with its 95% paired
+    bootstrap interval over the retraining seeds and the test examples, and the verdict on A (higher is better).
+    Columns as `comparisons.difference_table` (group column "checked"), so `claim_facts` reads them."""
+    groups = {"all": [f for f in fractions if f > 0], "early": [f for f in fractions if 0 < f <= EARLY]}
+    rows = []
+    for a, b in PAIRS:
+        for group, chosen in groups.items():
+            if not chosen:
+                continue
+            diff = paired_difference(correct_by_seed(table, a, chosen), correct_by_seed(table, b, chosen),
+                                     lower_is_better=False)
+            rows.append({"checked": group, "fractions": " / ".join(f"{100 * f:.0f}%" for f in chosen), "A": a, "B": b,
+                         "runs": diff.runs, "tests": diff.tests, "flat share": 0.0, "difference": diff.estimate,
+                         "low": diff.low, "high": diff.high, "verdict": diff.verdict, "reason": diff.reason})
+    return pd.DataFrame(rows)
+
+
+def differences_display(differences: pd.DataFrame) -> pd.DataFrame:
+    """`accuracy_differences` for the page: per comparison and fractions checked the accuracy difference A - B, its
+    95% interval, the verdict on A and its n (retraining seeds x test examples)."""
+    return pd.DataFrame({
+        "comparison": differences["A"] + " vs " + differences["B"], "fractions checked": differences["fractions"],
+        "accuracy difference A - B": [number(v) for v in differences["difference"]],
+        "95% interval": [interval_text(lo, hi) for lo, hi in zip(differences["low"], differences["high"])],
+        "verdict on A": [v + (f" ({SHORT_REASONS[r]})" if r else "") for v, r in zip(differences["verdict"],
+                                                                                    differences["reason"])],
+        "n (seeds x tests)": [f"{r} x {t}" for r, t in zip(differences["runs"], differences["tests"])],
+    }).set_index(["comparison", "fractions checked"])
 
 
 @dataclass
@@ -227,6 +305,12 @@ class MislabelResult:
     fractions: tuple[float, ...] = ()  # the fractions of the pool checked
     noisy_config: CollectionConfig | None = None
     retrain_example: CollectionConfig | None = None  # the retraining config with nothing fixed
+    differences: pd.DataFrame = field(default_factory=pd.DataFrame)  # `accuracy_differences` (`run`)
+
+    @property
+    def by_fraction(self) -> pd.DataFrame:
+        """The table per ranking and fraction checked (`summary`): what the figure and the table show."""
+        return summary(self.table)
 
     @property
     def random_seeds(self) -> int:
@@ -234,11 +318,11 @@ class MislabelResult:
         return self.settings.random_seeds
 
 
-def mislabel_experiment(scale: str, *, encoder, fractions: Sequence[float] | None = None,
-                        settings: MislabelSettings | None = None, collect_missing: bool | None = None,
-                        data_dir: str | os.PathLike | None = None, store: RetrainingStore | None = None
-                        ) -> MislabelResult:
-    """Rank the noisy pool four ways, fix the top fractions, retrain on the whole cleaned pool, and tabulate."""
+def run(scale: str, *, encoder, fractions: Sequence[float] | None = None, settings: MislabelSettings | None = None,
+        collect_missing: bool | None = None, data_dir: str | os.PathLike | None = None,
+        store: RetrainingStore | None = None) -> MislabelResult:
+    """The chapter: rank the noisy pool four ways, fix the top fractions, retrain on the whole cleaned pool (or read
+    the stored retrainings), tabulate, and compare the rankings' accuracy after retraining (`accuracy_differences`)."""
     settings = settings or SETTINGS[scale]
     fractions = settings.fractions if fractions is None else fractions
     if collect_missing is None:
@@ -253,12 +337,15 @@ def mislabel_experiment(scale: str, *, encoder, fractions: Sequence[float] | Non
     plan = retraining_plan(ranks, flipped, noisy, settings, fractions)
     table = retrain(plan, store or RetrainingStore(dynamics_folder(scale, RETRAIN_FOLDER)),
                     collect_missing=collect_missing)
+    example = retrain_config(noisy, [], settings)
+    table = with_correct(table, test_labels(example))
     runs = table.drop_duplicates(["folder", "retrain_seed"])
     return MislabelResult(pool_ids=pool, flipped=flipped, scores=scores, rankings=ranks,
                           table=table.drop(columns="config"), settings=settings, retrain_runs=len(runs),
                           retrain_sets=int(table["folder"].nunique()), retrain_seconds=float(runs["seconds"].mean()),
                           tests=int(table["tests"].iloc[0]), fractions=tuple(float(f) for f in fractions),
-                          noisy_config=noisy, retrain_example=retrain_config(noisy, [], settings))
+                          noisy_config=noisy, retrain_example=example,
+                          differences=accuracy_differences(table, fractions))
 
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:
@@ -375,4 +462,20 @@ def facts(result: MislabelResult) -> dict[str, object]:
                                                          _at(table, TRACIN, top, "found"))
     accuracies = table.accuracy_mean.to_numpy()
     out["mis_acc_low"], out["mis_acc_high"] = fmt(accuracies.min()), fmt(accuracies.max())
+    if not result.differences.empty:
+        out.update(claim_facts_of(result.differences))
+    return out
+
+
+def claim_facts_of(differences: pd.DataFrame) -> dict[str, object]:
+    """The accuracy comparisons as claims: per pair of PAIRS its prefix over every fraction checked ("mislabel_...")
+    and "<prefix>_early" over the early ones (`comparisons.claim_facts` keys: _claim, _diff, _interval, _n, ...; the
+    n counts retraining seeds, the runs of this chapter)."""
+    out: dict[str, object] = {}
+    for (a, b), prefix in PAIRS.items():
+        for group, key in (("all", prefix), ("early", f"{prefix}_early")):
+            rows = differences[(differences["A"] == a) & (differences["B"] == b) & (differences["checked"] == group)]
+            if not rows.empty:
+                out.update(claim_facts(differences, a, b, key, column="checked", at=group))
+                out[f"{key}_n"] = f"{rows['runs'].iloc[0]} retraining seeds x {rows['tests'].iloc[0]} test examples"
     return out

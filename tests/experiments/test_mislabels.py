@@ -11,9 +11,11 @@ from lib.collect.curricula import sample_curriculum
 from lib.collect.examples import draw_examples
 from lib.collect.retraining import RetrainScore, RetrainingStore
 from lib.experiments import mislabels
-from lib.experiments.mislabels import (GPT_AII, GPT_EFFECT, RANDOM, SETTINGS, TRACIN, MislabelResult, checked,
-                                       checked_table, facts, fixes, fraction_found, rank_by_score, random_ranking,
-                                       rankings, retrain_config, retraining_plan, self_effect, summary)
+from lib.experiments.mislabels import (GPT_AII, GPT_EFFECT, RANDOM, SETTINGS, TRACIN, MislabelResult,
+                                       accuracy_differences, checked, checked_table, correct_by_seed,
+                                       differences_display, facts, fixes, fraction_found, rank_by_score,
+                                       random_ranking, rankings, retrain_config, retraining_plan, self_effect, summary,
+                                       with_correct)
 from lib.experiments.store import collection_config
 
 POOL = np.arange(100, 120)          # 20 pool ids
@@ -140,6 +142,17 @@ def test_self_effect_is_the_simulated_drop_of_the_own_loss():
     np.testing.assert_allclose(effect, [2.0 - 4 * 0.25 * 2.0, 2.0 - (4 * 0.1 * 2.0 + 4 * 0.05)])
 
 
+TESTS = 40
+
+
+def _correct(ranking: str, fraction: float, retrain_seed: int) -> np.ndarray:
+    """A_ii's retrained classifiers get every test example right once anything is checked; the others get the same
+    seeded half right whatever they fix (so the others' accuracies are equal)."""
+    if ranking == GPT_AII and fraction > 0:
+        return np.ones(TESTS)
+    return (np.random.default_rng(retrain_seed).random(TESTS) < 0.5).astype(float)
+
+
 def _result() -> MislabelResult:
     """Fractions 0, 0.2, 0.4; A_ii finds more than TracIn-CP, which finds more than two random rankings."""
     rows = []
@@ -151,12 +164,14 @@ def _result() -> MislabelResult:
                     rows.append({"ranking": ranking, "seed": seed, "fraction": fraction, "retrain_seed": retrain_seed,
                                  "fraction_found": found * fraction / 0.4 + 0.01 * seed,
                                  "accuracy": 0.5 + (0.3 * fraction if ranking == GPT_AII else 0) + 0.01 * retrain_seed,
-                                 "final_loss": 1.0 - fraction, "folder": f"{ranking}{seed}{fraction}"})
+                                 "final_loss": 1.0 - fraction, "folder": f"{ranking}{seed}{fraction}",
+                                 "correct": _correct(ranking, fraction, retrain_seed)})
+    table = pd.DataFrame(rows)
     return MislabelResult(pool_ids=np.arange(10), flipped=np.array([1, 2, 3, 4]),
                           scores={GPT_AII: {1: 0.2}, TRACIN: {1: 0.5, 2: 0.1, 77: 1.0}}, rankings={},
-                          table=pd.DataFrame(rows), settings=dataclasses.replace(SETTINGS["smoke"], random_seeds=2),
+                          table=table, settings=dataclasses.replace(SETTINGS["smoke"], random_seeds=2),
                           retrain_runs=30, retrain_sets=15, retrain_seconds=12.0, tests=24,
-                          fractions=(0.0, 0.2, 0.4))
+                          fractions=(0.0, 0.2, 0.4), differences=accuracy_differences(table, (0.0, 0.2, 0.4)))
 
 
 def test_facts_read_the_summary_at_the_fractions_checked():
@@ -193,3 +208,34 @@ def test_a_fix_outside_run_0s_subset_changes_the_retrained_classifier():
     assert before.tests == after.tests == 8 and before.test_ids == after.test_ids
     assert after.loss != pytest.approx(before.loss, abs=1e-9)
     assert set(before.predicted) <= {0, 1} and 0 <= after.accuracy <= 1
+
+
+def test_accuracy_is_compared_paired_over_retraining_seeds_and_test_examples():
+    result = _result()
+    per_seed = correct_by_seed(result.table, RANDOM, (0.2, 0.4))
+    assert per_seed.shape == (2, TESTS)  # the two random rankings x two fractions averaged within each seed
+    np.testing.assert_array_equal(per_seed[1], _correct(RANDOM, 0.2, 1))
+    diffs = result.differences.set_index(["A", "B", "checked"])
+    better = diffs.loc[(GPT_AII, TRACIN, "all")]
+    assert better["verdict"] == "better" and better["low"] > 0
+    assert better["difference"] == pytest.approx(1 - np.mean([_correct(TRACIN, 0.2, s).mean() for s in (0, 1)]))
+    same = diffs.loc[(TRACIN, RANDOM, "all")]  # identical predictions: a zero difference is not "better"
+    assert same["difference"] == 0 and same["verdict"] == "undecided"
+    assert diffs.loc[(GPT_AII, RANDOM, "early"), "fractions"] == "20%"
+    out = facts(result)
+    assert out["mislabel_claim"] == "holds" and out["mislabel_tracin_random_claim"] == "undecided"
+    assert out["mislabel_n"] == f"2 retraining seeds x {TESTS} test examples"
+    assert {"mislabel_diff", "mislabel_interval", "mislabel_random_early_claim"} <= set(out)
+    shown = differences_display(result.differences)
+    assert shown.loc[(f"{GPT_AII} vs {TRACIN}", "20% / 40%"), "verdict on A"] == "better"
+
+
+def test_correct_predictions_are_checked_against_the_stored_accuracy():
+    table = pd.DataFrame({"test_ids": [np.array([5, 6])] * 2, "predicted": [np.array([1, 0]), np.array([1, 1])],
+                          "accuracy": [1.0, 0.5]})
+    out = with_correct(table, {5: 1, 6: 0})
+    np.testing.assert_array_equal(np.stack(out["correct"]), [[1, 1], [1, 0]])
+    with pytest.raises(ValueError, match="not the share of correct"):
+        with_correct(table.assign(accuracy=[0.5, 0.5]), {5: 1, 6: 0})
+    with pytest.raises(ValueError, match="different test examples"):
+        with_correct(table.assign(test_ids=[np.array([5, 6]), np.array([6, 5])]), {5: 1, 6: 0})
