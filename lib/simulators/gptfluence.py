@@ -109,7 +109,7 @@ class GPTfluence(Simulator):
         n_tests = target.shape[1]
         n_samples = target.numel()  # (run, step, test example) transitions
         batches_per_epoch = math.ceil(n_samples / cfg.batch_size)
-        optimizer = torch.optim.AdamW(self._parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        optimizer = self._optimizer()
         scheduler = _linear_schedule(optimizer, cfg.warmup_steps, cfg.max_epochs * batches_per_epoch)
         generator = torch.Generator().manual_seed(cfg.seed)
         history, best, best_state, stale, start = [], (math.inf, math.inf), None, 0, time.perf_counter()
@@ -117,14 +117,9 @@ class GPTfluence(Simulator):
             total = 0.0
             for batch in torch.randperm(n_samples, generator=generator).split(cfg.batch_size):
                 step, test = batch // n_tests, batch % n_tests
-                predicted = self._predict_transitions(train_h, test_h, rows[step], test, previous[step, :, test])
-                mse = torch.mean((predicted - target[step, test]) ** 2)
-                loss = mse + cfg.l2 * sum(p.pow(2).sum() for p in self._parameters())
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
+                total += len(batch) * self._training_step(optimizer, train_h, test_h, rows[step], test,
+                                                          previous[step, :, test], target[step, test])
                 scheduler.step()
-                total += mse.item() * len(batch)
             val_mse, score = math.nan, (0, math.nan)
             if val is not None and val.n_runs:
                 pred = self.simulate(val)
@@ -155,10 +150,10 @@ class GPTfluence(Simulator):
         """A [n_train, order, n_tests] and B [n_train, n_tests]; texts from fit/simulate data or `texts_from`."""
         if texts_from is not None:
             self.features.remember(texts_from)
-        with torch.no_grad():
-            f = self.train_towers(self._tensor(self.features.embed(np.asarray(train_ids), "train")))
-            g = self.test_towers(self._tensor(self.features.embed(np.asarray(test_ids), "test")))
-            products = torch.einsum("kih,kmh->ikm", f, g).double().cpu().numpy()
+        with torch.inference_mode():
+            train_h = self._tensor(self.features.embed(np.asarray(train_ids), "train"))
+            test_h = self._tensor(self.features.embed(np.asarray(test_ids), "test"))
+            products = self._pair_factors(train_h, test_h).permute(1, 0, 2).double().cpu().numpy()
         return products[:, : self.order], products[:, self.order]
 
     def self_influence(self, train: Dynamics | Sequence[int]) -> dict[int, float]:
@@ -168,30 +163,64 @@ class GPTfluence(Simulator):
             ids = train.train_ids
         else:
             ids = np.asarray(train)
-        with torch.no_grad():
+        with torch.inference_mode():
             h = self._tensor(self.features.embed(ids, "train"))
             scores = (self.train_towers(h)[0] * self.test_towers(h)[0]).sum(-1).double().cpu().numpy()
         return dict(zip(ids.tolist(), scores.tolist()))
 
     def _coefficients(self, runs: Dynamics) -> tuple[np.ndarray, np.ndarray]:
-        """alpha_j(c_t) = <sum_{i in c_t} f_j(h_i), g_j(h')> for all runs, steps and tests at once."""
+        """alpha_j(c_t) = sum_{i in c_t} <f_j(h_i), g_j(h')> for all runs, steps and tests at once."""
         self.features.remember(runs)
         train_ids = runs.train_ids
         rows = torch.as_tensor(np.searchsorted(train_ids, runs.curricula), device=self.device)
-        with torch.no_grad():
-            f = self.train_towers(self._tensor(self.features.embed(train_ids, "train")))
-            g = self.test_towers(self._tensor(self.features.embed(runs.test_ids, "test")))
-            summed = f[:, rows].sum(dim=3)  # [K, runs, steps, hidden]
-            factors = torch.einsum("krth,kmh->rtkm", summed, g).double().cpu().numpy()
+        with torch.inference_mode():
+            pairs = self._pair_factors(self._tensor(self.features.embed(train_ids, "train")),
+                                       self._tensor(self.features.embed(runs.test_ids, "test")))
+            factors = pairs[:, rows].sum(dim=3).permute(1, 2, 0, 3).double().cpu().numpy()  # [runs, steps, K, tests]
         return factors[:, :, : self.order], factors[:, :, self.order]
 
     def _predict_transitions(self, train_h: torch.Tensor, test_h: torch.Tensor, rows: torch.Tensor,
                              tests: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
-        """Teacher-forced predictions [b] of b transitions: batch rows [b, B], test indices [b], previous [b, order]."""
-        f = self.train_towers(train_h)
-        g = self.test_towers(test_h)
-        factors = (f[:, rows].sum(dim=2) * g[:, tests]).sum(dim=-1)  # [K, b]
+        """Teacher-forced predictions [b] of b transitions: batch rows [b, B], test indices [b], previous [b, order].
+
+        The towers see only the distinct training and test examples of these transitions, once each.
+        """
+        train_used, rows = torch.unique(rows, return_inverse=True)
+        test_used, tests = torch.unique(tests, return_inverse=True)
+        pairs = self._pair_factors(train_h[train_used], test_h[test_used])  # [K, n, m]
+        factors = pairs[:, rows, tests[:, None]].sum(dim=-1)  # [K, b]
         return (factors[: self.order].T * previous).sum(dim=1) + factors[self.order]
+
+    def _pair_factors(self, train_h: torch.Tensor, test_h: torch.Tensor) -> torch.Tensor:
+        """<f_k(h_i), g_k(h'_j)> [K, n, m] of n training and m test feature rows (A for k < order, B last).
+
+        Shared towers run their first layer once over both sides; the training side's outputs are never
+        formed (`FactorTowers.inner_products`).
+        """
+        if self.config.shared:
+            hidden = self.train_towers.hidden_layer(torch.cat([train_h, test_h]))
+            train_hidden, test_hidden = hidden.split([len(train_h), len(test_h)], dim=1)
+        else:
+            train_hidden, test_hidden = self.train_towers.hidden_layer(train_h), self.test_towers.hidden_layer(test_h)
+        return self.train_towers.inner_products(train_hidden, self.test_towers.output(test_hidden))
+
+    def _optimizer(self) -> torch.optim.Optimizer:
+        """AdamW over both towers (the fused implementation: the same update in one pass per tensor)."""
+        return torch.optim.AdamW(self._parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay,
+                                 fused=True)
+
+    def _training_step(self, optimizer: torch.optim.Optimizer, train_h: torch.Tensor, test_h: torch.Tensor,
+                       rows: torch.Tensor, tests: torch.Tensor, previous: torch.Tensor, target: torch.Tensor) -> float:
+        """One optimizer step on the L2-regularized MSE of a batch of transitions (eq. 9); returns the batch MSE."""
+        mse = torch.mean((self._predict_transitions(train_h, test_h, rows, tests, previous) - target) ** 2)
+        optimizer.zero_grad()
+        mse.backward()
+        if self.config.l2:  # the penalty's gradient 2 * l2 * p, added directly rather than through the graph
+            with torch.no_grad():
+                for p in self._parameters():
+                    p.grad.add_(p, alpha=2 * self.config.l2)
+        optimizer.step()
+        return mse.item()
 
     def _transitions(self, train: Dynamics, train_ids: np.ndarray) -> tuple[torch.Tensor, ...]:
         """Teacher-forced transitions t = order..T of every run: batch rows, y_{t-1..t-order}, and y_t."""

@@ -1,9 +1,11 @@
 """GPTfluence: fits known processes from one-hot features, early stopping, factors, unseen examples, errors."""
 import sys
 import types
+import zlib
 
 import numpy as np
 import pytest
+import torch
 
 from lib.dynamics import Dynamics
 from lib.metrics import all_steps_mse
@@ -196,3 +198,155 @@ def test_patience_counts_only_after_the_warm_up(process, encoder_for, monkeypatc
     sim = GPTfluence(encoder_for(p), hidden=8, batch_size=64, max_epochs=20, patience=1,
                      warmup_steps=8 * batches).fit(train, p.split("val"))
     assert len(sim.history_) == 8 and sim.best_epoch_ == 1
+
+
+class TableEncoder:
+    """Fake encoder: a fixed random vector per text (dense features, unlike the one-hot encoder)."""
+
+    name, dim = "table", 5
+
+    def embed(self, texts):
+        return np.stack([np.random.default_rng(zlib.crc32(t.encode())).normal(size=self.dim) for t in texts])
+
+
+def tiny(process) -> Dynamics:
+    """Three runs of 9 steps over 8 training and 3 test examples, batch 2."""
+    return process(pool=8, tests=3, subset=6, batch=2, runs=3, splits=(3, 0, 0)).dynamics
+
+
+def explicit_factor(sim: GPTfluence, k: int, train_h: np.ndarray, test_h: np.ndarray) -> float:
+    """<f_k(h), g_k(h')> from one example's forward pass through each tower, in float64."""
+    def mlp(towers, h):
+        w1, b1, w2, b2 = (p.detach().double().numpy()[k] for p in (towers.w1, towers.b1, towers.w2, towers.b2))
+        return np.maximum(h @ w1 + b1[0], 0) @ w2 + b2[0]
+
+    return float(mlp(sim.train_towers, train_h) @ mlp(sim.test_towers, test_h))
+
+
+def explicit_predictions(sim: GPTfluence, d: Dynamics) -> tuple[np.ndarray, np.ndarray]:
+    """Every teacher-forced transition's prediction and target, one (run, step, test) at a time."""
+    train_h = dict(zip(d.train_ids.tolist(), sim.features.embed(d.train_ids, "train").astype(np.float64)))
+    test_h = sim.features.embed(d.test_ids, "test").astype(np.float64)
+    predicted, target = [], []
+    for r in range(d.n_runs):
+        for t in range(sim.order, d.n_steps + 1):
+            for m in range(d.n_tests):
+                factors = [sum(explicit_factor(sim, k, train_h[int(i)], test_h[m]) for i in d.curricula[r, t - 1])
+                           for k in range(sim.order + 1)]
+                previous = [d.values[r, t - j, m] for j in range(1, sim.order + 1)]
+                predicted.append(np.dot(factors[: sim.order], previous) + factors[sim.order])
+                target.append(d.values[r, t, m])
+    return np.array(predicted), np.array(target)
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_batched_towers_equal_one_transition_at_a_time(process, shared):
+    """The training step's predictions and the simulation's factors equal per-example tower passes."""
+    d = tiny(process)
+    sim = GPTfluence(TableEncoder(), order=2, hidden=6, shared=shared, max_epochs=1)
+    sim.features.remember(d)
+    rows, previous, target = sim._transitions(d, d.train_ids)
+    n_tests = d.n_tests
+    every = torch.arange(target.numel())
+    step, test = every // n_tests, every % n_tests
+    train_h = sim._tensor(sim.features.embed(d.train_ids, "train"))
+    test_h = sim._tensor(sim.features.embed(d.test_ids, "test"))
+    with torch.no_grad():
+        batched = sim._predict_transitions(train_h, test_h, rows[step], test, previous[step, :, test]).numpy()
+    expected, expected_target = explicit_predictions(sim, d)
+    np.testing.assert_allclose(target[step, test].numpy(), expected_target, rtol=1e-6)
+    np.testing.assert_allclose(batched, expected, rtol=1e-4, atol=1e-5)
+    with torch.no_grad():  # a batch of a few transitions (few distinct examples) gives the same predictions
+        few = sim._predict_transitions(train_h, test_h, rows[step[5:9]], test[5:9], previous[step[5:9], :, test[5:9]])
+    np.testing.assert_allclose(few.numpy(), expected[5:9], rtol=1e-4, atol=1e-5)
+    A, B = sim.factors(d.train_ids[:3], d.test_ids)
+    h, h_test = sim.features.embed(d.train_ids[:3], "train"), sim.features.embed(d.test_ids, "test")
+    np.testing.assert_allclose(A[1, 1, 2], explicit_factor(sim, 1, h[1].astype(float), h_test[2].astype(float)),
+                               rtol=1e-4)
+    np.testing.assert_allclose(B[2, 0], explicit_factor(sim, 2, h[2].astype(float), h_test[0].astype(float)), rtol=1e-4)
+
+
+class RecordingOptimizer(torch.optim.SGD):
+    """Stands in for AdamW: plain SGD that records each step's parameters and gradients."""
+
+    steps: list = []
+
+    def __init__(self, params, lr, weight_decay=0.0, fused=None):
+        super().__init__(params, lr=lr)
+        RecordingOptimizer.steps = []
+
+    def step(self, closure=None):
+        params = [p for group in self.param_groups for p in group["params"]]
+        RecordingOptimizer.steps.append(([p.detach().clone() for p in params], [p.grad.clone() for p in params]))
+        return super().step(closure)
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_the_gradient_is_that_of_the_l2_regularized_mse(process, monkeypatch, shared):
+    """Eq. 9: the optimizer receives the gradient of mean squared transition error + l2 * sum of squared parameters."""
+    d = tiny(process)
+    monkeypatch.setattr(torch.optim, "AdamW", RecordingOptimizer)
+    l2 = 0.05
+    sim = GPTfluence(TableEncoder(), order=2, hidden=6, shared=shared, l2=l2, batch_size=10_000, max_epochs=1)
+    start = [p.detach().clone() for p in sim._parameters()]
+    sim.fit(d)
+    (params, grads), = RecordingOptimizer.steps  # one batch holds every transition
+    assert all(torch.equal(a, b) for a, b in zip(params, start))
+    reference = [p.detach().double().requires_grad_() for p in start]
+    with torch.no_grad():
+        for p, q in zip(sim._parameters(), start):
+            p.copy_(q)
+    towers = [sim.train_towers] if shared else [sim.train_towers, sim.test_towers]
+    names = [(t, n) for t in towers for n in ("w1", "b1", "w2", "b2")]
+    sim.features.remember(d)
+    train_h = torch.as_tensor(sim.features.embed(d.train_ids, "train"), dtype=torch.float64)
+    test_h = torch.as_tensor(sim.features.embed(d.test_ids, "test"), dtype=torch.float64)
+    weights = {(id(t), n): p for (t, n), p in zip(names, reference)}
+
+    def mlp(t, h):
+        w1, b1, w2, b2 = (weights[(id(t), n)] for n in ("w1", "b1", "w2", "b2"))
+        return torch.relu(torch.matmul(h, w1) + b1) @ w2 + b2  # [K, n, hidden]
+
+    f, g = mlp(sim.train_towers, train_h), mlp(sim.test_towers, test_h)
+    errors = []
+    for r in range(d.n_runs):
+        for t in range(2, d.n_steps + 1):
+            rows = np.searchsorted(d.train_ids, d.curricula[r, t - 1])
+            factors = torch.einsum("kh,kmh->km", f[:, rows].sum(dim=1), g)  # [K, tests]
+            y = torch.as_tensor(d.values[r])
+            errors.append(factors[0] * y[t - 1] + factors[1] * y[t - 2] + factors[2] - y[t])
+    loss = torch.mean(torch.cat(errors) ** 2) + l2 * sum((p ** 2).sum() for p in reference)
+    loss.backward()
+    for got, p in zip(grads, reference):
+        np.testing.assert_allclose(got.numpy(), p.grad.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_batches_are_the_seeded_shuffle_of_all_transitions(process, monkeypatch):
+    """Each epoch's batches are `torch.randperm(transitions, generator seeded with config.seed)` split by batch_size."""
+    d = tiny(process)
+    seen = []
+    original = GPTfluence._predict_transitions
+
+    def recording(self, train_h, test_h, rows, tests, previous):
+        seen.append((rows.clone(), tests.clone()))
+        return original(self, train_h, test_h, rows, tests, previous)
+
+    monkeypatch.setattr(GPTfluence, "_predict_transitions", recording)
+    sim = GPTfluence(TableEncoder(), hidden=6, batch_size=16, max_epochs=2, seed=7).fit(d)
+    rows, _, target = sim._transitions(d, d.train_ids)
+    generator = torch.Generator().manual_seed(7)
+    expected = [b for _ in range(2) for b in torch.randperm(target.numel(), generator=generator).split(16)]
+    assert len(seen) == len(expected)
+    for (got_rows, got_tests), batch in zip(seen, expected):
+        assert torch.equal(got_rows, rows[batch // d.n_tests]) and torch.equal(got_tests, batch % d.n_tests)
+
+
+def test_fit_is_deterministic_given_the_seed(process, encoder_for):
+    p = process(runs=6, splits=(4, 1, 1))
+    fits = [GPTfluence(TableEncoder(), hidden=8, max_epochs=3, seed=seed).fit(p.split("train"), p.split("val"))
+            for seed in (3, 3, 4)]
+    held_out = p.split("test")
+    same, other = (fits[i].simulate(held_out) for i in (1, 2))
+    np.testing.assert_array_equal(fits[0].simulate(held_out), same)
+    np.testing.assert_array_equal(fits[0].history_.train_mse, fits[1].history_.train_mse)
+    assert not np.allclose(same, other)
