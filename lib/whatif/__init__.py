@@ -1,7 +1,7 @@
 """What-if questions to a fitted simulator: designed curricula, their simulated trajectories, saved simulators.
 
     from lib.whatif import fitted, save, load, simulate_curriculum
-    save(fitted(Simfluence().fit(train, val), train), "fitted.pt")            # fit once ...
+    save(fitted(Simfluence().fit(train, val), train, val), "fitted.pt")       # fit once ...
     table = simulate_curriculum(load("fitted.pt"), None, [[3, 17], [5, 8]])  # ... ask many times
 
 Command line: `python -m lib.whatif --simulator fitted.pt --curriculum FILE --out trajectories.csv`.

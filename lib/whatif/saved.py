@@ -11,6 +11,7 @@ import hashlib
 import inspect
 import os
 import sys
+import zipfile
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,10 +45,11 @@ class FittedSimulator:
     pairs: PairScores | None = None
 
 
-def fitted(simulator: Simulator, runs: Dynamics) -> FittedSimulator:
-    """Pair a simulator with the runs it was fit on (pass Dynamics.concat([train, val]) when it used both)."""
+def fitted(simulator: Simulator, train: Dynamics, val: Dynamics | None = None) -> FittedSimulator:
+    """Pair a simulator with the runs it was fit on: `train` and, where fit used them, the validation runs `val`."""
     if getattr(simulator, "metric_", None) is None:
         raise ValueError(f"{type(simulator).__name__} is not fitted: call fit(train, val) first")
+    runs = train if val is None or val.n_runs == 0 else Dynamics.concat([train, val])
     if runs.metric != simulator.metric_:
         raise ValueError(f"{type(simulator).__name__} was fitted on {simulator.metric_!r}, the runs hold {runs.metric!r}")
     first = runs.values[:, : simulator.order].mean(axis=0)  # [order, tests]
@@ -87,6 +89,8 @@ def save(model: FittedSimulator, path: str | os.PathLike) -> None:
 
 def load(path: str | os.PathLike, *, encoder: Any = None) -> FittedSimulator:
     """The fitted simulator saved at `path`; GPTfluence loads its encoder by the saved name unless `encoder` is given."""
+    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive; refuse anything else before unpickling
+        raise ValueError(f"{path} is not a saved fitted simulator (not a torch.save archive)")
     payload = torch.load(path, weights_only=True)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"{path} is not a saved fitted simulator (no {FORMAT!r} header)")

@@ -23,7 +23,7 @@ def simulate_curriculum(model: FittedSimulator, initial: Mapping[int, float | Se
     initial: test id -> its value before training (`order` values y_0..y_{order-1} for a higher-order
     simulator); None takes the fitted runs' mean for every fitted test example. texts: texts of training
     ids the fitted runs do not hold (e.g. a collection's unseen examples). A text in the curriculum that is
-    no known training text gets a new id. Only GPTfluence simulates such unseen examples (from their
+    no known training text gets a new, negative id. Only GPTfluence simulates such unseen examples (from their
     texts); Simfluence and the gradient baselines refuse them with a ValueError naming their ids.
     """
     sim = model.simulator
@@ -50,7 +50,7 @@ def simulate_curriculum(model: FittedSimulator, initial: Mapping[int, float | Se
 
 
 def as_batches(curriculum: CurriculumLike, train_texts: Mapping[int, str]) -> tuple[np.ndarray, dict[int, str]]:
-    """[steps, batch] training ids of a curriculum, and the new id of each text that is no known training text."""
+    """[steps, batch] training ids of a curriculum, and the new id (-1, -2, ..) of each text that is no training text."""
     if isinstance(curriculum, Curriculum):
         curriculum = curriculum.batches
     rows = [list(step) for step in curriculum]
@@ -58,15 +58,13 @@ def as_batches(curriculum: CurriculumLike, train_texts: Mapping[int, str]) -> tu
         raise ValueError(f"a curriculum needs >= 1 step, every step the same number (>= 1) of examples; got step sizes "
                          f"{[len(step) for step in rows][:10]}")
     by_text = {text: i for i, text in sorted(train_texts.items(), reverse=True)}  # the lowest id of a repeated text
-    ids = [int(item) for step in rows for item in step if not isinstance(item, str)]
-    next_id = max([*train_texts, *ids, -1]) + 1
     new: dict[str, int] = {}
     out = np.empty((len(rows), len(rows[0])), dtype=np.int64)
     for s, step in enumerate(rows):
         for b, item in enumerate(step):
             if isinstance(item, str):
                 if item not in by_text and item not in new:
-                    new[item], next_id = next_id, next_id + 1
+                    new[item] = -1 - len(new)  # collection ids are >= 0: a new id never names a known example
                 out[s, b] = by_text.get(item, new.get(item))
             elif isinstance(item, (int, np.integer)) and not isinstance(item, bool):
                 out[s, b] = int(item)

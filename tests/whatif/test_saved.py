@@ -49,6 +49,12 @@ def test_sgd_simfluence_and_tracin_round_trip(tmp_path, runs, tracin):
         np.testing.assert_array_equal(getattr(loaded.pairs, field.name), getattr(tracin.pairs, field.name))
 
 
+def test_validation_runs_join_the_texts_and_the_hash(runs, gptfluence):
+    both = fitted(gptfluence.simulator, runs.train, runs.val)
+    assert set(both.train_texts) == set(runs.train.train_texts) | set(runs.val.train_texts)
+    assert both.dynamics_hash not in (gptfluence.dynamics_hash, dynamics_hash(runs.val))
+
+
 def test_the_dynamics_hash_follows_the_content(runs):
     changed = dataclasses.replace(runs.train, values=runs.train.values + 1e-9)
     assert dynamics_hash(changed) != dynamics_hash(runs.train)
@@ -68,6 +74,9 @@ def test_refusals(tmp_path, runs, simfluence):
     torch.save({"weights": torch.zeros(2)}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="is not a saved fitted simulator"):
         load(tmp_path / "other.pt")
+    (tmp_path / "table.csv").write_text("step,id\n0,1\n")
+    with pytest.raises(ValueError, match="table.csv is not a saved fitted simulator"):
+        load(tmp_path / "table.csv")
     torch.save({**payload, "cls": "Oracle"}, tmp_path / "oracle.pt")
     with pytest.raises(ValueError, match="holds a 'Oracle'; loadable simulators: Simfluence"):
         load(tmp_path / "oracle.pt")

@@ -41,7 +41,7 @@ def test_default_initial_values_are_the_fitted_runs_mean(runs, simfluence):
 
 def test_simfluence_and_tracin_refuse_unseen_texts_by_id(runs, simfluence, tracin):
     known = int(runs.train.curricula[0, 0, 0])
-    unseen_id = int(max(runs.all.train_texts)) + 1  # as_batches numbers new texts after every known id
+    unseen_id = -1  # as_batches numbers new texts -1, -2, ..
     with pytest.raises(ValueError, match=rf"Simfluence cannot simulate unseen training examples .*ids {unseen_id} "
                                          r"\('a review nobody trained on'\)"):
         simulate_curriculum(simfluence, None, [[known, "a review nobody trained on"]] * 2)
@@ -61,6 +61,16 @@ def test_gptfluence_simulates_unseen_texts_from_their_embedding(runs, gptfluence
     pd.testing.assert_frame_equal(same_text, plain)
 
 
+def test_texts_given_for_new_ids_are_embedded_as_the_same_texts_in_the_curriculum(runs, gptfluence, simfluence):
+    known = int(runs.train.curricula[0, 0, 0])
+    text = "a review from the unseen examples"
+    by_id = simulate_curriculum(gptfluence, None, [[known, 10**7]] * 3, texts={10**7: text})
+    by_text = simulate_curriculum(gptfluence, None, [[known, text]] * 3)
+    pd.testing.assert_frame_equal(by_id, by_text)
+    with pytest.raises(ValueError, match=rf"ids {10**7} \('a review from the unseen"):
+        simulate_curriculum(simfluence, None, [[known, 10**7]], texts={10**7: text})
+
+
 def test_tracin_on_its_own_run_uses_the_recorded_pair_scores(runs, tracin):
     run, batches, initial = _run_as_table_input(runs.test, 0)
     table = simulate_curriculum(tracin, initial, batches)
@@ -77,8 +87,8 @@ def test_bad_curricula_and_initial_values(runs, simfluence, gptfluence):
         as_batches([[1, 2], [3]], {})
     with pytest.raises(ValueError, match="step 0 holds 1.5"):
         as_batches([[1, 1.5]], {})
-    batches, new = as_batches([[5, "x"], ["y", "x"]], {2: "y", 9: "z"})
-    assert batches.tolist() == [[5, 10], [2, 10]] and new == {10: "x"}
+    batches, new = as_batches([[5, "x"], ["y", "x"], ["w", 9]], {2: "y", 9: "z", 3: "y"})
+    assert batches.tolist() == [[5, -1], [2, -1], [-2, 9]] and new == {-1: "x", -2: "w"}
     test_id = int(runs.train.test_ids[0])
     with pytest.raises(ValueError, match=rf"test id {test_id}: a Markov order 1 simulator needs 1 initial value"):
         simulate_curriculum(simfluence, {test_id: [2.0, 2.1]}, runs.train.curricula[0])
