@@ -9,7 +9,7 @@ Command line: `python -m lib.whatif --simulator fitted.pt --curriculum FILE --ou
 from lib.whatif.designs import DesignSettings, drop_group, longer, ordered, repeated, shuffled, with_unseen
 from lib.whatif.figure import plot_whatif
 from lib.whatif.saved import FittedSimulator, dynamics_hash, fitted, load, save
-from lib.whatif.simulate import as_batches, simulate_curriculum
+from lib.whatif.simulate import as_batches, simulate_curriculum, simulate_designs
 
 __all__ = [
     "DesignSettings",
@@ -26,5 +26,6 @@ __all__ = [
     "save",
     "shuffled",
     "simulate_curriculum",
+    "simulate_designs",
     "with_unseen",
 ]

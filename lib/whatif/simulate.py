@@ -49,6 +49,16 @@ def simulate_curriculum(model: FittedSimulator, initial: Mapping[int, float | Se
                          "diverged": diverged.ravel()})
 
 
+def simulate_designs(model: FittedSimulator, initial: Mapping[int, float | Sequence[float]] | pd.Series | None,
+                     designs: Mapping[str, CurriculumLike], *, texts: Mapping[int, str] | None = None) -> pd.DataFrame:
+    """simulate_curriculum of every named curriculum, in one table with a `curriculum` column (what plot_whatif draws)."""
+    tables = [simulate_curriculum(model, initial, curriculum, texts=texts).assign(curriculum=name)
+              for name, curriculum in designs.items()]
+    if not tables:
+        raise ValueError("designs must name at least one curriculum")
+    return pd.concat(tables, ignore_index=True)
+
+
 def as_batches(curriculum: CurriculumLike, train_texts: Mapping[int, str]) -> tuple[np.ndarray, dict[int, str]]:
     """[steps, batch] training ids of a curriculum, and the new id (-1, -2, ..) of each text that is no training text."""
     if isinstance(curriculum, Curriculum):

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from lib.collect.curricula import Curriculum
-from lib.whatif.simulate import as_batches, simulate_curriculum
+from lib.whatif.simulate import as_batches, simulate_curriculum, simulate_designs
 
 
 def _run_as_table_input(runs, r):
@@ -30,6 +30,18 @@ def test_texts_of_training_examples_stand_for_them(runs, simfluence):
     by_text = simulate_curriculum(simfluence, initial, texts)
     by_id = simulate_curriculum(simfluence, pd.Series(initial), Curriculum(np.unique(batches), batches))
     pd.testing.assert_frame_equal(by_text, by_id)
+
+
+def test_designs_share_one_table_named_by_curriculum(runs, simfluence):
+    designs = {"run 0": runs.train.curricula[0], "run 1 twice": np.concatenate([runs.train.curricula[1]] * 2)}
+    table = simulate_designs(simfluence, None, designs)
+    assert list(dict.fromkeys(table["curriculum"])) == ["run 0", "run 1 twice"]
+    for name, curriculum in designs.items():
+        alone = simulate_curriculum(simfluence, None, curriculum)
+        pd.testing.assert_frame_equal(table[table["curriculum"] == name].drop(columns="curriculum")
+                                      .reset_index(drop=True), alone)
+    with pytest.raises(ValueError, match="at least one curriculum"):
+        simulate_designs(simfluence, None, {})
 
 
 def test_default_initial_values_are_the_fitted_runs_mean(runs, simfluence):
