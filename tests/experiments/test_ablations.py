@@ -269,3 +269,41 @@ def test_table10_states_our_n():
                          "metric": "mse", "value": [0.5, 0.7], "std": [0.1, 0.2], "runs": [2, 2], "tests": [8, 8]})
     wide = table10_wide(table10_beside(ours))
     assert (wide[("n", "runs x tests")] == "2 x 8").all()
+
+
+def test_comparison_facts_glue_every_claim_the_scoreboard_reads(sst2):
+    from lib.experiments.comparisons import Case
+    from lib.experiments.scoreboard import CLAIMS
+
+    test = sst2.select_runs("test")
+    rng = np.random.default_rng(0)
+
+    def case(group, methods, truth=test):
+        noise = {m: truth.values + rng.normal(scale=0.1 * (k + 1), size=truth.values.shape)
+                 for k, m in enumerate(methods)}
+        return Case(group, truth, noise, {m: np.zeros((truth.n_runs, truth.n_tests), bool) for m in methods}, {})
+
+    names = ["GPTfluence", "Simfluence", REFERENCE]
+    interval_cases = [case(t, [ablations.interval_label(m, k) for m in names for k in (1, 6)]) for t in ("a", "b")]
+    order_cases = [case(f"{t} loss", ["GPTfluence, n=1", "GPTfluence, n=3", "Simfluence", REFERENCE])
+                   for t in ("rte", "webnlg")]
+    encoder_table = pd.DataFrame({"method": "GPTfluence", "metric": "mse", "encoder": ["x", "y"], "value": [1., 2.]})
+    result = ablations.AblationResult(
+        scale="smoke", gptfluence=FAST, encoder_name="x", interval=pd.DataFrame({"interval": [1, 6]}),
+        interval_steps=[8], order_steps=[8], orders=pd.DataFrame({"method": "GPTfluence", "order": [1, 3]}),
+        encoders=encoder_table, encoder_roles={"default": "x"}, sizes=pd.DataFrame(),
+        size_models=pd.DataFrame({"model": ["small", "large"], "regime": "full", "parameters": [1e6, 2e6],
+                                  "trainable": [1e6, 2e6]}, index=["s", "l"]),
+        size_paper=pd.DataFrame(),
+        interval_differences=ablations.interval_comparisons(interval_cases, [1, 6]),
+        order_differences=ablations.order_comparisons(order_cases, [1, 3]),
+        encoder_differences=ablations.encoder_comparisons([case("mixture", ["x", "y", "Simfluence", REFERENCE])],
+                                                          encoder_table, "x"),
+        size_differences=ablations.size_comparisons([case(n, names) for n in ("s", "l")]))
+    facts = ablations.comparison_facts(result)
+    for claim in (c for c in CLAIMS if c.chapter == "05_ablations"):
+        for suffix in ("claim", "diff", "interval", "n"):
+            assert f"{claim.key}_{suffix}" in facts
+    assert facts["size_largest"].startswith("large") and facts["size_gs_n"] == "2 held-out runs x 8 test examples"
+    # the truth plus growing noise: GPTfluence (least noise) beats the others, pooled over the two tasks
+    assert facts["interval_gs_last_claim"] == "holds" and facts["order_high_n"].startswith("4 held-out runs")
