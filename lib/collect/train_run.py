@@ -24,7 +24,7 @@ from lib.dynamics import GRAD_SETTINGS
 from lib.precision import bf16_autocast
 
 from .config import CollectionConfig
-from .curricula import checkpoint_for_step, checkpoint_steps, run_seed, sample_curriculum
+from .curricula import Curriculum, checkpoint_for_step, checkpoint_steps, run_seed, sample_curriculum
 from .encoding import length_sorted_batches, make_batch
 from .evaluate import Evaluator
 from .examples import CollectionExamples
@@ -65,8 +65,14 @@ def _subset_stats(model, parts: LMParts, batches, device: torch.device, bf16: bo
 
 
 def train_run(config: CollectionConfig, run_index: int, examples: CollectionExamples, *,
-              device: str | torch.device | None = None, progress: bool = True, position: int = 1) -> RunRecord:
-    """Train run `run_index` of the collection and record its curriculum, trajectories and gradient data."""
+              device: str | torch.device | None = None, progress: bool = True, position: int = 1,
+              curriculum: Curriculum | None = None) -> RunRecord:
+    """Train run `run_index` of the collection and record its curriculum, trajectories and gradient data.
+
+    `curriculum` (ids of the collection's examples) replaces the sampled one, e.g. a designed curriculum
+    (lib.collect.designed_runs): everything else -- initial model, optimizer over its steps, seed, evaluation -- is
+    the run's as collected.
+    """
     start = time.perf_counter()
     device = torch.device(device) if device is not None else default_device()
     threads = config.runtime.threads or default_threads()
@@ -75,9 +81,10 @@ def train_run(config: CollectionConfig, run_index: int, examples: CollectionExam
     split = config.run_split(run_index)
     seed = run_seed(config.runs.seed, run_index)
     source = examples.unseen if split in config.runs.unseen_splits else examples.pool
-    curriculum = sample_curriculum(np.array([int(e.id) for e in source]), subset_size=t_cfg.subset_size,
-                                   batch_size=t_cfg.batch_size, epochs=t_cfg.epochs, seed=config.runs.seed,
-                                   run_index=run_index)
+    if curriculum is None:
+        curriculum = sample_curriculum(np.array([int(e.id) for e in source]), subset_size=t_cfg.subset_size,
+                                       batch_size=t_cfg.batch_size, epochs=t_cfg.epochs, seed=config.runs.seed,
+                                       run_index=run_index)
     steps = curriculum.steps
 
     start_model = initial_model(config, examples, device)
