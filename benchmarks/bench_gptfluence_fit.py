@@ -91,10 +91,13 @@ def side_by_side(train: Dynamics, val: Dynamics, test: Dynamics, encoder, config
     (old, old_s), (new, new_s) = fits["previous"], fits["current"]
     print(f"seconds per epoch ({epochs} epochs, validation rollouts included): previous {old_s:.1f}, "
           f"current {new_s:.1f}, ratio {old_s / new_s:.2f}")
-    gap = np.max(np.abs(old.simulate(test) - new.simulate(test)))
+    held_old, held_new = old.simulate(test), new.simulate(test)
     print(f"after {epochs} epochs (kept epoch: previous {old.best_epoch_}, current {new.best_epoch_}): "
-          f"max |previous - current| held-out rollout {gap:.2e} (values {test.values.min():.3f}..{test.values.max():.3f});"
-          f" max train MSE difference {np.max(np.abs(old.history_.train_mse - new.history_.train_mse)):.2e}")
+          f"max |previous - current| held-out rollout {np.max(np.abs(held_old - held_new)):.2e} "
+          f"(values {test.values.min():.3f}..{test.values.max():.3f}); held-out all-steps MSE previous "
+          f"{all_steps_mse(held_old, test.values, config.order)[0]:.6g}, current "
+          f"{all_steps_mse(held_new, test.values, config.order)[0]:.6g}; max train MSE difference "
+          f"{np.max(np.abs(old.history_.train_mse - new.history_.train_mse)):.2e}")
 
 
 def full_fit(train: Dynamics, val: Dynamics, test: Dynamics, encoder, config: GPTfluenceConfig, label: str) -> None:
