@@ -14,15 +14,21 @@ lib.experiments.whatif --scale default --collect` trains the missing designed ru
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from lib.collect import CollectionConfig
 from lib.collect.curricula import Curriculum
 from lib.collect.designed_runs import DesignedRun, DesignedRunStore
-from lib.experiments.store import collection_config, collects_missing, stored
+from lib.dynamics import Dynamics
+from lib.experiments.scoring import REFERENCE
+from lib.experiments.settings import gptfluence_config
+from lib.experiments.simulation import make_simulator, split_or_none
+from lib.experiments.store import collection_config, collects_missing, committed, stored
+from lib.experiments.uncertainty import REASONS, interval, paired_difference, spearman_interval
 from lib.paths import REPO_ROOT
 from lib.scales import get_scale
 from lib.whatif.designs import DesignSettings, drop_group, longer, ordered, repeated, with_unseen
@@ -112,17 +118,171 @@ def _unseen_ids(config: CollectionConfig, examples) -> list[int]:
     return ids
 
 
-def designed_runs(scale: str, designs: list[Design], *, data_dir=None,
-                  collect_missing: bool | None = None) -> dict[str, DesignedRun]:
-    """The trained run of every design (`Design.name` -> run), training missing ones where allowed."""
+def designed_runs(scale: str, designs: list[Design], *, data_dir=None, collect_missing: bool | None = None,
+                  finished_only: bool = False) -> dict[str, DesignedRun]:
+    """The trained run of every design (`Design.name` -> run), training missing ones where allowed; with
+    `finished_only`, the finished ones (a committed scale's runs being trained meanwhile) and no error."""
     source = data_scale(scale)
     allowed = collects_missing(source) if collect_missing is None else collect_missing
     out = {}
     for design in designs:  # one by one, in plan order, so an interrupted pass leaves whole seeds
         config = collection_config(source, design.collection, data_dir)
         store = DesignedRunStore(designed_folder(scale, design.collection))
+        if finished_only and not allowed:
+            found = store.read(config, design.curriculum)
+            if found is not None:
+                out[design.name] = found
+            continue
         out.update(store.ensure(config, {design.name: design.curriculum}, collect_missing=allowed, how=_how(scale)))
     return out
+
+
+GRADIENT_METHODS = ("TracIn-CP (10 ckpts)", "Grad-Dot")
+METHODS = ("GPTfluence", "Simfluence", *GRADIENT_METHODS)
+
+
+@dataclass
+class WhatIfResult:
+    """Every design's true runs, each method's simulation of them, and the scores (one row per design x method)."""
+
+    designs: list[Design]
+    truth: dict[str, Dynamics]                       # design -> its trained runs (one per finished seed)
+    predictions: dict[tuple[str, str], np.ndarray]   # (method, design) -> [seeds, steps + 1, tests]
+    refusals: dict[tuple[str, str], str]             # (method, design) -> why the method cannot simulate it
+    mse: pd.DataFrame                                # design, method, mse (+ interval), difference to REFERENCE
+    effects: pd.DataFrame                            # design, method, sign agreement and Spearman of the effect
+    missing: dict[str, int] = field(default_factory=dict)  # design -> seeds not trained yet
+    difficulty: dict[int, float] = field(default_factory=dict)
+    repeated_id: int = -1
+    source_scale: str = ""
+    n_held_out: int = 0
+
+
+def run(scale: str, *, encoder, data_dir=None, gptfluence=None, methods=METHODS, seeds=SEEDS) -> WhatIfResult:
+    """The chapter: fit every method on the SST-2 collection's runs, simulate each designed run and score it."""
+    source = data_scale(scale)
+    designs = plan(scale, data_dir=data_dir, seeds=seeds)
+    runs = designed_runs(scale, designs, data_dir=data_dir, finished_only=True)
+    base = stored(source, COLLECTION, data_dir=data_dir)
+    dyn = base.dynamics("loss", require_complete=True)
+    train, val, held = dyn.select_runs("train"), split_or_none(dyn, "val"), dyn.select_runs("test")
+    unseen_rows = stored(source, UNSEEN_COLLECTION, data_dir=data_dir).examples()
+    texts = {int(i): str(t) for i, t in zip(unseen_rows["id"], unseen_rows["text"]) if int(i) not in dyn.train_texts}
+    models = _fit(methods, train, val, held, encoder=encoder, gptfluence=gptfluence or gptfluence_config(scale))
+    truth, predictions, refusals, missing = {}, {}, {}, {}
+    for name in DESIGNS:
+        done = [d for d in designs if d.design == name and d.name in runs]
+        missing[name] = sum(d.design == name for d in designs) - len(done)
+        if not done:
+            continue
+        truth[name] = _as_dynamics([runs[d.name] for d in done], dyn)
+        for method, model in models.items():
+            try:
+                predictions[(method, name)] = _simulate(model, truth[name], texts)
+            except ValueError as err:
+                refusals[(method, name)] = str(err)
+        predictions[(REFERENCE, name)] = blind_reference(train, truth[name])
+    held_predictions = {m: _simulate(model, held, texts) for m, model in models.items()}
+    held_predictions[REFERENCE] = blind_reference(train, held)
+    store = DesignedRunStore(designed_folder(scale, COLLECTION))
+    difficulty = store.start_losses(collection_config(source, COLLECTION, data_dir), collect_missing=False,
+                                    how=_how(scale))
+    pool = [int(i) for i in np.unique(train.curricula)]
+    return WhatIfResult(designs=designs, truth=truth, predictions=predictions, refusals=refusals,
+                        mse=mse_table(truth, predictions), effects=effect_table(truth, predictions, held,
+                                                                                held_predictions),
+                        missing=missing, difficulty=difficulty,
+                        repeated_id=max((i for i in difficulty if i in set(pool)), key=lambda i: (difficulty[i], -i)),
+                        source_scale=source, n_held_out=held.n_runs)
+
+
+def _fit(methods, train: Dynamics, val: Dynamics | None, held: Dynamics, *, encoder, gptfluence) -> dict:
+    """Each method fitted as the book fits it (the gradient baselines' rescaling on the held-out runs, as both papers)."""
+    from lib.whatif.saved import fitted  # lazy: torch
+
+    out = {}
+    for method in methods:
+        simulator = make_simulator(method, encoder=encoder, gptfluence=gptfluence)
+        if method in GRADIENT_METHODS:
+            out[method] = fitted(simulator.fit(held), held)
+        else:
+            out[method] = fitted(simulator.fit(train, val), train, val)
+    return out
+
+
+def _as_dynamics(runs: list[DesignedRun], like: Dynamics) -> Dynamics:
+    """Designed runs of one design as a Dynamics (their curricula and loss trajectories; the collection's test order)."""
+    for r in runs:
+        if not np.array_equal(r.test_ids, like.test_ids):
+            raise ValueError(f"designed run {r.name!r} records test ids in another order than the collection")
+    return Dynamics.from_arrays(np.stack([r.curriculum.batches for r in runs]), np.stack([r.values["loss"] for r in runs]),
+                                like.test_ids, "loss", split=["test"] * len(runs))
+
+
+def _simulate(model, runs: Dynamics, texts: dict[int, str]) -> np.ndarray:
+    """The method's simulation [runs, steps + 1, tests] of each run's curriculum from the run's first values."""
+    from lib.whatif.simulate import simulate_curriculum  # lazy: torch
+
+    order = model.simulator.order
+    out = []
+    for r in range(runs.n_runs):
+        initial = {int(t): runs.values[r, :order, k] for k, t in enumerate(runs.test_ids)}
+        table = simulate_curriculum(model, initial, runs.curricula[r], texts=texts)
+        out.append(table.pivot(index="step", columns="test_id", values="value")[list(runs.test_ids)].to_numpy())
+    return np.stack(out)
+
+
+def blind_reference(train: Dynamics, runs: Dynamics) -> np.ndarray:
+    """The curriculum-blind REFERENCE: each run's y_0 plus the training runs' mean change, held at its last value
+    past the training runs' length (it knows nothing of a longer curriculum)."""
+    change = np.mean(train.values - train.values[:, :1], axis=0)  # [T + 1, tests]
+    steps = runs.values.shape[1]
+    index = np.minimum(np.arange(steps), change.shape[0] - 1)
+    return runs.values[:, :1] + change[index][None]
+
+
+def squared_errors(prediction: np.ndarray, truth: np.ndarray, order: int = 1) -> np.ndarray:
+    """All-steps MSE per trajectory [runs, tests]: the mean over the simulated steps (from `order` on)."""
+    return np.mean((prediction[:, order:] - truth[:, order:]) ** 2, axis=1)
+
+
+def mse_table(truth: dict[str, Dynamics], predictions: dict[tuple[str, str], np.ndarray]) -> pd.DataFrame:
+    """Per design and method: all-steps MSE with its interval, and the paired difference to the REFERENCE."""
+    rows = []
+    for (method, name), prediction in predictions.items():
+        values = truth[name].values
+        errors = squared_errors(prediction, values)
+        reference = squared_errors(predictions[(REFERENCE, name)], values)
+        level = interval(errors)
+        row = {"design": name, "method": method, "mse": level.estimate, "mse_low": level.low, "mse_high": level.high,
+               "runs": values.shape[0], "tests": values.shape[2]}
+        if method != REFERENCE:
+            diff = paired_difference(errors, reference)
+            row.update(diff=diff.estimate, diff_low=diff.low, diff_high=diff.high, verdict=diff.verdict,
+                       why=REASONS.get(diff.reason, "") if diff.reason else "")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def effect_table(truth: dict[str, Dynamics], predictions: dict[tuple[str, str], np.ndarray], held: Dynamics,
+                 held_predictions: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Per design and method: the effect on each test example's final loss (the design's final value minus the
+    held-out random runs' mean final value; predicted: the method's simulation of both), its sign agreement and its
+    Spearman across test examples, each with a bootstrap interval over seeds x test examples."""
+    rows = []
+    true_base = held.values[:, -1].mean(axis=0)
+    for (method, name), prediction in predictions.items():
+        if method == REFERENCE or method not in held_predictions:
+            continue
+        true_effect = truth[name].values[:, -1] - true_base[None]
+        pred_effect = prediction[:, -1] - held_predictions[method][:, -1].mean(axis=0)[None]
+        sign = interval((np.sign(pred_effect) == np.sign(true_effect)).astype(np.float64))
+        rho = spearman_interval(pred_effect, true_effect, across="tests")
+        rows.append({"design": name, "method": method, "true_effect": float(true_effect.mean()),
+                     "predicted_effect": float(pred_effect.mean()), "sign_agreement": sign.estimate,
+                     "sign_low": sign.low, "sign_high": sign.high, "spearman": rho.estimate, "spearman_low": rho.low,
+                     "spearman_high": rho.high, "runs": true_effect.shape[0], "tests": true_effect.shape[1]})
+    return pd.DataFrame(rows)
 
 
 def main(argv=None) -> None:
@@ -140,3 +300,126 @@ def main(argv=None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+DESIGN_QUESTIONS = {
+    "no negatives": "What if every negative review is dropped?",
+    "easy to hard": "What if the examples come easy to hard?",
+    "hard to easy": "What if the examples come hard to easy?",
+    "one repeated": "What if one example is repeated in a quarter of the steps?",
+    "half unseen": "What if half the examples are ones no training run saw?",
+    "twice as long": "What if training runs twice as long?",
+}
+
+
+def _fmt(x: float) -> str:
+    return "n/a" if not np.isfinite(x) else f"{x:.3g}"
+
+
+def _range(low: float, high: float) -> str:
+    return "no interval" if not (np.isfinite(low) and np.isfinite(high)) else f"[{low:.3g}, {high:.3g}]"
+
+
+def trusted(result: WhatIfResult, name: str) -> str:
+    """The method to trust for design `name`: the lowest all-steps MSE among those whose paired difference to the
+    curriculum-blind reference is "better"; else "the reference" (no method beats it) or "undecided"."""
+    rows = result.mse[(result.mse["design"] == name) & (result.mse["method"] != REFERENCE)]
+    better = rows[rows["verdict"] == "better"]
+    if len(better):
+        return str(better.sort_values("mse").iloc[0]["method"])
+    if (rows["verdict"] == "worse").all() and len(rows):
+        return "the reference"
+    return "undecided"
+
+
+def design_text(result: WhatIfResult, name: str) -> str:
+    """A paragraph on design `name` from the computed scores: errors against the reference, direction of the effect,
+    and which method to trust."""
+    if name not in result.truth:
+        return f"**{DESIGN_QUESTIONS[name]}** No run of this design is trained yet, so nothing is claimed about it."
+    truth = result.truth[name]
+    rows = result.mse[result.mse["design"] == name].set_index("method")
+    effects = result.effects[result.effects["design"] == name].set_index("method")
+    parts = [f"**{DESIGN_QUESTIONS[name]}** {truth.n_runs} trained run(s) x {truth.n_tests} test examples."]
+    for method, row in rows.iterrows():
+        if method == REFERENCE:
+            continue
+        text = (f"{method}: all-steps MSE {_fmt(row['mse'])}, minus the reference's {_fmt(row['diff'])} "
+                f"{_range(row['diff_low'], row['diff_high'])}, {row['verdict']}")
+        if method in effects.index:
+            e = effects.loc[method]
+            text += (f"; effect sign right for {e['sign_agreement']:.0%} {_range(e['sign_low'], e['sign_high'])} of the"
+                     f" (run, test example) pairs, Spearman {_fmt(e['spearman'])} {_range(e['spearman_low'], e['spearman_high'])}")
+        parts.append(text + ".")
+    refused = [m for (m, d) in result.refusals if d == name]
+    if refused:
+        parts.append(f"Refused: {', '.join(refused)} (no parameters or gradients for examples they were not fitted on).")
+    pick = trusted(result, name)
+    parts.append(f"A practitioner asking this should trust: **{pick}**" + (
+        " (no method's MSE interval against the curriculum-blind reference excludes 0)." if pick == "undecided" else "."))
+    return " ".join(parts)
+
+
+def webnlg_reason() -> str:
+    """Why there is no WebNLG design: the paper-size WebNLG collection's state, in one sentence."""
+    config = collection_config("paper_size", "webnlg")
+    done = committed("paper_size/webnlg").finished_runs_of(config)
+    return (f"WebNLG is not in this chapter: its paper-size collection has {done} of {config.runs.total} runs "
+            f"collected, and the designs are compared on paper-size collections only.")
+
+
+def facts(result: WhatIfResult) -> dict[str, object]:
+    """The chapter's glued numbers: sizes, every design's trust verdict, and each (design, method)'s scores."""
+    out: dict[str, object] = {
+        "whatif_scale": result.source_scale, "whatif_designs": len(DESIGNS),
+        "whatif_trained": sum(t.n_runs for t in result.truth.values()),
+        "whatif_planned": len(result.designs), "whatif_missing": sum(result.missing.values()),
+        "whatif_held_out": result.n_held_out, "whatif_repeated_id": result.repeated_id,
+        "whatif_repeated_loss": float(result.difficulty.get(result.repeated_id, np.nan)),
+        "whatif_difficulty_low": float(min(result.difficulty.values())),
+        "whatif_difficulty_high": float(max(result.difficulty.values())),
+        "whatif_webnlg": webnlg_reason(),
+    }
+    for name in DESIGNS:
+        key = name.replace(" ", "_")
+        out[f"whatif_{key}_trust"] = trusted(result, name) if name in result.truth else "not trained yet"
+        out[f"whatif_{key}_runs"] = result.truth[name].n_runs if name in result.truth else 0
+    for _, row in result.mse.iterrows():
+        key = f"whatif_{row['design'].replace(' ', '_')}_{_method_key(row['method'])}"
+        out[f"{key}_mse"] = float(row["mse"])
+        if row["method"] != REFERENCE:
+            out[f"{key}_verdict"] = str(row["verdict"])
+    for _, row in result.effects.iterrows():
+        key = f"whatif_{row['design'].replace(' ', '_')}_{_method_key(row['method'])}"
+        out[f"{key}_sign"] = float(row["sign_agreement"])
+        out[f"{key}_spearman"] = float(row["spearman"])
+    return out
+
+
+def _method_key(method: str) -> str:
+    return {"GPTfluence": "gpt", "Simfluence": "sim", "TracIn-CP (10 ckpts)": "tracin", "Grad-Dot": "graddot",
+            REFERENCE: "ref"}[method]
+
+
+def scores_display(result: WhatIfResult) -> pd.DataFrame:
+    """The MSE and effect scores side by side, one row per design x method, intervals as text."""
+    table = result.mse.merge(result.effects.drop(columns=["runs", "tests"]), on=["design", "method"], how="left")
+    return pd.DataFrame({
+        "design": table["design"], "method": table["method"], "runs x tests": table["runs"].astype(str) + " x "
+        + table["tests"].astype(str), "all-steps MSE": table["mse"].map(_fmt),
+        "minus reference [95%]": [("" if m == REFERENCE else f"{_fmt(d)} {_range(lo, hi)}")
+                                  for m, d, lo, hi in zip(table["method"], table.get("diff", np.nan),
+                                                          table.get("diff_low", np.nan), table.get("diff_high", np.nan))],
+        "verdict": table.get("verdict", pd.Series([""] * len(table))).fillna("").replace({"better": "beats reference",
+                                                                                         "worse": "worse than reference"}),
+        "effect sign right [95%]": [("" if not np.isfinite(s) else f"{s:.0%} {_range(lo, hi)}")
+                                    for s, lo, hi in zip(table["sign_agreement"], table["sign_low"], table["sign_high"])],
+        "effect Spearman [95%]": [("" if not np.isfinite(s) else f"{_fmt(s)} {_range(lo, hi)}")
+                                  for s, lo, hi in zip(table["spearman"], table["spearman_low"], table["spearman_high"])],
+    })
+
+
+def refusals_display(result: WhatIfResult) -> pd.DataFrame:
+    """One row per (method, design) a method could not simulate, with its reason (first sentence)."""
+    return pd.DataFrame([{"design": d, "method": m, "why": why.split(": ids")[0]}
+                         for (m, d), why in result.refusals.items()], columns=["design", "method", "why"])

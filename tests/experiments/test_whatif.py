@@ -1,0 +1,118 @@
+"""The what-if chapter's scores on synthetic runs, and its facts on the smoke collections."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lib.dynamics import Dynamics
+from lib.experiments import whatif
+from lib.experiments.scoring import REFERENCE
+
+
+def _runs(values: np.ndarray, batch: int = 2) -> Dynamics:
+    runs, steps = values.shape[0], values.shape[1] - 1
+    curricula = np.arange(runs * steps * batch).reshape(runs, steps, batch)
+    return Dynamics.from_arrays(curricula, values, np.arange(values.shape[2]) + 100, "loss", split=["test"] * runs)
+
+
+def _decaying(runs: int, steps: int, tests: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    rate = rng.uniform(0.05, 0.3, size=(runs, 1, tests))
+    return 2.0 * np.exp(-rate * np.arange(steps + 1)[None, :, None])
+
+
+def test_blind_reference_holds_its_last_value_past_the_training_length():
+    train = _runs(_decaying(4, 5, 3, seed=0))
+    longer = _runs(_decaying(2, 10, 3, seed=1))
+    pred = whatif.blind_reference(train, longer)
+    change = (train.values - train.values[:, :1]).mean(axis=0)
+    assert pred.shape == longer.values.shape
+    np.testing.assert_allclose(pred[:, :6], longer.values[:, :1] + change[None])
+    np.testing.assert_allclose(pred[:, 6:], np.repeat(pred[:, 5:6], 5, axis=1))
+
+
+def test_squared_errors_skip_the_given_first_values():
+    truth = np.zeros((1, 4, 2))
+    pred = truth.copy()
+    pred[0, 0] = 9.0  # a first value, given to the simulator: not an error
+    pred[0, 2, 1] = 3.0
+    np.testing.assert_allclose(whatif.squared_errors(pred, truth), [[0.0, 3.0]])
+    np.testing.assert_allclose(whatif.squared_errors(pred, truth, order=3), [[0.0, 0.0]])
+
+
+def test_scores_of_a_perfect_and_a_sign_flipped_method():
+    held = _runs(_decaying(3, 6, 12, seed=2))
+    design = _runs(_decaying(3, 6, 12, seed=3))
+    train = _runs(_decaying(5, 6, 12, seed=4))
+    reference = whatif.blind_reference(train, design)
+    truth_effect = design.values[:, -1] - held.values[:, -1].mean(axis=0)
+    flipped = design.values.copy()
+    flipped[:, -1] = held.values[:, -1].mean(axis=0) - truth_effect  # every effect the wrong way
+    predictions = {("perfect", "d"): design.values.copy(), ("flipped", "d"): flipped, (REFERENCE, "d"): reference}
+    mse = whatif.mse_table({"d": design}, predictions).set_index("method")
+    assert mse.loc["perfect", "mse"] == 0 and mse.loc["perfect", "verdict"] == "better"
+    assert mse.loc[REFERENCE, "mse"] > 0 and "verdict" not in mse.columns or pd.isna(mse.loc[REFERENCE, "verdict"])
+    effects = whatif.effect_table({"d": design}, predictions, held,
+                                  {"perfect": held.values, "flipped": held.values}).set_index("method")
+    assert REFERENCE not in effects.index
+    assert effects.loc["perfect", "sign_agreement"] == 1 and effects.loc["perfect", "spearman"] == pytest.approx(1)
+    assert effects.loc["flipped", "sign_agreement"] == 0 and effects.loc["flipped", "spearman"] == pytest.approx(-1)
+    assert effects.loc["perfect", "sign_low"] == 1 and effects.loc["perfect", "spearman_low"] == pytest.approx(1)
+
+
+def test_trusted_needs_an_interval_below_zero():
+    def result(rows):
+        return whatif.WhatIfResult(designs=[], truth={}, predictions={}, refusals={}, mse=pd.DataFrame(rows),
+                                   effects=pd.DataFrame())
+    rows = [{"design": "d", "method": "A", "mse": 0.2, "verdict": "better"},
+            {"design": "d", "method": "B", "mse": 0.1, "verdict": "better"},
+            {"design": "d", "method": "C", "mse": 0.05, "verdict": "undecided"}]
+    assert whatif.trusted(result(rows), "d") == "B"
+    assert whatif.trusted(result([{**r, "verdict": "undecided"} for r in rows]), "d") == "undecided"
+    assert whatif.trusted(result([{**r, "verdict": "worse"} for r in rows]), "d") == "the reference"
+
+
+@pytest.fixture(scope="module")
+def smoke_result():
+    return whatif.run("smoke", encoder=None, methods=("Simfluence", "TracIn-CP (10 ckpts)"))
+
+
+def test_smoke_designs_are_what_they_say(smoke_result):
+    from lib.experiments.store import stored
+
+    examples = stored("smoke", whatif.COLLECTION).examples()
+    label = dict(zip(examples["id"].astype(int), examples["label"]))
+    role = dict(zip(examples["id"].astype(int), examples["role"]))
+    truth = smoke_result.truth
+    assert set(truth) == set(whatif.DESIGNS) and all(t.n_runs == len(whatif.SEEDS) for t in truth.values())
+    assert all(label[int(i)] != whatif.NEGATIVE for i in np.unique(truth["no negatives"].curricula))
+    assert truth["twice as long"].n_steps == 2 * truth["easy to hard"].n_steps
+    unseen_rows = stored("smoke", whatif.UNSEEN_COLLECTION).examples()
+    unseen_ids = set(unseen_rows.loc[unseen_rows["role"] == "unseen", "id"].astype(int))
+    for run in truth["half unseen"].curricula:
+        assert len(set(np.unique(run).tolist()) & unseen_ids) == len(np.unique(run)) // 2
+    for run in truth["easy to hard"].curricula:
+        losses = [smoke_result.difficulty[int(i)] for i in run.ravel()]
+        one_pass = len(np.unique(run)) // run.shape[1] * run.shape[1]
+        assert losses[:one_pass] == sorted(losses[:one_pass])
+    counts = [(run == smoke_result.repeated_id).sum() for run in truth["one repeated"].curricula]
+    assert min(counts) >= max(1, truth["one repeated"].n_steps // whatif.REPEAT_SHARE)
+    assert all(role[int(i)] == "pool" for i in np.unique(truth["no negatives"].curricula))
+
+
+def test_smoke_facts(smoke_result):
+    facts = whatif.facts(smoke_result)
+    assert facts["whatif_trained"] == facts["whatif_planned"] == len(whatif.DESIGNS) * len(whatif.SEEDS)
+    assert facts["whatif_missing"] == 0
+    assert ("Simfluence", "half unseen") in smoke_result.refusals  # it has no factors for unseen examples
+    assert "half_unseen_sim_mse" not in " ".join(facts)
+    for name in whatif.DESIGNS:
+        key = name.replace(" ", "_")
+        assert facts[f"whatif_{key}_trust"] in {"Simfluence", "TracIn-CP (10 ckpts)", "the reference", "undecided"}
+        assert np.isfinite(facts[f"whatif_{key}_ref_mse"])
+        assert name in whatif.design_text(smoke_result, name).lower() or whatif.DESIGN_QUESTIONS[name] in \
+            whatif.design_text(smoke_result, name)
+    assert "WebNLG" in facts["whatif_webnlg"]
+    shown = whatif.scores_display(smoke_result)
+    assert len(shown) == len(smoke_result.mse) and set(shown["design"]) == set(whatif.DESIGNS)
