@@ -92,7 +92,7 @@ def plan(scale: str, *, data_dir=None, seeds=SEEDS, collect_missing: bool | None
     unseen_seen = unseen_rows.loc[unseen_rows["role"] == "pool", "id"].astype(int).tolist()  # that collection's pool
     difficulty = DesignedRunStore(designed_folder(scale, COLLECTION)).start_losses(
         config, collect_missing=allowed, how=_how(scale))
-    hardest = max(pool, key=lambda i: (difficulty[i], -i))
+    hardest = hardest_example(pool, difficulty)
     train = base.dynamics("loss", require_complete=True).select_runs("train")
     out = []
     for seed in seeds:
@@ -107,6 +107,11 @@ def plan(scale: str, *, data_dir=None, seeds=SEEDS, collect_missing: bool | None
         }
         out.extend(Design(name, seed, collection, curriculum) for name, (collection, curriculum) in built.items())
     return out
+
+
+def hardest_example(pool: list[int], difficulty: dict[int, float]) -> int:
+    """The pool example with the highest starting loss (the lowest id among equals): the one the design repeats."""
+    return max(pool, key=lambda i: (difficulty[i], -i))
 
 
 def _unseen_ids(config: CollectionConfig, examples) -> list[int]:
@@ -182,17 +187,22 @@ def run(scale: str, *, encoder, data_dir=None, gptfluence=None, methods=METHODS,
             except ValueError as err:
                 refusals[(method, name)] = str(err)
         predictions[(REFERENCE, name)] = blind_reference(train, truth[name])
-    held_predictions = {m: _simulate(model, held, texts) for m, model in models.items()}
-    held_predictions[REFERENCE] = blind_reference(train, held)
+    held_predictions = {}  # the baseline of each method's predicted effect: its simulation of the held-out runs
+    for method, model in models.items():
+        try:
+            held_predictions[method] = _simulate(model, held, texts)
+        except ValueError as err:  # no effect scores for it
+            refusals[(method, "held-out runs")] = str(err)
     store = DesignedRunStore(designed_folder(scale, COLLECTION))
     difficulty = store.start_losses(collection_config(source, COLLECTION, data_dir), collect_missing=False,
                                     how=_how(scale))
-    pool = [int(i) for i in np.unique(train.curricula)]
+    rows = base.examples()
+    pool = rows.loc[rows["role"] == "pool", "id"].astype(int).tolist()
     return WhatIfResult(designs=designs, truth=truth, predictions=predictions, refusals=refusals,
                         mse=mse_table(truth, predictions), effects=effect_table(truth, predictions, held,
                                                                                 held_predictions),
                         missing=missing, difficulty=difficulty,
-                        repeated_id=max((i for i in difficulty if i in set(pool)), key=lambda i: (difficulty[i], -i)),
+                        repeated_id=hardest_example(pool, difficulty),
                         source_scale=source, n_held_out=held.n_runs)
 
 
@@ -344,8 +354,9 @@ def design_text(result: WhatIfResult, name: str) -> str:
     for method, row in rows.iterrows():
         if method == REFERENCE:
             continue
-        text = (f"{method}: all-steps MSE {_fmt(row['mse'])}, minus the reference's {_fmt(row['diff'])} "
-                f"{_range(row['diff_low'], row['diff_high'])}, {row['verdict']}")
+        verdict = {"better": "beats the reference", "worse": "worse than the reference"}.get(row["verdict"], row["verdict"])
+        text = (f"{method}: all-steps MSE {_fmt(row['mse'])} (the reference's: {_fmt(rows.loc[REFERENCE, 'mse'])}; "
+                f"difference {_fmt(row['diff'])} {_range(row['diff_low'], row['diff_high'])}, {verdict})")
         if method in effects.index:
             e = effects.loc[method]
             text += (f"; effect sign right for {e['sign_agreement']:.0%} {_range(e['sign_low'], e['sign_high'])} of the"
