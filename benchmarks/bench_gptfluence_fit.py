@@ -1,15 +1,17 @@
 """GPTfluence's fit on a paper-size collection: the previous training step beside the current one, in one run.
 
-The previous code (its training step and simulation frozen below as `PreviousGPTfluence`, for this comparison) ran both towers in full over
-every training and test example at every step, formed each transition's summed training-side outputs, and built
-the L2 penalty into the autograd graph with a per-tensor AdamW. The current `lib.simulators.GPTfluence` runs the
-towers on the distinct examples of the batch, shares the first layer between both sides, takes the inner products
-without forming the training-side outputs, adds the penalty's gradient directly and uses the fused AdamW: the same
-model, loss, batches and optimiser steps. Both start from the same initialisation and seed; printed: seconds per
-epoch (validation rollouts included) of each and their ratio, the largest difference of their held-out rollouts and
-training MSEs after the same epochs, and with --full the current code's whole fit until early stopping.
-Usage: OMP_NUM_THREADS=1 python benchmarks/bench_gptfluence_fit.py [--collection paper_size/sst2] [--epochs 2]
-    [--settings paper|default] [--full]
+The previous code (its training step and simulation frozen below as `PreviousGPTfluence`, for this comparison)
+ran both towers in full over every training and test example at every step, formed each transition's summed
+training-side outputs, and built the L2 penalty into the autograd graph with a per-tensor AdamW. The current
+`lib.simulators.GPTfluence` runs the towers on the distinct examples of the batch, shares the first layer between
+both sides, takes the inner products without forming the training-side outputs, adds the penalty's gradient
+directly and uses the fused AdamW: the same model, loss, batches and optimiser steps. Both start from the same
+initialisation and seed. Printed: their training steps timed alternately on the same batches (robust to a
+changing machine load) and the seconds per epoch they imply; then whole fits one after the other: seconds per
+epoch (validation rollouts included), the largest difference of their held-out rollouts and training MSEs after
+the same epochs; with --full, the current code's whole fit until early stopping.
+Usage: OMP_NUM_THREADS=1 python benchmarks/bench_gptfluence_fit.py [--collection paper_size/sst2] [--steps 100]
+    [--epochs 2] [--settings paper|default] [--full [paper] [default]] [--skip-side-by-side]
 """
 from __future__ import annotations
 
@@ -75,6 +77,47 @@ def settings(name: str) -> GPTfluenceConfig:
     return PAPER_GPTFLUENCE if name == "paper" else gptfluence_config(name)
 
 
+def interleaved(train: Dynamics, val: Dynamics, encoder, config: GPTfluenceConfig, n_batches: int) -> None:
+    """Both codes' training steps alternately on the same batches, and their validation rollouts, timed in turn.
+
+    Alternating makes the ratio robust to a machine whose load changes during the run; an epoch's estimate is
+    the mean step times the batches per epoch plus one validation rollout.
+    """
+    simulators = [PreviousGPTfluence(encoder, config), GPTfluence(encoder, config)]
+    for simulator in simulators:
+        simulator._remember_metric(train, val)
+        simulator.features.remember(train)
+        simulator.features.remember(val)
+    current = simulators[1]
+    train_h = current._tensor(current.features.embed(train.train_ids, "train"))
+    test_h = current._tensor(current.features.embed(train.test_ids, "test"))
+    rows, previous, target = current._transitions(train, train.train_ids)
+    n_tests = target.shape[1]
+    batches = torch.randperm(target.numel(), generator=torch.Generator().manual_seed(config.seed)).split(
+        config.batch_size)
+    optimizers = [simulator._optimizer() for simulator in simulators]
+    step_seconds, rollout_seconds, warm = [0.0, 0.0], [0.0, 0.0], min(3, len(batches) // 2)
+    n_batches = min(n_batches, len(batches) - warm)
+    for k, batch in enumerate(batches[: n_batches + warm]):
+        step, test = batch // n_tests, batch % n_tests
+        for i, (simulator, optimizer) in enumerate(zip(simulators, optimizers)):
+            start = time.perf_counter()
+            simulator._training_step(optimizer, train_h, test_h, rows[step], test, previous[step, :, test],
+                                     target[step, test])
+            step_seconds[i] += (time.perf_counter() - start) * (k >= warm)
+    for _ in range(3):
+        for i, simulator in enumerate(simulators):
+            start = time.perf_counter()
+            simulator.simulate(val)
+            rollout_seconds[i] += (time.perf_counter() - start) / 3
+    epoch = [step_seconds[i] / n_batches * len(batches) + rollout_seconds[i] for i in range(2)]
+    step_ms = [1e3 * seconds / n_batches for seconds in step_seconds]
+    print(f"interleaved, {n_batches} training steps each: ms per step previous {step_ms[0]:.1f}, current "
+          f"{step_ms[1]:.1f}, ratio {step_ms[0] / step_ms[1]:.2f}; validation rollout ms previous "
+          f"{1e3 * rollout_seconds[0]:.1f}, current {1e3 * rollout_seconds[1]:.1f}; seconds per epoch "
+          f"({len(batches)} steps) previous {epoch[0]:.1f}, current {epoch[1]:.1f}, ratio {epoch[0] / epoch[1]:.2f}")
+
+
 def side_by_side(train: Dynamics, val: Dynamics, test: Dynamics, encoder, config: GPTfluenceConfig,
                  epochs: int) -> None:
     """Fit the previous and the current code for `epochs` epochs from the same start; print times and differences."""
@@ -89,8 +132,8 @@ def side_by_side(train: Dynamics, val: Dynamics, test: Dynamics, encoder, config
         simulator.fit(train, val)
         fits[label] = (simulator, (time.perf_counter() - start) / epochs)
     (old, old_s), (new, new_s) = fits["previous"], fits["current"]
-    print(f"seconds per epoch ({epochs} epochs, validation rollouts included): previous {old_s:.1f}, "
-          f"current {new_s:.1f}, ratio {old_s / new_s:.2f}")
+    print(f"one fit after the other, seconds per epoch ({epochs} epochs, validation rollouts included): "
+          f"previous {old_s:.1f}, current {new_s:.1f}, ratio {old_s / new_s:.2f}")
     held_old, held_new = old.simulate(test), new.simulate(test)
     print(f"after {epochs} epochs (kept epoch: previous {old.best_epoch_}, current {new.best_epoch_}): "
           f"max |previous - current| held-out rollout {np.max(np.abs(held_old - held_new)):.2e} "
@@ -126,6 +169,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--collection", default="paper_size/sst2", help="folder under data/dynamics")
     parser.add_argument("--epochs", type=int, default=2, help="epochs of the side-by-side fits")
+    parser.add_argument("--steps", type=int, default=100, help="training steps of the interleaved timing")
     parser.add_argument("--settings", choices=["paper", "default"], default="paper",
                         help="the side-by-side fits' settings: Table 8 or the book's default scale")
     parser.add_argument("--full", nargs="*", choices=["paper", "default"], default=None,
@@ -138,6 +182,7 @@ def main() -> None:
     print(f"{args.collection}: {dyn}; torch threads {torch.get_num_threads()}")
     encoder = load_encoder(args.encoder)
     if not args.skip_side_by_side:
+        interleaved(train, val, encoder, settings(args.settings), args.steps)
         side_by_side(train, val, test, encoder, settings(args.settings), args.epochs)
     for name in [] if args.full is None else args.full or ["paper"]:
         full_fit(train, val, test, encoder, settings(name), name)
