@@ -52,7 +52,7 @@ def test_scores_of_a_perfect_and_a_sign_flipped_method():
     predictions = {("perfect", "d"): design.values.copy(), ("flipped", "d"): flipped, (REFERENCE, "d"): reference}
     mse = whatif.mse_table({"d": design}, predictions).set_index("method")
     assert mse.loc["perfect", "mse"] == 0 and mse.loc["perfect", "verdict"] == "better"
-    assert mse.loc[REFERENCE, "mse"] > 0 and "verdict" not in mse.columns or pd.isna(mse.loc[REFERENCE, "verdict"])
+    assert mse.loc[REFERENCE, "mse"] > 0 and pd.isna(mse.loc[REFERENCE, "verdict"])  # no difference to itself
     effects = whatif.effect_table({"d": design}, predictions, held,
                                   {"perfect": held.values, "flipped": held.values}).set_index("method")
     assert REFERENCE not in effects.index
@@ -111,8 +111,8 @@ def test_smoke_facts(smoke_result):
         key = name.replace(" ", "_")
         assert facts[f"whatif_{key}_trust"] in {"Simfluence", "TracIn-CP (10 ckpts)", "the reference", "undecided"}
         assert np.isfinite(facts[f"whatif_{key}_ref_mse"])
-        assert name in whatif.design_text(smoke_result, name).lower() or whatif.DESIGN_QUESTIONS[name] in \
-            whatif.design_text(smoke_result, name)
+        text = whatif.design_text(smoke_result, name)
+        assert whatif.DESIGN_QUESTIONS[name] in text and f"trust: **{facts[f'whatif_{key}_trust']}**" in text
     assert "WebNLG" in facts["whatif_webnlg"]
     shown = whatif.scores_display(smoke_result)
     assert len(shown) == len(smoke_result.mse) and set(shown["design"]) == set(whatif.DESIGNS)
