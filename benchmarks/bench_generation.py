@@ -11,7 +11,9 @@ only) and "new" (also the frozen bottom reused along each prompt's previous cont
 Prints per step the training seconds, both generations' and both whole evaluations' seconds (loss, generation,
 scoring), the share of row-steps the bottom did not run on, and whether the generations, BLEU and ROUGE-L are
 identical; then the seconds per training step (with its evaluation) before and after, over the steps after the
-first (the first evaluation fills both caches). The two evaluators alternate which runs first.
+first (the first evaluation fills both caches). The two evaluators alternate which runs first. Seconds are the
+process's CPU seconds (one torch thread: the time on a core of its own), since on shared cores wall time mostly
+measures the other processes; --wall times wall seconds instead.
 
 --prefix: the earlier comparison of a whole-model prefill against the cached prompt prefix (lib/collect/
 prompt_prefix.py) on the warm-started model, "prefix, once" being the one-off prefill of the frozen bottom.
@@ -49,21 +51,21 @@ def timed(fn, repeats: int) -> tuple[float, object]:
 
 
 class _GenerationClock:
-    """Wraps an evaluator's generation to add up its seconds."""
+    """Wraps an evaluator's generation to add up its seconds (of `clock`)."""
 
-    def __init__(self, evaluator: Evaluator):
-        self.seconds, self._inner = 0.0, evaluator._generate
+    def __init__(self, evaluator: Evaluator, clock):
+        self.seconds, self._inner, self.clock = 0.0, evaluator._generate, clock
         evaluator._generate = self
 
     def __call__(self, *args, **kwargs):
-        t = time.perf_counter()
+        t = self.clock()
         try:
             return self._inner(*args, **kwargs)
         finally:
-            self.seconds += time.perf_counter() - t
+            self.seconds += self.clock() - t
 
 
-def compare_steps(config, examples, start, tests, steps: int) -> None:
+def compare_steps(config, examples, start, tests, steps: int, clock=time.process_time) -> None:
     """Old against new evaluation at each of the first `steps` training steps of run 0."""
     t_cfg = config.training
     source = examples.unseen if config.run_split(0) in config.runs.unseen_splits else examples.pool
@@ -81,7 +83,7 @@ def compare_steps(config, examples, start, tests, steps: int) -> None:
                          states=start.states, reuse_bottom=reuse)
 
     old, new = evaluator(False), evaluator(True)
-    clocks = {"old": _GenerationClock(old), "new": _GenerationClock(new)}
+    clocks = {"old": _GenerationClock(old, clock), "new": _GenerationClock(new, clock)}
     print(f"{'step':>4} {'train':>6} {'gen old':>8} {'gen new':>8} {'ratio':>6} {'eval old':>9} {'eval new':>9} "
           f"{'ratio':>6} {'reused':>7} identical")
     rows = []
@@ -89,21 +91,21 @@ def compare_steps(config, examples, start, tests, steps: int) -> None:
     for t in range(steps + 1):
         train = 0.0
         if t:
-            t0 = time.perf_counter()
+            t0 = clock()
             loss, _, _ = batch_loss(parts, batches[t - 1])
             loss.backward()
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
-            train = time.perf_counter() - t0
+            train = clock() - t0
         results, seconds, generation = {}, {}, {}
         for name in (("old", "new") if t % 2 == 0 else ("new", "old")):
             before_gen = clocks[name].seconds
             hits = sum(c.hits for c in new._continuations.values())
             misses = sum(c.misses for c in new._continuations.values())
-            t0 = time.perf_counter()
+            t0 = clock()
             results[name] = (old if name == "old" else new)(model, parts)
-            seconds[name] = time.perf_counter() - t0
+            seconds[name] = clock() - t0
             generation[name] = clocks[name].seconds - before_gen
             if name == "new":
                 hits = sum(c.hits for c in new._continuations.values()) - hits
@@ -161,6 +163,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2, help="timing repeats of --prefix")
     parser.add_argument("--tests", type=int, default=None, help="use the first N test examples only")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--wall", action="store_true", help="time wall seconds, not CPU seconds")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     config = load_config(args.config)
@@ -171,11 +174,12 @@ def main() -> None:
     tests = examples.test[: args.tests]
     e = config.evaluation
     print(f"{config.name}: {len(tests)} prompts, batch {e.batch_size}, max_new_tokens {e.max_new_tokens}, "
-          f"{e.decoding} decoding, {args.threads} thread(s)")
+          f"{e.decoding} decoding, {args.threads} thread(s), {'wall' if args.wall else 'CPU'} seconds")
     if args.prefix:
         compare_prefix(config, start, tests, args.repeats)
     else:
-        compare_steps(config, examples, start, tests, args.steps)
+        compare_steps(config, examples, start, tests, args.steps,
+                      clock=time.perf_counter if args.wall else time.process_time)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,10 @@ differ; from `MIN_ROWS` rows on, every row's result equals its result in the who
 for SmolLM2-135M on CPU, benchmarks/bench_generation.py checks the generations), so the generations are those of
 the uncached path. Memory: per batch, max_new_tokens x rows x (2 x bottom blocks x key/value width + hidden
 size) values (93 MB for WebNLG's paper-size config), one continuation per row.
+Off by default (`Evaluator(reuse_bottom=True)` turns it on): over the first steps of a WebNLG paper-size run it
+saved about a tenth of an evaluation (benchmarks/bench_generation.py), since a decode step where any row leaves
+its continuation still runs the bottom on at least `MIN_ROWS` rows, and the head, top blocks, sampling and cache
+copies stay.
 """
 from __future__ import annotations
 
@@ -128,21 +132,16 @@ class ContinuationCache:
         cache = next((v for v in kwargs.values() if isinstance(v, Cache)), None)
         if cache is None:
             raise ValueError("a cached continuation needs the body to pass its key/value cache to every block")
-        if run is not None:
-            view = _RowsView(cache, run)
-            sub = {k: (view if v is cache else _rows_of(v, run, self.rows)) for k, v in kwargs.items()}
-            out = block(hidden.index_select(0, run), *[_rows_of(a, run, self.rows) for a in args], **sub)
-            out = out[0] if isinstance(out, tuple) else out
-            keys, values = view.new
-            if self.kv[index] is None:
-                self.kv[index] = (keys.new_zeros((self.rows, keys.shape[1], self.steps, keys.shape[3])),
-                                  values.new_zeros((self.rows, values.shape[1], self.steps, values.shape[3])))
+        if run is not None and run.numel() == self.rows:  # every row runs: the block updates the cache itself
+            out = block(hidden, *args, **kwargs)
+            hidden = out[0] if isinstance(out, tuple) else out
+            layer = cache.layers[index]
+            self._keep(index, run, j, layer.keys[:, :, -1:], layer.values[:, :, -1:])
+        else:
+            if run is not None:
+                hidden = self._run_rows(index, block, hidden, args, kwargs, cache, run, j)
             stored_k, stored_v = self.kv[index]
-            stored_k[run, :, j] = keys[:, :, 0]
-            stored_v[run, :, j] = values[:, :, 0]
-            hidden = hidden.index_copy(0, run, out)
-        stored_k, stored_v = self.kv[index]
-        cache.layers[index].update(stored_k[:, :, j: j + 1].clone(), stored_v[:, :, j: j + 1].clone())
+            cache.layers[index].update(stored_k[:, :, j: j + 1].clone(), stored_v[:, :, j: j + 1].clone())
         if index < self.top.boundary_index - 1:
             return hidden
         if self.states is None:
@@ -150,3 +149,22 @@ class ContinuationCache:
         if run is not None:
             self.states[run, j] = hidden[run, 0]
         return self.states[:, j: j + 1].clone()
+
+    def _keep(self, index: int, run: torch.Tensor, j: int, keys: torch.Tensor, values: torch.Tensor) -> None:
+        """Store the new keys / values [len(run), heads, 1, head dim] of bottom block `index` at step j."""
+        if self.kv[index] is None:
+            self.kv[index] = (keys.new_zeros((self.rows, keys.shape[1], self.steps, keys.shape[3])),
+                              values.new_zeros((self.rows, values.shape[1], self.steps, values.shape[3])))
+        stored_k, stored_v = self.kv[index]
+        stored_k[run, :, j] = keys[:, :, 0]
+        stored_v[run, :, j] = values[:, :, 0]
+
+    def _run_rows(self, index: int, block: nn.Module, hidden: torch.Tensor, args: tuple, kwargs: dict,
+                  cache: Cache, run: torch.Tensor, j: int) -> torch.Tensor:
+        """Bottom block `index` on some rows only (their past from the whole batch's cache); the others unchanged."""
+        view = _RowsView(cache, run)
+        sub = {k: (view if v is cache else _rows_of(v, run, self.rows)) for k, v in kwargs.items()}
+        out = block(hidden.index_select(0, run), *[_rows_of(a, run, self.rows) for a in args], **sub)
+        out = out[0] if isinstance(out, tuple) else out
+        self._keep(index, run, j, *view.new)
+        return hidden.index_copy(0, run, out)

@@ -6,8 +6,9 @@ batch under `torch.inference_mode` (and bf16 autocast when enabled), gathers
 the hidden states that predict target tokens, applies the output projection there and reports each
 example's mean NLL over its target tokens. Generation metrics sample a continuation of each prompt
 (top-p / temperature with a fixed seed, or greedy), cut at the first newline when asked, and score it
-against the references; in the top-block regime from a cached prompt prefix (`PromptPrefix`), with the frozen
-bottom's outputs along the previous evaluation's continuations reused (`ContinuationCache`).
+against the references; in the top-block regime from a cached prompt prefix (`PromptPrefix`), optionally
+(`reuse_bottom`) with the frozen bottom's outputs along the previous evaluation's continuations reused
+(`ContinuationCache`).
 """
 from __future__ import annotations
 

@@ -136,3 +136,4 @@ def test_bad_sizes_are_refused():
     model, _ = _model("llama")
     with pytest.raises(ValueError, match="rows=0"):
         ContinuationCache(TopBlocks(model, 2), 0, 4)
+
