@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from lib.paths import REPO_ROOT, data_dir
 from lib.scales import SCALES, get_scale
 
@@ -28,6 +30,14 @@ BOOK_FILES = ("_config.yml", "_toc.yml", "_static")
 # the kernel's environment: no progress bars or library chatter on the pages
 KERNEL_ENV = {"TQDM_DISABLE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1", "TRANSFORMERS_VERBOSITY": "error",
               "TOKENIZERS_PARALLELISM": "false"}
+
+
+def book_chapters(toc: Path = REPO_ROOT / "_toc.yml") -> set[str]:
+    """The notebook stems the book's table of contents lists: only those are executed (a chapter joins the book when
+    it is listed)."""
+    entries = yaml.safe_load(toc.read_text())
+    files = [entries["root"]] + [c["file"] for c in entries.get("chapters", [])]
+    return {Path(f).stem for f in files}
 
 
 class NotebookFailed(RuntimeError):
@@ -57,7 +67,9 @@ class BookRun:
 
     def notebooks(self) -> list[Path]:
         """The notebooks to execute, in execution order: those that read the other chapters (READS_CHAPTERS) last."""
-        found = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"), key=lambda p: (p.stem in READS_CHAPTERS, p.name))
+        in_book = book_chapters()
+        found = sorted((p for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb") if p.stem in in_book),
+                       key=lambda p: (p.stem in READS_CHAPTERS, p.name))
         if self.only:
             unknown = set(self.only) - {p.stem for p in found}
             if unknown:

@@ -30,6 +30,7 @@ def test_runner_injects_parameters_and_names_the_failing_cell(tmp_path, monkeypa
     _notebook(src / "01_ok.ipynb", "assert scale == 'smoke', scale\nprint('ran at', scale)")
     _notebook(src / "02_bad.ipynb", "x = 1", "raise KeyError('boom')")
     monkeypatch.setattr(book_runner, "NOTEBOOKS", src)
+    monkeypatch.setattr(book_runner, "book_chapters", lambda: {p.stem for p in src.glob("*.ipynb")})
     run = BookRun(scale="smoke", out=tmp_path / "book", data_dir=tmp_path)
     run.prepare()
     assert (run.out / "_config.yml").resolve() == book_runner.REPO_ROOT / "_config.yml"
@@ -122,6 +123,7 @@ def test_executed_pages_carry_no_stderr_and_the_kernel_runs_without_progress_bar
     _notebook(src / "01_noisy.ipynb", "import os, sys, warnings\nwarnings.warn('careful')\nprint('stderr', file=sys.stderr)\n"
                                       "print(os.environ['TQDM_DISABLE'], os.environ['HF_HUB_DISABLE_PROGRESS_BARS'])")
     monkeypatch.setattr(book_runner, "NOTEBOOKS", src)
+    monkeypatch.setattr(book_runner, "book_chapters", lambda: {p.stem for p in src.glob("*.ipynb")})
     for name in book_runner.KERNEL_ENV:
         monkeypatch.setenv(name, "0")  # execute() sets them; monkeypatch restores this process's values afterwards
     run = BookRun(scale="smoke", out=tmp_path / "book", data_dir=tmp_path)
@@ -139,3 +141,11 @@ def test_a_book_root_links_the_top_level_config_toc_and_page_style(tmp_path):
         assert link.is_symlink() and not Path(link.readlink()).is_absolute()
         assert link.resolve() == book_runner.REPO_ROOT / name
     assert (run.out / "_static" / "book.css").is_file()
+
+
+def test_only_the_chapters_the_table_of_contents_lists_are_executed(tmp_path):
+    toc = tmp_path / "_toc.yml"
+    toc.write_text("format: jb-book\nroot: notebooks/00_intro\nchapters:\n  - file: notebooks/03_loss_simulation\n")
+    assert book_runner.book_chapters(toc) == {"00_intro", "03_loss_simulation"}
+    listed = {p.stem for p in BookRun(scale="smoke", out=tmp_path).notebooks()}
+    assert listed == book_runner.book_chapters() and "01_foundation" in listed
