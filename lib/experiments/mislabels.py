@@ -23,6 +23,12 @@ many test examples (`lib.collect.retraining`): accuracy by argmax over the label
 true label word. Runs are stored by config hash (`RetrainingStore`, atomic JSON per run, resumable): rankings
 that fix the same examples share their runs, and a fix anywhere in the pool changes the retraining.
 
+The retraining runs are trained from the command line, resumably (`python -m lib.experiments.mislabels --scale
+<scale> --collect`; without --collect it only counts them and estimates the hours): first every fixed set that the
+random and TracIn-CP rankings reach (and nothing fixed), which depend only on the committed noisy collection, every
+set's first seed before any set's second; then GPTfluence is fitted with the scale's settings and the sets only its
+rankings reach are trained (`collect_in_order`). Until the scale has GPTfluence settings the second stage waits.
+
 `run` does all of it and compares the rankings' test accuracy after retraining with a paired bootstrap over the
 retraining seeds (the same seed trains the same curriculum order for every ranking) and the test examples: the
 paper's claim is that GPTfluence's fixes give the more accurate classifier, especially early. `facts` says it in
@@ -40,6 +46,7 @@ import pandas as pd
 
 from lib.collect import CollectionConfig, StoredCollection
 from lib.collect.examples import draw_examples
+from lib.collect import retraining
 from lib.collect.retraining import RetrainingStore
 from lib.dynamics import Dynamics
 from lib.experiments.comparisons import claim_facts
@@ -48,6 +55,7 @@ from lib.experiments.simulation import make_simulator, split_or_none
 from lib.experiments.store import collection_config, collects_missing, dynamics_folder, stored
 from lib.experiments.uncertainty import SHORT_REASONS, paired_difference
 from lib.experiments.wording import fmt, interval_text, number, position_phrase
+from lib.scales import PAPER_SIZE_REGIME, get_scale
 from lib.simulators import tracin_self_influence
 
 FRACTIONS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
@@ -80,15 +88,24 @@ class MislabelSettings:
     retrain_model: Mapping[str, object] = field(default_factory=dict)
     retrain_training: Mapping[str, object] = field(default_factory=dict)
     retrain_warmup: Mapping[str, object] = field(default_factory=dict)
+    run_seconds: float | None = None
+    """Measured seconds of one retraining run, for the estimate the command line prints before any run is stored."""
 
 
 TOP_REGIME = {"regime": "top", "top_blocks": 2, "head": "untied"}
 """The paper-size pilot's top-block regime (configs/paper_size/sst2.toml, lib/scales.py): ~10x cheaper runs."""
+PAPER_TOP_REGIME = {"regime": "top", "top_blocks": PAPER_SIZE_REGIME.top_blocks, "head": PAPER_SIZE_REGIME.head}
+"""The paper-size collections' top-block regime (lib/scales.py PAPER_SIZE_REGIME), read rather than retyped."""
 SETTINGS = {
     "smoke": MislabelSettings(random_seeds=2, retrain_seeds=2, accuracy_tests=24, fractions=(0.0, 0.2, 0.4)),
     "default": MislabelSettings(random_seeds=10, retrain_seeds=3, accuracy_tests=200, retrain_model=TOP_REGIME,
                                 retrain_training={"lr": 1e-4},
                                 retrain_warmup={"examples": 64, "steps": 32, "batch_size": 4, "lr": 1e-4}),
+    "paper_size": MislabelSettings(
+        random_seeds=10, retrain_seeds=3, accuracy_tests=200, retrain_model=PAPER_TOP_REGIME,
+        retrain_training={"lr": PAPER_SIZE_REGIME.lr},
+        retrain_warmup={"examples": PAPER_SIZE_REGIME.warmup_examples, "steps": PAPER_SIZE_REGIME.warmup_steps,
+                        "batch_size": 4, "lr": PAPER_SIZE_REGIME.warmup_lr}),
 }
 
 
@@ -223,6 +240,22 @@ def retrain(plan: pd.DataFrame, store: RetrainingStore, *, collect_missing: bool
                        tests=[g.tests for g in got], seconds=[g.seconds for g in got],
                        predicted=[np.asarray(g.predicted, dtype=np.int64) for g in got],
                        test_ids=[np.asarray(g.test_ids, dtype=np.int64) for g in got])
+
+
+GPTFLUENCE_RANKINGS = (GPT_AII, GPT_EFFECT)
+"""The rankings that need a fitted GPTfluence simulator; the others depend only on the noisy collection."""
+
+
+def retraining_queue(plan: pd.DataFrame) -> list[tuple[CollectionConfig, int]]:
+    """The plan's distinct runs (config, retraining seed) in the order to train them: first every fixed set that a
+    ranking independent of GPTfluence reaches (random, TracIn-CP, nothing fixed), then the sets only GPTfluence's
+    rankings reach; within each, every set's first seed before any set's second (an interrupted pass leaves whole
+    seeds), by fraction checked."""
+    only_gpt = plan.groupby("folder")["ranking"].agg(lambda names: set(names) <= set(GPTFLUENCE_RANKINGS))
+    rows = plan.assign(only_gpt=plan["folder"].map(only_gpt))
+    rows = rows.sort_values(["only_gpt", "retrain_seed", "fraction", "ranking", "seed"], kind="stable")
+    rows = rows.drop_duplicates(["folder", "retrain_seed"])
+    return list(zip(rows["config"], rows["retrain_seed"].astype(int)))
 
 
 def test_labels(config: CollectionConfig) -> dict[int, int]:
@@ -479,3 +512,98 @@ def claim_facts_of(differences: pd.DataFrame) -> dict[str, object]:
                 out.update(claim_facts(differences, a, b, key, column="checked", at=group))
                 out[f"{key}_n"] = f"{rows['runs'].iloc[0]} retraining seeds x {rows['tests'].iloc[0]} test examples"
     return out
+
+
+def seconds_per_run(store: RetrainingStore, queue: Sequence[tuple[CollectionConfig, int]],
+                    settings: MislabelSettings) -> tuple[float | None, str]:
+    """(seconds, where from) of one retraining run: the mean of the queue's stored runs, else the settings' figure."""
+    done = [score for config, i in queue if (score := store.read(config, i)) is not None]
+    if done:
+        return float(np.mean([d.seconds for d in done])), f"the mean of the {len(done)} stored runs"
+    return settings.run_seconds, "measured before collecting"
+
+
+def train_queue(label: str, queue: Sequence[tuple[CollectionConfig, int]], store: RetrainingStore, *,
+                collect: bool, settings: MislabelSettings, say=print) -> list[tuple[str, int]]:
+    """Say a stage's runs (distinct, missing, estimated hours) and, with `collect`, train the missing ones in the
+    queue's order, each stored as it finishes; returns the (config hash, seed) trained."""
+    missing = store.missing(queue)
+    seconds, source = seconds_per_run(store, queue, settings)
+    eta = ("" if seconds is None
+           else f"; about {len(missing) * seconds / 3600:.1f} hours at {seconds:.0f} s a run ({source})")
+    say(f"{label}: {len(queue)} runs ({len({c.config_hash for c, _ in queue})} cleaned pools x their seeds), "
+        f"{len(missing)} missing{eta}")
+    trained = []
+    for k, (config, run_index) in enumerate(missing if collect else [], 1):
+        score = retraining.retrain_and_score(config, run_index)
+        store.write(config, score)
+        trained.append((config.config_hash, int(run_index)))
+        say(f"  [{k}/{len(missing)}] {config.config_hash[:16]} seed {run_index}: accuracy {score.accuracy:.3f}, "
+            f"{score.seconds:.0f} s")
+    return trained
+
+
+def collect_in_order(collection_plan: pd.DataFrame, gptfluence_plan, store: RetrainingStore, *, collect: bool,
+                     settings: MislabelSettings, say=print) -> list[tuple[str, int]]:
+    """The retraining runs in two stages: those of `collection_plan` (rankings that depend only on the noisy
+    collection), then, once `gptfluence_plan()` (called only after the first stage) returns the whole plan, the
+    runs only GPTfluence's rankings add; `gptfluence_plan` returns None when GPTfluence cannot be fitted yet."""
+    first = retraining_queue(collection_plan)
+    trained = train_queue("random and TracIn-CP rankings (and nothing fixed)", first, store, collect=collect,
+                          settings=settings, say=say)
+    if not collect:
+        at_most = len(GPTFLUENCE_RANKINGS) * sum(f > 0 for f in settings.fractions) * settings.retrain_seeds
+        say(f"GPTfluence's rankings: at most {at_most} more runs, known after its fit (run with --collect)")
+        return trained
+    full = gptfluence_plan()
+    if full is None:
+        return trained
+    done = {(c.config_hash, i) for c, i in first}
+    second = [(c, i) for c, i in retraining_queue(full) if (c.config_hash, i) not in done]
+    return trained + train_queue("GPTfluence's rankings (the sets the others do not fix)", second, store,
+                                 collect=collect, settings=settings, say=say)
+
+
+def main(argv: Sequence[str] | None = None, say=print) -> None:
+    """Command line: count (or, with --collect, train) the retraining runs of a scale, resumably, in stage order."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="The mislabel experiment's retraining runs at a scale: the fixed sets "
+                                     "of the random and TracIn-CP rankings first, then GPTfluence's (after its fit).")
+    parser.add_argument("--scale", default="default")
+    parser.add_argument("--collect", action="store_true", help="train the missing runs (else only count them)")
+    parser.add_argument("--skip-gptfluence", action="store_true", help="stop after the random and TracIn-CP sets")
+    parser.add_argument("--store", default=None, help="folder of the runs (default: the scale's mislabel_retrain)")
+    parser.add_argument("--data-dir", default=None)
+    args = parser.parse_args(argv)
+    settings = SETTINGS[args.scale]
+    collection = stored(args.scale, NOISY, collect_missing=False, data_dir=args.data_dir)
+    noisy_dyn = collection.dynamics(require_complete=True)
+    noisy = collection_config(args.scale, NOISY, args.data_dir)
+    pool, flipped = noisy_truth(collection)
+    tracin = tracin_scores(noisy_dyn)
+    collection_plan = retraining_plan(rankings({TRACIN: tracin}, pool, settings.random_seeds), flipped, noisy,
+                                      settings, settings.fractions)
+
+    def gptfluence_plan() -> pd.DataFrame | None:
+        if args.skip_gptfluence:
+            return None
+        try:
+            config = gptfluence_config(args.scale)
+        except ValueError as err:
+            say(f"GPTfluence's rankings wait: {err}; rerun this command once they are set (the runs above are kept)")
+            return None
+        from lib.encoders import load_encoder  # lazy: only the GPTfluence stage needs the encoder
+
+        scores = {**gptfluence_scores(noisy_dyn, pool, encoder=load_encoder(get_scale(args.scale).encoder),
+                                      gptfluence=config), TRACIN: tracin}
+        return retraining_plan(rankings(scores, pool, settings.random_seeds), flipped, noisy, settings,
+                               settings.fractions)
+
+    store = RetrainingStore(args.store or dynamics_folder(args.scale, RETRAIN_FOLDER))
+    store.clean_temp()
+    collect_in_order(collection_plan, gptfluence_plan, store, collect=args.collect, settings=settings, say=say)
+
+
+if __name__ == "__main__":
+    main()

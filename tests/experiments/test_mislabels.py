@@ -48,13 +48,89 @@ def test_random_rankings_are_seeded_and_independent_of_input_order():
     assert set(ranks) == {(GPT_AII, 0), (RANDOM, 0), (RANDOM, 1), (RANDOM, 2)}
 
 
-@pytest.mark.parametrize("scale", ["smoke", "default"])
+@pytest.mark.parametrize("scale", ["smoke", "default", "paper_size"])
 def test_each_scale_checks_fractions_up_to_half_and_default_meets_the_issue(scale):
     s = SETTINGS[scale]
     assert s.fractions[0] == 0.0 and list(s.fractions) == sorted(s.fractions) and max(s.fractions) <= 0.5
-    if scale == "default":
+    if scale != "smoke":
         assert s.fractions == (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
         assert s.random_seeds >= 10 and s.retrain_seeds >= 3 and s.accuracy_tests >= 200
+
+
+def test_paper_size_retrains_the_whole_pool_of_200_in_the_paper_size_regime_on_200_tests():
+    from lib.scales import PAPER_SIZE_REGIME
+
+    noisy = collection_config("paper_size", "sst2_mislabel")
+    settings = SETTINGS["paper_size"]
+    config = retrain_config(noisy, [3, 5], settings)
+    assert noisy.data.pool_size == 200 and config.training.subset_size == 200
+    assert config.data.test_size >= 200 and config.data.fixed_ids == (3, 5)
+    assert config.training.batch_size == noisy.training.batch_size and config.training.epochs == noisy.training.epochs
+    assert (config.model.regime, config.model.top_blocks, config.model.head) == (
+        "top", PAPER_SIZE_REGIME.top_blocks, PAPER_SIZE_REGIME.head)
+    assert config.training.lr == PAPER_SIZE_REGIME.lr and config.warmup.lr == PAPER_SIZE_REGIME.warmup_lr
+    assert (config.warmup.examples, config.warmup.steps) == (PAPER_SIZE_REGIME.warmup_examples,
+                                                              PAPER_SIZE_REGIME.warmup_steps)
+    assert settings.retrain_seeds <= config.runs.train == mislabels.MAX_RETRAIN_SEEDS
+
+
+def _staged_plan(seeds: int = 2) -> tuple[pd.DataFrame, list, list]:
+    """A smoke plan where GPTfluence's self-effect ranks as TracIn-CP (its sets are reached without GPTfluence) and
+    A_ii finds every mislabel (its sets only GPTfluence reaches); returns (plan, its A_ii-only, its other folders)."""
+    noisy = collection_config("smoke", "sst2_mislabel")
+    examples = draw_examples(noisy)
+    pool, flipped = examples.pool_ids, examples.flipped
+    tracin = random_ranking(pool, 99)
+    ranks = {(GPT_AII, 0): rank_by_score({int(i): 1.0 for i in flipped}, pool), (GPT_EFFECT, 0): tracin.copy(),
+             (TRACIN, 0): tracin, (RANDOM, 0): random_ranking(pool, 0), (RANDOM, 1): random_ranking(pool, 1)}
+    plan = retraining_plan(ranks, flipped, noisy, dataclasses.replace(SETTINGS["smoke"], retrain_seeds=seeds),
+                           (0.0, 0.2, 0.4))
+    others = set(plan.loc[~plan["ranking"].isin([GPT_AII]), "folder"])
+    gpt_only = sorted(set(plan["folder"]) - others)
+    assert gpt_only and others, "the plan must hold sets only A_ii reaches and sets the others reach"
+    return plan, gpt_only, sorted(others)
+
+
+def test_queue_trains_every_set_the_others_reach_before_any_set_only_gptfluence_reaches():
+    plan, gpt_only, others = _staged_plan()
+    queue = [(c.config_hash[:16], i) for c, i in mislabels.retraining_queue(plan)]
+    assert len(queue) == len(set(queue)) == len(plan.drop_duplicates(["folder", "retrain_seed"]))
+    stage = [folder in gpt_only for folder, _ in queue]
+    assert stage == sorted(stage)  # no GPTfluence-only run before a collection-only one
+    assert {f for f, _ in queue[:len(others) * 2]} == set(others)  # incl. the self-effect's sets (= TracIn-CP's)
+    first = [i for (f, i), g in zip(queue, stage) if not g]
+    assert first == sorted(first)  # within a stage every set's first seed before any set's second
+
+
+def test_collecting_trains_the_others_sets_before_fitting_gptfluence_and_resumes(tmp_path, monkeypatch):
+    plan, gpt_only, others = _staged_plan()
+    settings = dataclasses.replace(SETTINGS["smoke"], retrain_seeds=2, run_seconds=10.0)
+    store = RetrainingStore(tmp_path)
+    trained, said, fitted_after = [], [], []
+
+    def fake(config, run_index, device=None):
+        trained.append((config.config_hash[:16], run_index))
+        return RetrainScore(config.config_hash, run_index, 0, 2, 0.5, 1.0, (0, 1), (1, 2), 0.1)
+
+    def gptfluence_plan():
+        fitted_after.append(list(trained))
+        return plan
+
+    monkeypatch.setattr("lib.collect.retraining.retrain_and_score", fake)
+    others_plan = plan[plan["ranking"] != GPT_AII]
+    assert mislabels.collect_in_order(others_plan, gptfluence_plan, store, collect=False, settings=settings,
+                                      say=said.append) == [] and not trained  # counting trains nothing, fits nothing
+    assert f"{2 * len(others)} missing; about" in said[0]
+    done = mislabels.collect_in_order(others_plan, gptfluence_plan, store, collect=True, settings=settings,
+                                      say=said.append)
+    assert [(h[:16], i) for h, i in done] == trained and {f for f, _ in trained[2 * len(others):]} == set(gpt_only)
+    assert fitted_after == [trained[:2 * len(others)]]  # GPTfluence fitted once every other set's runs were stored
+    assert len(trained) == len(plan.drop_duplicates(["folder", "retrain_seed"]))
+    mislabels.collect_in_order(others_plan, gptfluence_plan, store, collect=True, settings=settings, say=said.append)
+    assert len(trained) == len(plan.drop_duplicates(["folder", "retrain_seed"]))  # resumed: nothing trained again
+    stopped = RetrainingStore(tmp_path / "other")
+    mislabels.collect_in_order(others_plan, lambda: None, stopped, collect=True, settings=settings, say=said.append)
+    assert not stopped.missing(mislabels.retraining_queue(others_plan))  # GPTfluence not ready: the others done
 
 
 def test_retraining_uses_the_whole_cleaned_pool_so_a_fix_outside_run_0s_subset_matters():
