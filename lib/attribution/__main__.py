@@ -1,10 +1,14 @@
-"""`python -m lib.attribution <collection> [--runs I ...] [--methods ekfac trak]`: score held-out runs, store."""
+"""`python -m lib.attribution <collection> [--runs I ...] [--methods ekfac trak] [--self]`: score held-out runs, store.
+
+With --self, every pool example is scored against itself (self-influence, for mislabel rankings) instead of the
+pairwise (training subset x test examples) matrix.
+"""
 from __future__ import annotations
 
 import argparse
 import logging
 
-from lib.attribution.held_out import held_out_runs, score_run
+from lib.attribution.held_out import held_out_runs, score_run, self_score_run
 from lib.attribution.store import METHODS
 from lib.attribution.trak import TRAKSettings
 
@@ -17,10 +21,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--methods", nargs="*", default=list(METHODS), choices=METHODS)
     parser.add_argument("--trak-proj-dim", type=int, default=TRAKSettings.proj_dim,
                         help="TRAK's projection size (below the runs' training subset size)")
+    parser.add_argument("--self", dest="self_influence", action="store_true",
+                        help="self-influence of every pool example instead of the pairwise scores")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     for run in args.runs or held_out_runs(args.collection):
-        score_run(args.collection, run, args.methods, trak=TRAKSettings(proj_dim=args.trak_proj_dim))
+        score = self_score_run if args.self_influence else score_run
+        score(args.collection, run, args.methods, trak=TRAKSettings(proj_dim=args.trak_proj_dim))
 
 
 if __name__ == "__main__":

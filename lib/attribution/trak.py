@@ -6,7 +6,8 @@ projected gradients of the training examples. The model output is TRAK's classif
 f = log(p / (1 - p)) of the target token, averaged over an example's target tokens (SST-2 and RTE
 answers are one token: exactly TRAK's text-classification output), and 1 - p its out-to-loss factor (the
 mean over the target tokens). A positive score means that training on z raises f, i.e. lowers the test
-example's loss: the sign of TracIn-CP's dot products.
+example's loss: the sign of TracIn-CP's dot products. `trak_self_scores` scores each example against
+itself (the diagonal of traker's scores of a set against itself, >= 0; lib/attribution/self_influence.py).
 
 Settings. One model state (the final model of a run) instead of TRAK's ensemble of independently trained
 models; traker's CPU projector (BasicProjector, Gaussian, float32) whose matrix [parameters, proj_dim] is
@@ -18,6 +19,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +30,7 @@ from trak.projectors import BasicProjector, ProjectionType
 
 from lib.attribution.batches import BATCH_KEYS, ExampleSet
 from lib.attribution.result import AttributionResult
+from lib.attribution.self_influence import SelfInfluence
 from lib.attribution.trained_part import TrainedPart
 
 
@@ -74,21 +77,22 @@ class MarginOutput(AbstractModelOutput):
         return ((1 - p) * token_weights).sum(dim=1, keepdim=True)
 
 
-def trak_scores(part: TrainedPart, train: ExampleSet, tests: ExampleSet,
-                settings: TRAKSettings = TRAKSettings()) -> AttributionResult:
-    """TRAK scores of every training example for every test example at the part's current weights (one model)."""
+@contextmanager
+def _featurized(part: TrainedPart, train: ExampleSet, settings: TRAKSettings):
+    """A TRAKer of the part (in eval mode) with `train` featurized and finalized, ready to score targets.
+
+    Yields (traker, checkpoint, seconds {"fit"}); traker's files live in a temporary folder, deleted afterwards.
+    """
     if settings.proj_dim >= len(train) and settings.lambda_reg == 0:
         raise ValueError(f"proj_dim {settings.proj_dim} >= {len(train)} training examples: Phi^T Phi is singular; "
                          "use a smaller proj_dim or lambda_reg > 0")
     was_training = part.training
     part.eval()
-    grad_dim = sum(p.numel() for p in part.parameters())
     logging.getLogger("TRAK").setLevel(logging.WARNING)
-    seconds, cpu0 = {}, time.process_time()
     try:
         with tempfile.TemporaryDirectory(prefix="trak-") as folder:
             t0 = time.perf_counter()
-            projector = BasicProjector(grad_dim=grad_dim, proj_dim=settings.proj_dim, seed=settings.seed,
+            projector = BasicProjector(grad_dim=_grad_dim(part), proj_dim=settings.proj_dim, seed=settings.seed,
                                        proj_type=ProjectionType.normal, device="cpu", block_size=settings.proj_dim,
                                        dtype=torch.float32)
             traker = TRAKer(model=part, task=MarginOutput(), train_set_size=len(train), save_dir=folder, device="cpu",
@@ -102,17 +106,50 @@ def trak_scores(part: TrainedPart, train: ExampleSet, tests: ExampleSet,
             # traker 0.3.2 frees a one-block projector's matrix in finalize_features and never redraws it before
             # scoring: redraw it (the same seed, so the same matrix)
             projector.generate_sketch_matrix(projector.generator_states[0])
-            seconds["fit"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            traker.start_scoring_checkpoint(exp_name="tests", checkpoint=checkpoint, model_id=0,
-                                            num_targets=len(tests))
-            for batch in tests.batches(settings.batch_size):
-                traker.score(batch=[batch[k] for k in BATCH_KEYS], num_samples=int(batch["states"].shape[0]))
-            scores = np.asarray(traker.finalize_scores(exp_name="tests"), dtype=np.float64)  # [n_train, n_tests]
-            seconds["score"] = time.perf_counter() - t0
+            yield traker, checkpoint, {"fit": time.perf_counter() - t0}
     finally:
         part.train(was_training)
-    return AttributionResult(
-        scores=scores, train_ids=np.array(train.ids), test_ids=np.array(tests.ids), seconds=seconds,
-        info={"method": "trak", "parameters": int(grad_dim), "projection": "normal",
-              "cpu_seconds": time.process_time() - cpu0, **settings.__dict__})
+
+
+def _grad_dim(part: TrainedPart) -> int:
+    """Number of parameters TRAK differentiates."""
+    return int(sum(p.numel() for p in part.parameters()))
+
+
+def _score_targets(traker: TRAKer, checkpoint, targets: ExampleSet, settings: TRAKSettings, name: str) -> np.ndarray:
+    """Scores [featurized examples, targets] of the featurized examples for each target."""
+    traker.start_scoring_checkpoint(exp_name=name, checkpoint=checkpoint, model_id=0, num_targets=len(targets))
+    for batch in targets.batches(settings.batch_size):
+        traker.score(batch=[batch[k] for k in BATCH_KEYS], num_samples=int(batch["states"].shape[0]))
+    return np.asarray(traker.finalize_scores(exp_name=name), dtype=np.float64)
+
+
+def _info(part: TrainedPart, settings: TRAKSettings, cpu0: float) -> dict:
+    """What a TRAK result records about how it was made."""
+    return {"method": "trak", "parameters": _grad_dim(part), "projection": "normal",
+            "cpu_seconds": time.process_time() - cpu0, **settings.__dict__}
+
+
+def trak_scores(part: TrainedPart, train: ExampleSet, tests: ExampleSet,
+                settings: TRAKSettings = TRAKSettings()) -> AttributionResult:
+    """TRAK scores of every training example for every test example at the part's current weights (one model)."""
+    cpu0 = time.process_time()
+    with _featurized(part, train, settings) as (traker, checkpoint, seconds):
+        t0 = time.perf_counter()
+        scores = _score_targets(traker, checkpoint, tests, settings, "tests")  # [n_train, n_tests]
+        seconds["score"] = time.perf_counter() - t0
+    return AttributionResult(scores=scores, train_ids=np.array(train.ids), test_ids=np.array(tests.ids),
+                             seconds=seconds, info=_info(part, settings, cpu0))
+
+
+def trak_self_scores(part: TrainedPart, examples: ExampleSet,
+                     settings: TRAKSettings = TRAKSettings()) -> SelfInfluence:
+    """TRAK self-influence phi(z)^T (Phi^T Phi)^{-1} phi(z) (1 - p(z)) of every example: traker has no self-score,
+    so the examples are featurized and scored as targets, and the diagonal is kept; >= 0, larger = more suspicious."""
+    cpu0 = time.process_time()
+    with _featurized(part, examples, settings) as (traker, checkpoint, seconds):
+        t0 = time.perf_counter()
+        scores = np.diag(_score_targets(traker, checkpoint, examples, settings, "self")).copy()
+        seconds["score"] = time.perf_counter() - t0
+    info = {**_info(part, settings, cpu0), "curvature": "the scored examples"}
+    return SelfInfluence(scores=scores, ids=np.array(examples.ids), seconds=seconds, info=info)

@@ -13,6 +13,7 @@ TRAIN_TEXTS = [
 ]
 COPY_OF = 4  # test example 100 is training example 4 again (same text, another id)
 TEST_TEXTS = {100: TRAIN_TEXTS[COPY_OF], 101: ("zzz qqq", " neutral"), 102: ("an odd little film", " positive")}
+MISLABELLED = {200: (TRAIN_TEXTS[0][0], " negative")}  # training example 0's text with the other label
 
 
 @dataclass

@@ -3,7 +3,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from attribution_helpers import TEST_TEXTS, TRAIN_TEXTS, TinyTop
+from attribution_helpers import MISLABELLED, TEST_TEXTS, TRAIN_TEXTS, TinyTop
 
 from lib.collect.encoding import encode_examples
 from lib.collect.head import lm_parts
@@ -13,7 +13,8 @@ from lib.models import load_causal_lm
 
 @pytest.fixture(scope="session")
 def tiny_top():
-    """tiny-neox (seed 0) with only its top block, final norm and LM head trainable (never trained here).
+    """tiny-neox (seed 0) with only its top block, final norm and LM head trainable (never trained here); its
+    encoded examples include MISLABELLED's, which no test or training id list names.
 
     Torch runs on one thread while the fixture lives (tiny ops are slower on more of the shared cores).
     """
@@ -23,7 +24,7 @@ def tiny_top():
     top = TopBlocks(model, 1)
     top.freeze_bottom(model, train_head=True)
     examples = [SimpleNamespace(id=i, prompt=p, target=t) for i, (p, t) in enumerate(TRAIN_TEXTS)]
-    examples += [SimpleNamespace(id=i, prompt=p, target=t) for i, (p, t) in TEST_TEXTS.items()]
+    examples += [SimpleNamespace(id=i, prompt=p, target=t) for i, (p, t) in {**TEST_TEXTS, **MISLABELLED}.items()]
     encoded = encode_examples(tokenizer, examples, max_length=64, append_eos=False)
     with torch.random.fork_rng(devices=[]):
         states = _compute_states(top, list(encoded.values()), pad_id=tokenizer.pad_token_id, batch_size=8,
