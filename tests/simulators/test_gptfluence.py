@@ -31,6 +31,19 @@ def test_fits_a_known_process_near_the_noise_floor(process, encoder_for, order):
         assert mse < 3 * all_steps_mse(simfluence.simulate(held_out), held_out.values)[0]
 
 
+def test_full_batch_learns_and_an_epoch_is_one_step(process, encoder_for):
+    """batch_size=None: one AdamW step per epoch on every transition (its gradient: the test below) learns the
+    process: held-out MSE far below the constant predictor's after 200 steps."""
+    p = process(noise=0.01)
+    sim = GPTfluence(encoder_for(p), **dict(FAST, batch_size=None, lr=3e-2, max_epochs=200, patience=200))
+    sim.fit(p.split("train"), p.split("val"))
+    held_out = p.split("test")
+    constant = np.repeat(held_out.values[:, :1], held_out.n_steps + 1, axis=1)
+    mse = all_steps_mse(sim.simulate(held_out), held_out.values)[0]
+    assert mse < all_steps_mse(constant, held_out.values)[0] / 4
+    assert len(sim.history_) == 200 and sim.history_.train_mse.iloc[-1] < sim.history_.train_mse.iloc[0] / 10
+
+
 def test_early_stopping_keeps_the_best_epoch(process, encoder_for):
     p = process(noise=0.01)
     val = p.split("val")
@@ -281,13 +294,15 @@ class RecordingOptimizer(torch.optim.SGD):
         return super().step(closure)
 
 
+@pytest.mark.parametrize("batch_size", [10_000, None])
 @pytest.mark.parametrize("shared", [True, False])
-def test_the_gradient_is_that_of_the_l2_regularized_mse(process, monkeypatch, shared):
-    """Eq. 9: the optimizer receives the gradient of mean squared transition error + l2 * sum of squared parameters."""
+def test_the_gradient_is_that_of_the_l2_regularized_mse(process, monkeypatch, shared, batch_size):
+    """Eq. 9: the optimizer receives the gradient of mean squared transition error + l2 * sum of squared parameters,
+    from one batch of every transition and from the full-batch path (batch_size=None) alike."""
     d = tiny(process)
     monkeypatch.setattr(torch.optim, "AdamW", RecordingOptimizer)
     l2 = 0.05
-    sim = GPTfluence(TableEncoder(), order=2, hidden=6, shared=shared, l2=l2, batch_size=10_000, max_epochs=1)
+    sim = GPTfluence(TableEncoder(), order=2, hidden=6, shared=shared, l2=l2, batch_size=batch_size, max_epochs=1)
     start = [p.detach().clone() for p in sim._parameters()]
     sim.fit(d)
     (params, grads), = RecordingOptimizer.steps  # one batch holds every transition
