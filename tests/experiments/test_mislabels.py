@@ -72,6 +72,7 @@ def test_paper_size_retrains_the_whole_pool_of_200_in_the_paper_size_regime_on_2
     assert (config.warmup.examples, config.warmup.steps) == (PAPER_SIZE_REGIME.warmup_examples,
                                                               PAPER_SIZE_REGIME.warmup_steps)
     assert settings.retrain_seeds <= config.runs.train == mislabels.MAX_RETRAIN_SEEDS
+    assert settings.run_seconds and settings.run_seconds > 0  # the command line's estimate before any run is stored
 
 
 def _staged_plan(seeds: int = 2) -> tuple[pd.DataFrame, list, list]:
