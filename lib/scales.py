@@ -33,9 +33,9 @@ SCALES: dict[str, Scale] = {
             "8 test examples (12 for the mixture), because their prompts are 3-5x longer and the generation tasks "
             "also generate for BLEU and ROUGE-L at every step (a step with evaluation costs 5-25 s here). The "
             "paper's size (32 runs of 96 steps, 200-example pools) would take days here; lr 2e-5 instead of the "
-            "paper's 5e-7 makes the loss move in 12-16 steps. The second size is Gemma-3-270M on SST-2 (5 runs). Numbers at this "
-            "scale are noisy (few runs and test examples); they are shown beside the paper's, never tuned toward "
-            "them.", committed=True),
+            "paper's 5e-7 makes the loss move in 12-16 steps. The second size is Gemma-3-270M on SST-2, on the same "
+            "8 curricula as SmolLM2-135M. Numbers at this scale are noisy (few runs and test examples); they are "
+            "shown beside the paper's, never tuned toward them.", committed=True),
     "paper_size": Scale(
         name="paper_size", model="smollm2-135m", encoder="minilm-mean", examples_shown=2,
         why="The paper's protocol (pool 200, 128 examples per run, batch 4, 96 steps, 32 runs) in the top-block "
