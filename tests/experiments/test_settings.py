@@ -18,6 +18,14 @@ def test_gptfluence_settings_per_scale():
     assert table.loc["lr", table.columns[1]] == "0.0001"
 
 
+def test_paper_size_fits_full_batch_with_patience_in_steps():
+    """At paper size an epoch is one full-batch step, so patience and the warm-up count steps, not passes of 1,188."""
+    config = gptfluence_config("paper_size")
+    assert config.batch_size is None and config.max_epochs >= 10 * config.patience >= 1000
+    assert config.warmup_steps < config.patience
+    assert gptfluence_config_table("paper_size").loc["batch_size", "this book"] == "all transitions (full batch)"
+
+
 def test_protocol_table_puts_ours_beside_the_paper():
     summary = pd.DataFrame({"tuning": ["fine-tuning", "fine-tuning", "instruction"], "model": ["m"] * 3,
                             "pool": [10, 16, 12], "examples per run": [8] * 3, "batch": [2] * 3, "steps": [8, 8, 10],
