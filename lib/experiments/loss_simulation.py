@@ -13,10 +13,10 @@ import pandas as pd
 from lib.experiments.comparisons import across_runs_table, cases_of, claim_facts, difference_table
 from lib.experiments.recorded import ids_by_task
 from lib.experiments.scoring import (REFERENCE, best_method, cells_won, fine_tuning_scores, gradient_rescaling,
-                                     instruction_scores, mean_trajectory, methods_beating, value_of, wins)
+                                     instruction_scores, methods_beating, value_of, wins)
 from lib.experiments.settings import FINE_TUNING_TASKS, INSTRUCTION_TUNING, PAPER_MODEL
-from lib.experiments.simulation import SimulationResult, simulate_methods
-from lib.experiments.store import StoredCollection, stored
+from lib.experiments.simulation import SimulationResult
+from lib.experiments.store import stored
 from lib.experiments.uncertainty import REASONS
 from lib.experiments.wording import change_phrase, fmt, interval_text
 from lib.metrics import SCORES
@@ -152,26 +152,10 @@ def table2_facts(ours: pd.DataFrame, paper: pd.DataFrame) -> dict[str, object]:
     return out
 
 
-def across_runs_demo(folder, methods: Sequence[str] = (SIM,)) -> pd.DataFrame | None:
-    """The score across runs on a collection with enough held-out runs (e.g. the paper-size SST-2 collection, read
-    only): `methods` fitted on its training runs and the reference, per method the papers' final-step Spearman and
-    the LDS with their intervals (`across_runs_table`, task = the collection's task). None when the folder holds
-    no complete collection. GPTfluence is left out by default: on 25 runs x 96 steps x 64 test examples one fit
-    takes longer than this chapter's budget on two CPU cores."""
-    try:
-        collection = StoredCollection(folder)
-        dyn = collection.dynamics("loss", require_complete=True)
-    except (FileNotFoundError, ValueError):
-        return None
-    result = simulate_methods(dyn, list(methods))
-    result.predictions[REFERENCE] = mean_trajectory(dyn.select_runs("train"), result.truth)
-    task = str(collection.config.get("data", {}).get("task", "collection"))
-    return across_runs_table(cases_of(result, label=task), list(methods) + [REFERENCE])
-
-
 def demo_facts(table: pd.DataFrame | None, method: str = SIM) -> dict[str, object]:
-    """Gluable values of `across_runs_demo`: the n, and `method`'s and the reference's Spearman and LDS with their
-    intervals ('n/a' when there was no demo, or the reason a score is withheld)."""
+    """Gluable values of one collection's `across_runs_table` (e.g. the paper-size SST-2 rows of
+    `paper_size_loss.paper_size_section`): the n, and `method`'s and the reference's Spearman and LDS with their
+    intervals ('n/a' when there is no table, or the reason a score is withheld)."""
     keys = ("demo_n", "demo_sim_rho", "demo_sim_rho_interval", "demo_ref_rho", "demo_ref_rho_interval",
             "demo_sim_lds", "demo_sim_lds_interval", "demo_ref_lds")
     if table is None or table.empty:

@@ -14,7 +14,9 @@ import pandas as pd
 
 from lib.dynamics import Dynamics
 from lib.metrics import compare
+from lib.attribution.result import AttributionResult
 from lib.simulators import GPTfluence, GPTfluenceConfig, GradDot, Simfluence, TracInCP
+from lib.simulators.attribution_baselines import EKFACInfluence, TRAKSimulator
 from lib.simulators.gradient_baselines import GradientSimulator
 from lib.simulators.health import RolloutHealth
 
@@ -30,12 +32,24 @@ METHODS: dict[str, Callable[..., object]] = {
     "Simfluence-Multiplicative": lambda **_: Simfluence(variant="multiplicative"),
     "GPTfluence": lambda encoder, gptfluence, **_: GPTfluence(encoder, gptfluence),
 }
+ATTRIBUTION_METHODS: dict[str, Callable[..., object]] = {
+    "EK-FAC": lambda scores, **_: EKFACInfluence(scores),
+    "TRAK": lambda scores, **_: TRAKSimulator(scores),
+}
+"""Methods whose simulator needs stored score matrices by run index (lib.attribution): not in METHODS, which
+`simulate_methods` callers iterate over, because they simulate only the runs that have scores."""
 
 
-def make_simulator(method: str, *, encoder=None, gptfluence: GPTfluenceConfig | None = None):
-    """A fresh simulator for a paper method name (see METHODS)."""
+def make_simulator(method: str, *, encoder=None, gptfluence: GPTfluenceConfig | None = None,
+                   scores: Mapping[int, AttributionResult] | None = None):
+    """A fresh simulator for a paper method name (see METHODS) or an attribution method (ATTRIBUTION_METHODS,
+    given its `scores` by run index)."""
+    if method in ATTRIBUTION_METHODS:
+        if scores is None:
+            raise ValueError(f"{method} needs its stored scores by run index (scores=...)")
+        return ATTRIBUTION_METHODS[method](scores=scores)
     if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
+        raise ValueError(f"unknown method {method!r}; known: {', '.join([*METHODS, *ATTRIBUTION_METHODS])}")
     if method == "GPTfluence" and encoder is None:
         raise ValueError("GPTfluence needs an encoder (an Encoder object or a name such as 'minilm-mean')")
     return METHODS[method](encoder=encoder, gptfluence=gptfluence or GPTfluenceConfig())

@@ -3,16 +3,18 @@
 y_t = y_{t-1} - sigma * eta_t / B * sum_b score(z_b, z') with score the method's pairwise score at the run's
 final model (lib/attribution; > 0: training on z_b lowers the loss of z'), as Grad-Dot does with the final
 model's gradient dot products, and sigma the one rescaling factor, fitted in closed form as for TracIn-CP.
-The scores are not part of Dynamics: the simulator is given them, by run index (`load_scores`), and refuses
+The scores are not part of Dynamics: the simulator is given them, by run index (`scores_for_runs`), and refuses
 runs it has no scores for, as TracIn-CP refuses runs whose gradients were not recorded.
 """
 from __future__ import annotations
 
-from typing import Mapping
+import os
+from typing import Iterable, Mapping
 
 import numpy as np
 
 from lib.attribution.result import AttributionResult
+from lib.attribution.store import load_scores
 from lib.dynamics import Dynamics
 from lib.simulators.gradient_baselines import GradientSimulator
 
@@ -62,3 +64,17 @@ class TRAKSimulator(AttributionSimulator):
 
     def __init__(self, scores: Mapping[int, AttributionResult], rescale: bool = True):
         super().__init__(scores, "trak", rescale)
+
+
+STORE_NAMES = {"EK-FAC": "ekfac", "TRAK": "trak"}
+"""The book's name of each attribution method -> its folder in the score store (lib/attribution/store.py)."""
+
+
+def scores_for_runs(collection: str | os.PathLike, method: str, run_ids: Iterable[int]
+                    ) -> dict[int, AttributionResult]:
+    """The stored scores of `method` (a key of STORE_NAMES) for those of `run_ids` that have them, by run index:
+    what a simulator of this module is given; empty when none of them was scored."""
+    if method not in STORE_NAMES:
+        raise ValueError(f"method must be one of {list(STORE_NAMES)}, got {method!r}")
+    stored = load_scores(collection, STORE_NAMES[method])
+    return {int(r): stored[int(r)] for r in run_ids if int(r) in stored}

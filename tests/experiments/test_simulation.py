@@ -18,6 +18,16 @@ def test_unknown_method_and_missing_encoder_are_named():
         make_simulator("GPTfluence")
 
 
+def test_attribution_methods_are_made_from_their_scores_only():
+    from lib.simulators.attribution_baselines import EKFACInfluence, TRAKSimulator
+    with pytest.raises(ValueError, match="EK-FAC needs its stored scores"):
+        make_simulator("EK-FAC")
+    assert isinstance(make_simulator("EK-FAC", scores={}), EKFACInfluence)
+    trak = make_simulator("TRAK", scores={3: "result"})
+    assert isinstance(trak, TRAKSimulator) and trak.scores == {3: "result"}
+    assert "EK-FAC" not in METHODS  # callers iterating METHODS simulate every held-out run; these can't
+
+
 def test_all_methods_scored_on_the_held_out_runs(smoke_sst2):
     methods = [m for m in METHODS if m != "GPTfluence"]
     result = simulate_methods(smoke_sst2, methods, task="sst2")

@@ -82,3 +82,17 @@ def test_refuses_what_tracin_refuses():
     zero = {k: AttributionResult(np.zeros_like(v.scores), v.train_ids, v.test_ids, {}, {}) for k, v in scores.items()}
     with pytest.raises(ValueError, match="sigma is undefined"):
         AttributionSimulator(zero, "trak").fit(runs)
+
+
+def test_scores_for_runs_returns_exactly_the_stored_runs_asked_for(tmp_path):
+    from lib.attribution.store import save_scores
+    from lib.simulators.attribution_baselines import scores_for_runs
+    _, scores = scored_runs()
+    for run in (20, 22):
+        save_scores(tmp_path, run, scores[run])  # method "ekfac" (its info)
+    assert sorted(scores_for_runs(tmp_path, "EK-FAC", [20, 21, 22, 23])) == [20, 22]
+    np.testing.assert_array_equal(scores_for_runs(tmp_path, "EK-FAC", [22])[22].scores, scores[22].scores)
+    assert scores_for_runs(tmp_path, "TRAK", [20, 22]) == {}
+    assert scores_for_runs(tmp_path / "no such collection", "EK-FAC", [20]) == {}
+    with pytest.raises(ValueError, match="'ekfac'"):
+        scores_for_runs(tmp_path, "ekfac", [20])

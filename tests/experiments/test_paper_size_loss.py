@@ -1,0 +1,110 @@
+"""The paper-size section on tiny top-block collections: EK-FAC and TRAK rows rest exactly on the held-out runs that
+have stored scores, every row reports its n, and a collection without scores gets reasons, not numbers."""
+import shutil
+
+import numpy as np
+import pytest
+
+from lib.attribution.held_out import held_out_runs, score_run
+from lib.attribution.trak import TRAKSettings
+from lib.collect import collect, load_config, load_dynamics
+from lib.experiments.paper_size_loss import (GPT, NO_SCORES, SECTION_METHODS, facts, lds_display, mse_display,
+                                             no_change_mse, paper_size_section, sigma_display)
+from lib.metrics import trajectory_errors
+from lib.paths import REPO_ROOT
+from lib.simulators import GPTfluenceConfig
+from lib.simulators.attribution_baselines import EKFACInfluence, scores_for_runs
+
+SMOKE = REPO_ROOT / "tests" / "collect" / "fixtures" / "configs" / "smoke_sst2.toml"
+FAST = GPTfluenceConfig(lr=1e-3, hidden=16, max_epochs=3, warmup_steps=0, patience=2)
+HELD_OUT = 5
+
+
+class LetterEncoder:
+    """A fake frozen encoder: each text's counts of 16 letters (no model to load)."""
+
+    name, dim = "letters", 16
+
+    def embed(self, texts):
+        return np.array([[t.count(c) + 1 for c in "etaoinshrdlucmfw"] for t in texts], dtype=np.float32)
+
+
+@pytest.fixture(scope="module")
+def section(tmp_path_factory):
+    """Two copies of a tiny-neox top-block collection (5 held-out runs): 'scored' with EK-FAC and TRAK scores of
+    two of its held-out runs, 'unscored' without any; the section over both, and the scored runs."""
+    tmp = tmp_path_factory.mktemp("paper_size_section")
+    config = load_config(SMOKE).with_overrides(  # every run trains on the whole pool: Simfluence knows every id
+        model={"regime": "top", "top_blocks": 1}, runs={"test": HELD_OUT}, training={"subset_size": 16, "epochs": 1},
+        runtime={"threads": 1, "cache_dir": str(tmp / "cache")})
+    scored = collect(config, tmp / "scored", progress=False)
+    shutil.copytree(scored, tmp / "unscored")
+    chosen = held_out_runs(scored)[1:3]
+    for run in chosen:
+        score_run(scored, run, trak=TRAKSettings(proj_dim=4))
+    return paper_size_section([scored, tmp / "unscored"], encoder=LetterEncoder(), gptfluence=FAST), scored, chosen
+
+
+def test_attribution_rows_rest_exactly_on_the_scored_runs(section):
+    result, folder, chosen = section
+    cov = result.coverage.set_index(["task", "method"])
+    for method in ("EK-FAC", "TRAK"):
+        assert cov.loc[("scored", method), "run ids"] == chosen and cov.loc[("scored", method), "runs"] == 2
+    for method in ("Simfluence", "Grad-Dot", GPT):
+        assert cov.loc[("scored", method), "runs"] == HELD_OUT
+    # EK-FAC's MSE is that of its simulator fitted and rolled out on the scored runs alone
+    truth = load_dynamics(folder, splits=("test",))
+    runs = truth.select_runs([k for k, r in enumerate(truth.run_ids) if int(r) in chosen])
+    pred = EKFACInfluence(scores_for_runs(folder, "EK-FAC", chosen)).fit(runs).simulate(runs)
+    scores = result.scores.set_index(["task", "method", "metric"])
+    assert scores.loc[("scored", "EK-FAC", "mse"), "value"] == pytest.approx(
+        np.mean(trajectory_errors(pred, runs.values)[0]))
+    assert scores.loc[("scored", "EK-FAC", "mse"), "runs"] == 2
+    assert scores.loc[("scored", "Grad-Dot", "mse"), "runs"] == HELD_OUT
+    # GPTfluence is compared with EK-FAC on those two runs only, with a verdict; LDS needs five runs
+    diff = result.differences.set_index(["task", "B"])
+    assert diff.loc[("scored", "EK-FAC"), "runs"] == 2 and diff.loc[("scored", "Grad-Dot"), "runs"] == HELD_OUT
+    assert diff.loc[("scored", "EK-FAC"), "verdict"] in ("better", "worse", "undecided")
+    across = result.across.set_index(["task", "method"])
+    assert across.loc[("scored", "EK-FAC"), "LDS reason"] == "few runs"
+    assert across.loc[("scored", "Simfluence"), "LDS reason"] == ""
+    assert np.isfinite(across.loc[("scored", "Simfluence"), "LDS"])
+
+
+def test_a_collection_without_scores_gets_reasons_not_numbers(section):
+    result = section[0]
+    unscored = result.scores[(result.scores["task"] == "unscored") & result.scores["method"].isin(["EK-FAC", "TRAK"])]
+    assert len(unscored) == 10 and unscored["value"].isna().all() and (unscored["note"] == NO_SCORES).all()
+    assert (unscored["runs"] == 0).all()
+    diff = result.differences.set_index(["task", "B"])
+    assert diff.loc[("unscored", "TRAK"), "verdict"] == "not compared"
+    assert np.isnan(diff.loc[("unscored", "TRAK"), "difference"])
+    table = mse_display(result)
+    assert table.loc[("unscored", "EK-FAC"), "held-out runs"] == f"0 of {HELD_OUT} (no scores)"
+    assert table.loc[("unscored", "EK-FAC"), "all-steps MSE (std)"] == "—"
+    assert table.loc[("scored", "EK-FAC"), "n (runs x tests)"] == "2 x 8"
+    assert table.loc[("scored", "Simfluence"), "n (runs x tests)"] == f"{HELD_OUT} x 8"
+    assert lds_display(result).loc[("unscored", "TRAK"), "LDS (across runs)"] == "— (no scores)"
+    assert list(sigma_display(result).columns) == ["scored", "unscored"]
+    assert sigma_display(result).loc["EK-FAC", "unscored"] == ""
+
+
+def test_facts_say_n_and_compare_every_method_with_gptfluence(section):
+    out = facts(section[0])
+    assert out["ps_n"] == f"{HELD_OUT} held-out runs x 8 test examples per collection"
+    assert "on unscored not compared (no scores are stored" in out["ps_ekfac_vs_gpt"]
+    assert f"on scored (2 held-out runs x 8 test examples, 2 of {HELD_OUT} held-out runs scored)" in out[
+        "ps_trak_vs_gpt"]
+    assert out["ps_unscored_ekfac_mse"] == "—"
+    assert "(2 not compared: no scores)" in out["ps_tally"] and "of 12 comparisons" in out["ps_tally"]
+    assert "the reference's" in out["ps_ref_vs_gpt"]
+    assert set(facts(None)) <= set(out) and set(facts(None).values()) == {"n/a"}
+
+
+def test_no_change_and_bad_input():
+    values = np.array([[[1.0], [0.5], [0.0]]])  # one run, one test: errors 0.5 and 1 at the predicted steps
+    assert no_change_mse(values) == pytest.approx((0.25 + 1.0) / 2)
+    with pytest.raises(ValueError, match="GPTfluence"):
+        paper_size_section(["a"], methods=[m for m in SECTION_METHODS if m != GPT])
+    with pytest.raises(ValueError, match="distinct names"):
+        paper_size_section(["x/sst2", "y/sst2"])
