@@ -57,3 +57,23 @@ def test_store_refuses_unknown_methods(tmp_path, scored):
     assert set(load_scores(tmp_path, "ekfac")) == {9} and load_scores(tmp_path, "trak") == {}
     with pytest.raises(ValueError, match="unknown methods \\['tracin'\\]"):
         score_run(scored[0], 3, ["tracin"])
+
+
+def test_self_influence_of_every_pool_example_at_a_held_out_run(scored):
+    """--self: every pool example (trained on by run 3 or not) gets a score >= 0, stored and loaded by id."""
+    from lib.attribution.__main__ import main
+    from lib.attribution.store import load_self_scores, self_influence
+    from lib.collect import StoredCollection
+
+    out, _ = scored
+    main([str(out), "--self", "--trak-proj-dim", "4"])
+    examples = StoredCollection(out).examples()
+    pool = sorted(examples.loc[examples["role"] == "pool", "id"].astype(int))
+    trained = sorted(set(int(i) for i in load_dynamics(out).select_runs([3]).train_ids))
+    assert set(trained) < set(pool)  # the run trained on part of the pool only
+    for method in ("ekfac", "trak"):
+        stored = load_self_scores(out, method)
+        assert list(stored) == [3] and stored[3].info["trained_ids"] == trained
+        scores = self_influence(out, method)
+        assert sorted(scores) == pool and all(np.isfinite(s) and s >= 0 for s in scores.values())
+    assert load_dynamics(out).n_runs == 4
