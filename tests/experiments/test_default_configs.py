@@ -28,10 +28,12 @@ def test_generation_collections_record_bleu_and_rouge_and_gradients_on_test_runs
         assert set(config.metrics) == {"loss", "bleu", "rougeL"} and "test" in config.gradients.splits
 
 
-def test_size_collection_differs_from_sst2_only_in_model_and_runs():
+def test_size_collection_differs_from_sst2_only_in_model():
+    """Equal run counts and the run seed: both sizes are fitted on the same curricula and scored on the same
+    held-out runs (issue: experiment designs, model size)."""
     base, size = collection_config("default", "sst2"), collection_config("default", "sst2_size2")
     assert size.model.name == "gemma3-270m" and base.model.name == "smollm2-135m"
-    assert (size.data, size.training, size.metrics) == (base.data, base.training, base.metrics)
+    assert (size.data, size.training, size.metrics, size.runs) == (base.data, base.training, base.metrics, base.runs)
 
 
 @pytest.mark.parametrize("name", BOOK)
@@ -48,3 +50,12 @@ def test_every_default_collection_is_committed_complete_for_its_config(name):
     tracked = subprocess.run(["git", "ls-files", str(folder.relative_to(REPO_ROOT))], cwd=REPO_ROOT,
                              capture_output=True, text=True, check=True).stdout.split()
     assert sum(path.endswith("/run.json") for path in tracked) == config.runs.total  # not hidden by .gitignore
+
+
+def test_both_model_sizes_hold_the_same_curricula():
+    """The committed default collections of both sizes trained the same curricula, run by run."""
+    from lib.experiments.store import dynamics
+
+    base, size = dynamics("default", "sst2"), dynamics("default", "sst2_size2")
+    assert base.n_runs == size.n_runs and list(base.split) == list(size.split)
+    assert (base.curricula == size.curricula).all()
