@@ -2,21 +2,27 @@
 
     python -m lib.book_runner --scale smoke --out build/smoke-book   # CI: minutes, untracked output
     python -m lib.book_runner --scale default --out book              # the committed book
+    python -m lib.book_runner --scale default --out book --jobs 1     # one chapter at a time
 
-Each notebook is written atomically (a failed run never replaces a good page); the parameters of
-the run are recorded in <out>/parameters.json; a failing notebook is named with its failing cell.
+The chapters run side by side in --jobs processes (default: the CPU cores this process may use), each kernel on
+one thread; those that read the others' results (the intro) run after all of them. Each notebook is written
+atomically (a failed run never replaces a good page); the parameters of the run and each chapter's seconds are
+recorded in <out>/parameters.json; a failing notebook is named with its failing cell.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import platform
 import subprocess
 import sys
 import time
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import yaml
 
@@ -27,9 +33,15 @@ NOTEBOOKS = REPO_ROOT / "notebooks"
 READS_CHAPTERS = ("00_intro",)
 """Notebooks that read the other executed chapters (the intro's scoreboard): executed after them."""
 BOOK_FILES = ("_config.yml", "_toc.yml", "_static")
-# the kernel's environment: no progress bars or library chatter on the pages
+# the kernel's environment: no progress bars or library chatter on the pages; one thread per chapter, so that chapters
+# running side by side (--jobs) do not oversubscribe the cores
 KERNEL_ENV = {"TQDM_DISABLE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1", "TRANSFORMERS_VERBOSITY": "error",
-              "TOKENIZERS_PARALLELISM": "false"}
+              "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def available_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask, not the machine's count): the default --jobs."""
+    return len(os.sched_getaffinity(0))
 
 
 def book_chapters(toc: Path = REPO_ROOT / "_toc.yml") -> set[str]:
@@ -107,9 +119,10 @@ class BookRun:
         os.replace(partial, target)
         return time.perf_counter() - start
 
-    def record(self, timings: dict[str, float]) -> None:
+    def record(self, timings: dict[str, float], *, jobs: int | None = None, wall_seconds: float | None = None) -> None:
         """Write <out>/parameters.json; a partial run (--only) keeps the other notebooks' recorded timings
-        when they were executed at the same scale."""
+        when they were executed at the same scale. `jobs` and `wall_seconds` (the whole execution, chapters side by
+        side) are recorded when given; `wall_seconds` only for a full run (not --only)."""
         path = self.out / "parameters.json"
         if self.only and path.exists():
             previous = json.loads(path.read_text())
@@ -117,7 +130,73 @@ class BookRun:
                 timings = {**previous.get("notebook_seconds", {}), **timings}
         record = {"parameters": self.parameters(), "notebook_seconds": timings,
                   "python": platform.python_version(), "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
+        if jobs is not None:
+            record["jobs"] = jobs
+        if wall_seconds is not None and not self.only:
+            record["execution_seconds"] = round(wall_seconds, 1)
         (self.out / "parameters.json").write_text(json.dumps(record, indent=2) + "\n")
+
+    def previous_seconds(self) -> dict[str, float]:
+        """The chapters' seconds recorded by the last run at this scale in <out>/parameters.json ({} if none)."""
+        path = self.out / "parameters.json"
+        if not path.exists():
+            return {}
+        previous = json.loads(path.read_text())
+        if previous.get("parameters", {}).get("scale") != self.scale:
+            return {}
+        return {k: float(v) for k, v in previous.get("notebook_seconds", {}).items()}
+
+    def execute_all(self, jobs: int, say: Callable[[str], None] = print) -> dict[str, float]:
+        """Execute `notebooks()`: the independent chapters side by side in `jobs` processes (the slowest of the last
+        run at this scale first, so the longest does not start last), then those that read them (READS_CHAPTERS),
+        one by one in this process. Return each chapter's seconds; raise NotebookFailed naming every failed
+        chapter (after a failure no further chapter starts; those running finish)."""
+        if jobs < 1:
+            raise ValueError(f"--jobs must be >= 1, got {jobs}")
+        notebooks = self.notebooks()
+        previous = self.previous_seconds()
+        independent = sorted((p for p in notebooks if p.stem not in READS_CHAPTERS),
+                             key=lambda p: (-previous.get(p.stem, 0.0), p.name))
+        readers = [p for p in notebooks if p.stem in READS_CHAPTERS]
+        timings: dict[str, float] = {}
+        failures = self._execute_side_by_side(independent, jobs, timings, say)
+        if failures:
+            raise NotebookFailed("; ".join(failures))
+        for notebook in readers:  # only once every chapter it reads is written
+            say(f"[book] executing {notebook.name} at scale {self.scale} ...")
+            timings[notebook.stem] = round(self.execute(notebook), 1)
+            say(f"[book] {notebook.name} done in {timings[notebook.stem]} s")
+        return timings
+
+    def _execute_side_by_side(self, notebooks: list[Path], jobs: int, timings: dict[str, float],
+                              say: Callable[[str], None]) -> list[str]:
+        """Run `notebooks` through `chapter_pool(jobs)`, at most `jobs` at a time, filling `timings`; return the
+        failure messages (a failure stops new submissions)."""
+        pending, failures = list(notebooks), []
+        running: dict[Future, Path] = {}
+        if not pending:
+            return failures
+        with chapter_pool(min(jobs, len(pending))) as pool:
+            while pending or running:
+                while pending and not failures and len(running) < jobs:
+                    notebook = pending.pop(0)
+                    say(f"[book] executing {notebook.name} at scale {self.scale} ...")
+                    running[pool.submit(self.execute, notebook)] = notebook
+                if not running:  # a failure left chapters unstarted
+                    break
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    notebook = running.pop(future)
+                    try:
+                        timings[notebook.stem] = round(future.result(), 1)
+                        say(f"[book] {notebook.name} done in {timings[notebook.stem]} s")
+                    except NotebookFailed as err:
+                        failures.append(str(err))
+                    except Exception as err:  # the kernel or the worker process died: still name the chapter
+                        failures.append(f"notebook {notebook.name} failed ({type(err).__name__}: {err})")
+        if failures and pending:
+            say(f"[book] not started after the failure: {', '.join(p.name for p in pending)}")
+        return failures
 
     def build(self) -> None:
         """`jupyter-book build <out> -W`: warnings are errors."""
@@ -125,6 +204,12 @@ class BookRun:
         cmd = [str(exe), "build", str(self.out), "-W", "-n", "--keep-going"]
         if subprocess.run(cmd).returncode != 0:
             raise NotebookFailed(f"book build failed: {' '.join(cmd)}")
+
+
+def chapter_pool(jobs: int) -> Executor:
+    """Worker processes for the chapters (spawned: no state of this process is inherited); each runs papermill,
+    which starts the chapter's kernel."""
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
 
 
 def _relative_paths(record: dict) -> None:
@@ -165,24 +250,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=None, help="task data (default: $GPTFLUENCE_DATA_DIR or ../shared/data)")
     parser.add_argument("--only", nargs="*", default=(), help="notebook stems to run (default: all)")
     parser.add_argument("--no-build", action="store_true", help="execute notebooks only")
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="chapters executed side by side (default: the CPU cores this process may use); "
+                             "the intro runs after them")
     args = parser.parse_args(argv)
+    jobs = available_cores() if args.jobs is None else args.jobs
     run = BookRun(scale=args.scale, out=args.out, data_dir=data_dir(args.data_dir), only=tuple(args.only))
     try:  # every argument is checked before anything is written
         get_scale(args.scale)
         run.notebooks()
+        if jobs < 1:
+            raise ValueError(f"--jobs must be >= 1, got {jobs}")
         if args.out.exists() and not args.out.is_dir():
             raise ValueError(f"--out {args.out} is a file, not a book folder")
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     run.prepare()
-    timings = {}
     try:
-        for notebook in run.notebooks():
-            print(f"[book] executing {notebook.name} at scale {args.scale} ...", flush=True)
-            timings[notebook.stem] = round(run.execute(notebook), 1)
-            print(f"[book] {notebook.name} done in {timings[notebook.stem]} s", flush=True)
-        run.record(timings)
+        start = time.perf_counter()
+        timings = run.execute_all(jobs, say=lambda line: print(line, flush=True))
+        run.record(timings, jobs=jobs, wall_seconds=time.perf_counter() - start)
         if not args.no_build:
             run.build()
     except NotebookFailed as err:

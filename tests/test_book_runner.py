@@ -63,6 +63,7 @@ def test_a_partial_run_keeps_the_other_notebooks_timings_of_the_same_scale_only(
 @pytest.mark.parametrize("argv, message", [
     (["--scale", "nonsense"], "error: unknown scale 'nonsense'; valid scales: smoke, default"),
     (["--scale", "smoke", "--only", "nonsense"], "error: unknown notebook(s) ['nonsense']"),
+    (["--scale", "smoke", "--jobs", "0"], "error: --jobs must be >= 1, got 0"),
 ])
 def test_bad_arguments_give_one_line_exit_2_and_write_nothing(argv, message, tmp_path, capsys):
     out = tmp_path / "book"
@@ -149,3 +150,105 @@ def test_only_the_chapters_the_table_of_contents_lists_are_executed(tmp_path):
     assert book_runner.book_chapters(toc) == {"00_intro", "03_loss_simulation"}
     listed = {p.stem for p in BookRun(scale="smoke", out=tmp_path).notebooks()}
     assert listed == book_runner.book_chapters() and "01_foundation" in listed
+
+
+def _stub_book(tmp_path, monkeypatch, stems=("00_intro", "01_a", "02_b", "03_c")):
+    """Empty notebooks `stems` as the book's chapters, chapters run in threads of this process (no real execution)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for stem in stems:
+        _notebook(src / f"{stem}.ipynb")
+    monkeypatch.setattr(book_runner, "NOTEBOOKS", src)
+    monkeypatch.setattr(book_runner, "book_chapters", lambda: set(stems))
+    monkeypatch.setattr(book_runner, "chapter_pool", lambda jobs: ThreadPoolExecutor(jobs))
+    return BookRun(scale="smoke", out=tmp_path / "book", data_dir=tmp_path)
+
+
+def test_the_chapters_run_side_by_side_and_the_intro_after_all_of_them(tmp_path, monkeypatch):
+    import threading
+    import time
+
+    run = _stub_book(tmp_path, monkeypatch)
+    events, lock = [], threading.Lock()
+    together = threading.Barrier(3, timeout=20)  # the three chapters must be running at once to pass it
+
+    def execute(self, notebook):
+        with lock:
+            events.append(("start", notebook.stem))
+        if notebook.stem != "00_intro":
+            together.wait()
+            time.sleep(0.2)  # an intro started alongside would log its start before these end
+        with lock:
+            events.append(("end", notebook.stem))
+        return 1.0
+
+    monkeypatch.setattr(BookRun, "execute", execute)
+    timings = run.execute_all(jobs=4)
+    assert set(timings) == {"00_intro", "01_a", "02_b", "03_c"}
+    intro_start = events.index(("start", "00_intro"))
+    assert all(events.index(("end", stem)) < intro_start for stem in ("01_a", "02_b", "03_c")), events
+
+
+def test_the_slowest_chapter_of_the_last_run_starts_first(tmp_path, monkeypatch):
+    run = _stub_book(tmp_path, monkeypatch)
+    run.prepare()
+    run.record({"00_intro": 99.0, "01_a": 1.0, "02_b": 50.0, "03_c": 5.0})
+    started = []
+    monkeypatch.setattr(BookRun, "execute", lambda self, notebook: started.append(notebook.stem) or 1.0)
+    run.execute_all(jobs=1)
+    assert started == ["02_b", "03_c", "01_a", "00_intro"]
+
+
+def test_a_failing_chapter_fails_the_build_with_its_name_and_the_intro_never_runs(tmp_path, monkeypatch, capsys):
+    run = _stub_book(tmp_path, monkeypatch)
+    started = []
+
+    def execute(self, notebook):
+        started.append(notebook.stem)
+        if notebook.stem == "02_b":
+            raise NotebookFailed("notebook 02_b.ipynb failed in the cell starting 'x' (KeyError: 'boom')")
+        if notebook.stem == "03_c":
+            raise RuntimeError("Kernel died")  # not papermill's error: the chapter is still named
+        return 1.0
+
+    monkeypatch.setattr(BookRun, "execute", execute)
+    argv = ["--scale", "smoke", "--out", str(run.out), "--no-build"]
+    assert book_runner.main([*argv, "--jobs", "3"]) == 1
+    err = capsys.readouterr().err
+    assert "02_b.ipynb failed in the cell starting 'x' (KeyError: 'boom')" in err
+    assert "notebook 03_c.ipynb failed (RuntimeError: Kernel died)" in err
+    assert "00_intro" not in started and not (run.out / "parameters.json").exists()
+    started.clear()
+    assert book_runner.main([*argv, "--jobs", "1"]) == 1  # one at a time: nothing starts after the failure
+    assert started == ["01_a", "02_b"] and "02_b.ipynb failed" in capsys.readouterr().err
+
+
+def test_jobs_default_to_the_cores_this_process_may_use_and_are_recorded(tmp_path, monkeypatch):
+    run = _stub_book(tmp_path, monkeypatch)
+    monkeypatch.setattr(book_runner.os, "sched_getaffinity", lambda pid: {0, 3, 5})
+    used = []
+    monkeypatch.setattr(BookRun, "execute_all", lambda self, jobs, say=print: used.append(jobs) or {"01_a": 1.0})
+    assert book_runner.main(["--scale", "smoke", "--out", str(run.out), "--no-build"]) == 0
+    assert used == [3]
+    assert json.loads((run.out / "parameters.json").read_text())["jobs"] == 3
+
+
+def test_chapters_run_in_worker_processes_on_one_thread_and_the_intro_reads_them(tmp_path, monkeypatch):
+    src = tmp_path / "src"
+    src.mkdir()
+    for stem in ("01_a", "02_b"):
+        _notebook(src / f"{stem}.ipynb", "import os\nprint('threads', os.environ['OMP_NUM_THREADS'])")
+    _notebook(src / "00_intro.ipynb", "import os\npages = sorted(p for p in os.listdir(chapters_dir) if '.running' not in p)\n"
+                                      "assert pages == ['01_a.ipynb', '02_b.ipynb'], pages")
+    monkeypatch.setattr(book_runner, "NOTEBOOKS", src)
+    monkeypatch.setattr(book_runner, "book_chapters", lambda: {p.stem for p in src.glob("*.ipynb")})
+    monkeypatch.setenv("OMP_NUM_THREADS", "7")  # the kernels get 1 whatever the caller has
+    out = tmp_path / "book"
+    assert book_runner.main(["--scale", "smoke", "--out", str(out), "--no-build", "--jobs", "2"]) == 0
+    for stem in ("01_a", "02_b"):
+        outputs = nbformat.read(out / "notebooks" / f"{stem}.ipynb", as_version=4).cells[-1].outputs
+        assert [o.text for o in outputs] == ["threads 1\n"]
+    record = json.loads((out / "parameters.json").read_text())
+    assert set(record["notebook_seconds"]) == {"00_intro", "01_a", "02_b"} and record["jobs"] == 2
