@@ -224,48 +224,50 @@ def sigma_display(section: PaperSizeSection) -> pd.DataFrame:
     return wide.map(lambda v: number(v) if np.isfinite(v) else "")
 
 
-def _held_out_text(row) -> str:
-    """'5 of 5', or '0 of 5 (no scores)'."""
-    text = f"{row['runs']} of {row['held out']}"
-    return f"{text} ({SHORT_TEXTS[row['reason']]})" if row["reason"] else text
-
-
 def _verdict_text(verdict: str, reason: str) -> str:
     """'better', 'undecided (one run)', or WITHHELD with the short reason."""
     return (verdict or WITHHELD) + (f" ({SHORT_TEXTS[reason]})" if reason else "")
 
 
-def _display(section: PaperSizeSection, differences: pd.DataFrame, difference: str, cells) -> pd.DataFrame:
-    """Rows (collection, method) in the section's order: `cells((task, method))`, then GPTfluence minus the row
-    from `differences` (blank on GPTfluence's own row) with its interval and verdict, the n and the held-out runs."""
+def _display(section: PaperSizeSection, differences: pd.DataFrame, cells, extra) -> pd.DataFrame:
+    """Rows (collection, method) in the section's order: `cells((task, method))`, GPTfluence minus the row from
+    `differences` with its 95% interval (blank on GPTfluence's own row) and the verdict on GPTfluence, the n with
+    how many held-out runs the row rests on, then `extra((task, method))` (the page shows the first columns)."""
     diffs = differences.set_index(["task", "B"])
     rows = []
     for _, cov in _ordered(section.coverage, section).iterrows():
         key = (cov["task"], cov["method"])
         row = {"collection": task_label(key[0]), "method": key[1], **cells(key)}
         d = diffs.loc[key] if key in diffs.index else None
-        row[difference] = "" if d is None else (number(d["difference"]) if np.isfinite(d["difference"]) else WITHHELD)
-        row["95% interval"] = "" if d is None else interval_text(d["low"], d["high"], missing=WITHHELD)
+        row[f"{GPT} − row [95% interval]"] = "" if d is None else (
+            f"{number(d['difference'])} {interval_text(d['low'], d['high'])}" if np.isfinite(d["difference"])
+            else WITHHELD)
         row[f"verdict on {GPT}"] = "" if d is None else _verdict_text(d["verdict"], d["reason"])
-        row["n (runs x tests)"] = f"{cov['runs']} x {cov['tests']}"
-        row["held-out runs"] = _held_out_text(cov)
-        rows.append(row)
+        row["n (runs x tests)"] = _n_cell(cov)
+        rows.append({**row, **extra(key)})
     return pd.DataFrame(rows).set_index(["collection", "method"])
 
 
+def _n_cell(row) -> str:
+    """'5 x 64'; '3 x 64 (3 of 5 runs scored)' when the row rests on some held-out runs only; '0 of 5 runs (no
+    scores)' when on none."""
+    if row["reason"]:
+        return f"{row['runs']} of {row['held out']} runs ({SHORT_TEXTS[row['reason']]})"
+    text = f"{row['runs']} x {row['tests']}"
+    return text if row["runs"] == row["held out"] else f"{text} ({row['runs']} of {row['held out']} runs scored)"
+
+
 def mse_display(section: PaperSizeSection) -> pd.DataFrame:
-    """The all-steps MSE table for the page: per (collection, method) the MSE (std), its median, the diverged
-    rollouts, GPTfluence's MSE minus the row's with its 95% paired interval and the verdict on GPTfluence, the n
-    and how many held-out runs the row rests on."""
+    """The all-steps MSE table for the page: per (collection, method) the MSE (std), GPTfluence's MSE minus the
+    row's with its 95% paired interval and the verdict on GPTfluence, the n, the median MSE and the diverged
+    rollouts."""
     scores = section.scores.pivot_table(index=["task", "method"], columns="metric", values=["value", "std"],
                                         aggfunc="first", dropna=False)
-
-    def cells(key):
-        value, std = scores.loc[key, "value"], scores.loc[key, "std"]
-        return {"all-steps MSE (std)": cell(value["mse"], std["mse"], missing=WITHHELD),
-                "MSE median": cell(value["median_mse"], missing=WITHHELD),
-                "diverged rollouts": cell(value["diverged"], missing=WITHHELD)}
-    return _display(section, section.differences, f"MSE: {GPT} − row", cells)
+    return _display(section, section.differences,
+                    lambda key: {"all-steps MSE (std)": cell(scores.loc[key, ("value", "mse")],
+                                                             scores.loc[key, ("std", "mse")], missing=WITHHELD)},
+                    lambda key: {"MSE median": cell(scores.loc[key, ("value", "median_mse")], missing=WITHHELD),
+                                 "diverged": cell(scores.loc[key, ("value", "diverged")], missing=WITHHELD)})
 
 
 def _rows(table: pd.DataFrame, key: tuple[str, str]) -> pd.Series:
@@ -274,15 +276,12 @@ def _rows(table: pd.DataFrame, key: tuple[str, str]) -> pd.Series:
 
 
 def lds_display(section: PaperSizeSection) -> pd.DataFrame:
-    """The across-run table for the page: per (collection, method) the papers' final-step Spearman and the LDS
-    with their intervals, GPTfluence's LDS minus the row's with its paired interval and verdict, the n and the
-    held-out runs the row rests on."""
+    """The across-run table for the page: per (collection, method) the LDS with its interval, GPTfluence's LDS minus
+    the row's with its paired interval and verdict, the n, and the papers' final-step Spearman (within a run)."""
     across = section.across.set_index(["task", "method"])
-
-    def cells(key):
-        return {"final-step Spearman (within a run)": _score_text(across.loc[key], "Spearman"),
-                "LDS (across runs)": _score_text(across.loc[key], "LDS")}
-    return _display(section, section.lds_differences, f"LDS: {GPT} − row", cells)
+    return _display(section, section.lds_differences,
+                    lambda key: {"LDS (across runs) [95% interval]": _score_text(across.loc[key], "LDS")},
+                    lambda key: {"final-step Spearman (within a run)": _score_text(across.loc[key], "Spearman")})
 
 
 def _score_text(row, label: str) -> str:
@@ -293,12 +292,12 @@ def _score_text(row, label: str) -> str:
 
 
 def footnotes(section: PaperSizeSection) -> str:
-    """Why each withheld number is withheld, as one sentence per reason the tables carry ('' when none)."""
+    """Why each withheld number is withheld: the reasons the tables carry, joined by semicolons ('' when none)."""
     keys = list(section.coverage["reason"]) + list(section.scores["note"]) + list(section.differences["reason"])
     keys += list(section.lds_differences["reason"]) + list(section.across["LDS reason"])
     keys += list(section.across["Spearman reason"])
     texts = [REASON_TEXTS[k] for k in dict.fromkeys(k for k in keys if isinstance(k, str) and k)]
-    return " ".join(f"{t[0].upper()}{t[1:]}." for t in texts)
+    return "; ".join(texts)
 
 
 def _n_text(runs: int, tests: int) -> str:
@@ -362,7 +361,7 @@ def facts(section: PaperSizeSection | None, methods: Sequence[str] = SECTION_MET
     out: dict[str, object] = {
         "ps_collections": labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1],
         "ps_n": n_text,
-        "ps_footnotes": footnotes(section) or "No number is withheld.",
+        "ps_footnotes": footnotes(section) or "none is withheld",
         "ps_tally": tally(section.differences),
     }
     across = section.across.set_index(["task", "method"])

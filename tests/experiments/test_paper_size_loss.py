@@ -80,11 +80,13 @@ def test_a_collection_without_scores_gets_reasons_not_numbers(section):
     assert diff.loc[("unscored", "TRAK"), "verdict"] == "not compared"
     assert np.isnan(diff.loc[("unscored", "TRAK"), "difference"])
     table = mse_display(result)
-    assert table.loc[("unscored", "EK-FAC"), "held-out runs"] == f"0 of {HELD_OUT} (no scores)"
+    assert table.loc[("unscored", "EK-FAC"), "n (runs x tests)"] == f"0 of {HELD_OUT} runs (no scores)"
     assert table.loc[("unscored", "EK-FAC"), "all-steps MSE (std)"] == "—"
-    assert table.loc[("scored", "EK-FAC"), "n (runs x tests)"] == "2 x 8"
+    assert table.loc[("unscored", "EK-FAC"), "verdict on GPTfluence"] == "not compared (no scores)"
+    assert table.loc[("scored", "EK-FAC"), "n (runs x tests)"] == f"2 x 8 (2 of {HELD_OUT} runs scored)"
     assert table.loc[("scored", "Simfluence"), "n (runs x tests)"] == f"{HELD_OUT} x 8"
-    assert lds_display(result).loc[("unscored", "TRAK"), "LDS (across runs)"] == "— (no scores)"
+    assert table.loc[("scored", GPT), "verdict on GPTfluence"] == ""
+    assert lds_display(result).loc[("unscored", "TRAK"), "LDS (across runs) [95% interval]"] == "— (no scores)"
     assert list(sigma_display(result).columns) == ["scored", "unscored"]
     assert sigma_display(result).loc["EK-FAC", "unscored"] == ""
 
