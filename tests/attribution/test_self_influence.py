@@ -44,7 +44,7 @@ def results(tiny_top):
 def test_the_model_fits_example_0_so_its_mislabelled_copy_has_a_high_loss(results):
     """The premise of the next test: the fitted model contradicts the copy's label."""
     fitted, flipped = results["losses"]
-    assert fitted < 0.5 < flipped
+    assert flipped > 20 * fitted
 
 
 @pytest.mark.parametrize("method", sorted(METHODS))
