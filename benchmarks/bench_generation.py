@@ -4,6 +4,7 @@ process on the same model.
     .venv/bin/python benchmarks/bench_generation.py [--config configs/paper_size/webnlg.toml] [--steps 4]
         [--tests N] [--threads 1]
     .venv/bin/python benchmarks/bench_generation.py --prefix [--repeats 2]
+    .venv/bin/python benchmarks/bench_generation.py --sampler [--repeats 2]
 
 Default: the first --steps training steps of run 0 (its curriculum, optimizer and learning-rate schedule, as in
 lib/collect/train_run.py) with, at every step, two evaluators on the same weights: "old" (the cached prompt prefix
@@ -14,6 +15,10 @@ identical; then the seconds per training step (with its evaluation) before and a
 first (the first evaluation fills both caches). The two evaluators alternate which runs first. Seconds are the
 process's CPU seconds (one torch thread: the time on a core of its own), since on shared cores wall time mostly
 measures the other processes; --wall times wall seconds instead.
+
+--sampler: decoding "sample" (transformers' temperature and top-p warpers, which sort the whole vocabulary at every
+token) against "sample_fast" (the same filter among the most probable tokens, lib/collect/nucleus.py) on the
+warm-started model: CPU seconds per evaluation's generation and how many generations are identical.
 
 --prefix: the earlier comparison of a whole-model prefill against the cached prompt prefix (lib/collect/
 prompt_prefix.py) on the warm-started model, "prefix, once" being the one-off prefill of the frozen bottom.
@@ -155,12 +160,45 @@ def compare_prefix(config, start, tests, repeats: int) -> None:
     print(f"  identical generations    {same} of {len(texts_whole)}")
 
 
+def compare_sampler(config, start, tests, repeats: int) -> None:
+    """decoding "sample" (transformers' temperature and top-p warpers) against "sample_fast" (the same filter found
+    among the most probable tokens, lib/collect/nucleus.py) on the warm-started model, alternating, CPU seconds."""
+    model, top = start.model.eval(), start.parts.top
+
+    def evaluator(decoding: str) -> Evaluator:
+        settings = config.with_overrides(evaluation={"decoding": decoding}).evaluation
+        return Evaluator(start.tokenizer, tests, settings=settings, metrics=config.metrics,
+                         max_length=config.model.max_length, append_eos=wants_eos, device=torch.device("cpu"),
+                         bf16=False, states=start.states, reuse_bottom=False)
+
+    warped, fast = evaluator("sample"), evaluator("sample_fast")
+    seconds = {"sample": [], "sample_fast": []}
+    with torch.inference_mode():
+        warped._generate(model, top), fast._generate(model, top)  # fills both prompt-prefix caches
+        for k in range(repeats):
+            for name, ev in ((("sample", warped), ("sample_fast", fast)) if k % 2 == 0 else
+                             (("sample_fast", fast), ("sample", warped))):
+                t = time.process_time()
+                texts = ev._generate(model, top)
+                seconds[name].append(time.process_time() - t)
+                if name == "sample":
+                    texts_warped = texts
+                else:
+                    texts_fast = texts
+    a, b = min(seconds["sample"]), min(seconds["sample_fast"])
+    print(f"  sample (transformers' warpers)  {a:8.2f} CPU s per evaluation's generation")
+    print(f"  sample_fast (candidate nucleus) {b:8.2f} CPU s per evaluation's generation  ({a / b:.2f}x faster)")
+    same = sum(x == y for x, y in zip(texts_warped, texts_fast))
+    print(f"  identical generations           {same} of {len(texts_warped)} (same seed)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", default="configs/paper_size/webnlg.toml")
     parser.add_argument("--steps", type=int, default=4, help="training steps of run 0 to compare after step 0")
     parser.add_argument("--prefix", action="store_true", help="compare whole-model prefill and the prompt prefix")
-    parser.add_argument("--repeats", type=int, default=2, help="timing repeats of --prefix")
+    parser.add_argument("--sampler", action="store_true", help="compare decoding sample and sample_fast")
+    parser.add_argument("--repeats", type=int, default=2, help="timing repeats of --prefix / --sampler")
     parser.add_argument("--tests", type=int, default=None, help="use the first N test examples only")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--wall", action="store_true", help="time wall seconds, not CPU seconds")
@@ -177,6 +215,8 @@ def main() -> None:
           f"{e.decoding} decoding, {args.threads} thread(s), {'wall' if args.wall else 'CPU'} seconds")
     if args.prefix:
         compare_prefix(config, start, tests, args.repeats)
+    elif args.sampler:
+        compare_sampler(config, start, tests, args.repeats)
     else:
         compare_steps(config, examples, start, tests, args.steps,
                       clock=time.perf_counter if args.wall else time.process_time)

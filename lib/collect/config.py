@@ -32,7 +32,9 @@ GENERATION_METRICS = tuple(m for m in METRICS if m != "loss")
 """The metrics scored on a generation (the loss is teacher-forced); the names are lib.dynamics.METRICS'."""
 REGIMES = ("full", "lora", "top")
 HEADS = ("untied", "frozen")
-DECODINGS = ("sample", "greedy")
+DECODINGS = ("sample", "sample_fast", "greedy")
+"""sample: temperature + top-p (transformers' warpers); sample_fast: the same filter found among the most probable
+tokens (lib/collect/nucleus.py); greedy: argmax."""
 
 
 class ConfigError(ValueError):

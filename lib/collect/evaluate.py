@@ -131,16 +131,20 @@ class Evaluator:
         In the top-block regime each batch continues from a `PromptPrefix` cache (the frozen bottom's keys and
         values over the prompt are computed at the first call only) and, with `reuse_bottom`, the bottom runs only
         where a row's tokens leave its previous continuation (`ContinuationCache`)."""
-        from transformers import GenerationConfig, StoppingCriteriaList
+        from transformers import GenerationConfig, LogitsProcessorList, StoppingCriteriaList
+
+        from .nucleus import CandidateNucleus  # imports transformers, as this function does
 
         s = self.settings
+        warped, fast = s.decoding == "sample", s.decoding == "sample_fast"  # fast: CandidateNucleus does both steps
         config = GenerationConfig(
-            max_new_tokens=s.max_new_tokens, do_sample=s.decoding == "sample",
-            top_p=s.top_p if s.decoding == "sample" else None,
-            temperature=s.temperature if s.decoding == "sample" else None,
-            top_k=0 if s.decoding == "sample" else None,
+            max_new_tokens=s.max_new_tokens, do_sample=warped or fast,
+            top_p=s.top_p if warped else (1.0 if fast else None),
+            temperature=s.temperature if warped else (1.0 if fast else None),
+            top_k=0 if warped or fast else None,
             pad_token_id=self.tokenizer.pad_token_id, eos_token_id=self.tokenizer.eos_token_id,
         )
+        processors = LogitsProcessorList([CandidateNucleus(s.top_p, s.temperature)]) if fast else None
         stopping = StoppingCriteriaList([self._stop]) if self._stop is not None else None
         prompts = [e.prompt_ids[-self.max_prompt:] for e in self.encoded]
         order = sorted(range(len(prompts)), key=lambda i: (len(prompts[i]), int(self.test_ids[i])))
@@ -169,7 +173,8 @@ class Evaluator:
                         reuse = self._continuations[start].generating()
                 with reuse:
                     out = model.generate(input_ids=ids, attention_mask=mask, past_key_values=cache,
-                                         generation_config=config, stopping_criteria=stopping)
+                                         generation_config=config, stopping_criteria=stopping,
+                                         logits_processor=processors)
                 for r, i in enumerate(chunk):
                     text = self.tokenizer.decode(out[r, width:].tolist(), skip_special_tokens=True)
                     if s.stop_at_newline:
