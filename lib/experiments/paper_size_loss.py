@@ -230,8 +230,8 @@ def _verdict_text(verdict: str, reason: str) -> str:
 
 
 def _display(section: PaperSizeSection, differences: pd.DataFrame, cells, extra) -> pd.DataFrame:
-    """Rows (collection, method) in the section's order: `cells((task, method))`, GPTfluence minus the row from
-    `differences` with its 95% interval (blank on GPTfluence's own row) and the verdict on GPTfluence, the n with
+    """Rows (collection, method) in the section's order: `cells((task, method))`, the verdict on GPTfluence and
+    GPTfluence minus the row from `differences` with its 95% interval (blank on GPTfluence's own row), the n with
     how many held-out runs the row rests on, then `extra((task, method))` (the page shows the first columns)."""
     diffs = differences.set_index(["task", "B"])
     rows = []
@@ -239,10 +239,10 @@ def _display(section: PaperSizeSection, differences: pd.DataFrame, cells, extra)
         key = (cov["task"], cov["method"])
         row = {"collection": task_label(key[0]), "method": key[1], **cells(key)}
         d = diffs.loc[key] if key in diffs.index else None
+        row[f"verdict on {GPT}"] = "" if d is None else _verdict_text(d["verdict"], d["reason"])
         row[f"{GPT} − row [95% interval]"] = "" if d is None else (
             f"{number(d['difference'])} {interval_text(d['low'], d['high'])}" if np.isfinite(d["difference"])
             else WITHHELD)
-        row[f"verdict on {GPT}"] = "" if d is None else _verdict_text(d["verdict"], d["reason"])
         row["n (runs x tests)"] = _n_cell(cov)
         rows.append({**row, **extra(key)})
     return pd.DataFrame(rows).set_index(["collection", "method"])
