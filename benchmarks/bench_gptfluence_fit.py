@@ -11,7 +11,8 @@ changing machine load) and the seconds per epoch they imply; then whole fits one
 epoch (validation rollouts included), the largest difference of their held-out rollouts and training MSEs after
 the same epochs; with --full, the current code's whole fit until early stopping.
 Usage: OMP_NUM_THREADS=1 python benchmarks/bench_gptfluence_fit.py [--collection paper_size/sst2] [--steps 100]
-    [--epochs 2] [--settings paper|default] [--full [paper] [default] [paper_size] [batch4096]] [--lr LR] [--skip-side-by-side]
+    [--epochs 2] [--settings paper|default] [--full [paper] [default] [paper_size] [batch4096]] [--lr LR]
+    [--skip-side-by-side]
 --full prints each fit's seconds, epochs, the validation MSE of the kept epoch (what chose the paper-size settings)
 and the held-out MSE, beside the curriculum-blind mean trajectory's held-out MSE.
 """

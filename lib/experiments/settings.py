@@ -19,8 +19,8 @@ of fits. There GPTfluence minimises the same objective (eq. 9) with full-batch A
 transitions, lr 3e-3, warm-up 20 steps, patience 200 steps, at most 3,000. Chosen by the validation runs' MSE, never
 the held-out runs', on the paper-size SST-2 and RTE collections (`benchmarks/bench_gptfluence_fit.py --collection
 paper_size/<task> --skip-side-by-side --full paper_size batch4096 [--lr 1e-2]`; measured on a CPU shared with 6-8
-other jobs): full batch at lr 3e-3 kept validation MSE 0.0364 on SST-2 (839 steps, 169 s) and 0.0709 on RTE (1,514 steps,
-476 s); at lr 1e-2, 0.0355 and 0.0964; batches of 4,096 at lr 1e-3, 0.0384 on SST-2.
+other jobs): full batch at lr 3e-3 kept validation MSE 0.0364 on SST-2 (839 steps, 169 s) and 0.0709 on RTE
+(1,514 steps, 476 s); at lr 1e-2, 0.0355 and 0.0964; batches of 4,096 at lr 1e-3, 0.0384 on SST-2.
 """
 from __future__ import annotations
 

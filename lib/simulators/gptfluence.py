@@ -32,9 +32,9 @@ class GPTfluenceConfig:
     training sample is one teacher-forced (run, step, test example) transition and a batch holds
     `batch_size` of them (warmup_steps and the decay count these batches); batch_size=None makes
     every epoch one AdamW step on the MSE of all transitions (full batch: the same objective, and
-    on 25 runs x 96 steps x 64 tests the towers then run once per step instead of 1,188 times). shared=True applies
-    one MLP per factor to both sides (official code); False uses separate training-side and
-    test-side towers. normalize_features=True scales every embedding to unit norm (see
+    on 25 runs x 96 steps x 64 tests the towers then run once per step instead of 1,188 times).
+    shared=True applies one MLP per factor to both sides (official code); False uses separate
+    training-side and test-side towers. normalize_features=True scales every embedding to unit norm (see
     TextFeatures), so no encoder's scale makes the first rollouts explode.
     """
 
