@@ -56,11 +56,12 @@ def warn_on_other_environment(out: Path, header: dict, done: Sequence[int], envi
 
 def collect(config: CollectionConfig | str | os.PathLike | dict, out_dir: str | os.PathLike | None = None,
             executor: str = "local", *, ray_address: str | None = None, progress: bool = True,
-            only: Sequence[int] | None = None, max_runs: int | None = None) -> Path:
+            only: Sequence[int] | None = None, max_runs: int | None = None, wait: bool = False) -> Path:
     """Run (or finish) a collection into `out_dir` and return the folder; bad configs fail before any training.
 
     `only` restricts this call to some run indices and `max_runs` to the first few pending ones (a partial
-    collection, finished by a later call); the runs themselves do not depend on either.
+    collection, finished by a later call); the runs themselves do not depend on either. With `wait`, a folder
+    another process is writing is waited for (its finished runs are then not run again) instead of refused.
     """
     from tqdm.auto import tqdm
 
@@ -81,7 +82,7 @@ def collect(config: CollectionConfig | str | os.PathLike | dict, out_dir: str | 
     check_output_folder(out)  # a file or a foreign folder is refused before the model is loaded
     preflight(config, examples)  # a model that cannot load fails here, before the folder is set up
     environment = collecting_environment(config)
-    with collection_lock(out):
+    with collection_lock(out, wait=wait):
         removed = clean_temp(out)
         if removed:
             log.info("removed %d temporary item(s) of an interrupted collection: %s", len(removed), removed)

@@ -302,8 +302,13 @@ def prepare_folder(out_dir: str | os.PathLike, config: CollectionConfig, example
 
 
 @contextlib.contextmanager
-def collection_lock(out_dir: str | os.PathLike) -> Iterator[None]:
-    """An exclusive lock on the collection folder for the duration of a collection (one writer at a time)."""
+def collection_lock(out_dir: str | os.PathLike, *, wait: bool = False) -> Iterator[None]:
+    """An exclusive lock on the collection folder for the duration of a collection (one writer at a time).
+
+    A held lock is refused with a StorageError, or with `wait` waited for: a reader that needs the runs another
+    process is writing (two chapters of the book, side by side, collecting the same smoke dynamics) then finds
+    them finished instead of failing.
+    """
     out = Path(out_dir)
     check_output_folder(out)  # before .lock is created in a folder that is not ours
     try:
@@ -315,7 +320,10 @@ def collection_lock(out_dir: str | os.PathLike) -> Iterator[None]:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise StorageError(f"{out} is being written by another collection process (.lock is held)") from None
+            if not wait:
+                raise StorageError(f"{out} is being written by another collection process (.lock is held)") from None
+            log.info("%s is being written by another collection process: waiting for it to finish", out)
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         yield
     finally:
         handle.close()

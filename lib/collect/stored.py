@@ -137,7 +137,10 @@ class StoredCollection:
         return len(completed_runs(self.folder, config.config_hash))
 
     def ensure_collected(self, config: CollectionConfig, *, collect_missing: bool, how: str) -> None:
-        """Collect the missing runs of `config` here when allowed, else raise FileNotFoundError saying `how` to."""
+        """Collect the missing runs of `config` here when allowed, else raise FileNotFoundError saying `how` to.
+
+        Another process collecting the same folder (chapters executed side by side) is waited for, not refused.
+        """
         finished = self.finished_runs_of(config)
         if finished >= config.runs.total:
             return
@@ -146,7 +149,7 @@ class StoredCollection:
                                     f"{self.folder}; {how}")
         from .collection import collect  # the trainer imports torch: loaded only when runs must be trained
 
-        collect(config, self.folder, progress=False)
+        collect(config, self.folder, progress=False, wait=True)
 
 
 def load_runs(out_dir: str | os.PathLike, *, verify_files: bool = True) -> list[RunRecord]:

@@ -1,15 +1,19 @@
 """lib.collect.stored: a collection folder read through one handle, without importing torch."""
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from collect_helpers import assert_same_dynamics, smoke_config
 
-from lib.collect import StoredCollection, load_dynamics
+from lib.collect import StorageError, StoredCollection, load_dynamics
+from lib.collect.folder import collection_lock
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -55,3 +59,51 @@ def test_ensure_collected_says_how_when_collecting_is_not_allowed(tmp_path, refe
     assert empty.finished_runs_of(config) == 0
     with pytest.raises(FileNotFoundError, match="0 of 4 runs.*collect it yourself"):
         empty.ensure_collected(config, collect_missing=False, how="collect it yourself")
+
+
+def test_a_held_lock_is_refused_or_waited_for(tmp_path):
+    out = tmp_path / "out"
+    released = threading.Event()
+    with collection_lock(out):
+        with pytest.raises(StorageError, match=r"out is being written by another collection process"):
+            with collection_lock(out):
+                pass
+        threading.Timer(0.3, released.set).start()
+        entered = []
+
+        def waiter():
+            with collection_lock(out, wait=True):
+                entered.append(released.is_set())
+
+        thread = threading.Thread(target=waiter)
+        thread.start()
+        released.wait()
+    thread.join(timeout=30)
+    assert entered == [True]  # it entered, and only after the first holder had let go
+
+
+def test_ensure_collected_waits_for_another_writer_and_keeps_its_runs(tmp_path, reference_collection):
+    """Two chapters collecting the same dynamics side by side: the second waits for the first's lock, then finds
+    the missing run written by it and trains nothing."""
+    folder = tmp_path / "smoke_sst2"
+    shutil.copytree(reference_collection, folder)
+    last = sorted((folder / "runs").iterdir())[-1]
+    aside = tmp_path / last.name
+    last.rename(aside)
+    stored = StoredCollection(folder)
+    assert stored.finished_runs_of(smoke_config()) == 3
+
+    def other_writer(locked: threading.Event):
+        with collection_lock(folder):
+            locked.set()
+            time.sleep(0.5)
+            aside.rename(last)  # the other process finishes the run
+
+    locked = threading.Event()
+    thread = threading.Thread(target=other_writer, args=(locked,))
+    thread.start()
+    locked.wait()
+    stored.ensure_collected(smoke_config(), collect_missing=True, how="unused")
+    thread.join()
+    assert stored.finished_runs_of(smoke_config()) == 4
+    assert_same_dynamics(stored.dynamics("loss"), load_dynamics(reference_collection))
