@@ -54,11 +54,11 @@ class GPTfluenceConfig:
 
     def __post_init__(self) -> None:
         """Refuse values that cannot train."""
-        for name in ("order", "hidden", "batch_size", "max_epochs", "patience"):
-            if name == "batch_size" and self.batch_size is None:
-                continue
+        for name in ("order", "hidden", "max_epochs", "patience"):
             if getattr(self, name) < 1:
                 raise ValueError(f"GPTfluenceConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if self.batch_size is not None and self.batch_size < 1:  # None: every transition in one batch
+            raise ValueError(f"GPTfluenceConfig.batch_size must be >= 1 or None (full batch), got {self.batch_size}")
         for name in ("l2", "weight_decay", "warmup_steps"):
             if getattr(self, name) < 0:
                 raise ValueError(f"GPTfluenceConfig.{name} must be >= 0, got {getattr(self, name)}")

@@ -176,6 +176,9 @@ def test_errors(process, encoder_for):
         GPTfluence(encoder, hiden=8)
     with pytest.raises(ValueError, match="order must be >= 1, got 0"):
         GPTfluenceConfig(order=0)
+    with pytest.raises(ValueError, match=r"batch_size must be >= 1 or None \(full batch\), got 0"):
+        GPTfluenceConfig(batch_size=0)
+    assert GPTfluenceConfig(batch_size=None).batch_size is None  # full batch is a setting, not an error
     with pytest.raises(ValueError, match="lacks \\['embed'\\]"):
         GPTfluence(types.SimpleNamespace(name="x", dim=3))
     with pytest.raises(ValueError, match="not fitted"):
