@@ -303,8 +303,16 @@ def main(argv=None) -> None:
     parser.add_argument("--data-dir", default=None)
     args = parser.parse_args(argv)
     designs = plan(args.scale, data_dir=args.data_dir, collect_missing=args.collect or None)
+    if not args.collect:  # a status: what is trained, what is not, never a traceback for a missing run
+        done = designed_runs(args.scale, designs, data_dir=args.data_dir, collect_missing=False, finished_only=True)
+        for design in designs:
+            run = done.get(design.name)
+            print(f"{design.name}: " + (f"{run.curriculum.steps} steps, {run.seconds:.0f} s" if run else "not trained"))
+        print(f"{len(done)} of {len(designs)} designed runs trained"
+              + ("" if len(done) == len(designs) else f"; {_how(args.scale).replace('them', 'the rest')}"))
+        return
     for design in designs:
-        run = designed_runs(args.scale, [design], data_dir=args.data_dir, collect_missing=args.collect)[design.name]
+        run = designed_runs(args.scale, [design], data_dir=args.data_dir, collect_missing=True)[design.name]
         print(f"{design.name}: {run.curriculum.steps} steps, {run.seconds:.0f} s", flush=True)
 
 

@@ -116,3 +116,15 @@ def test_smoke_facts(smoke_result):
     assert "WebNLG" in facts["whatif_webnlg"]
     shown = whatif.scores_display(smoke_result)
     assert len(shown) == len(smoke_result.mse) and set(shown["design"]) == set(whatif.DESIGNS)
+
+
+def test_the_command_line_without_collect_reports_what_is_trained(monkeypatch, capsys):
+    """A status, never a traceback, when designed runs are missing: every design listed, the count and the command
+    that trains the rest (the committed paper-size SST-2 collections, with no designed run found)."""
+    monkeypatch.setattr(whatif.DesignedRunStore, "read", lambda self, config, curriculum: None)
+    whatif.main(["--scale", "default"])
+    lines = capsys.readouterr().out.strip().splitlines()
+    designs = len(whatif.DESIGNS) * len(whatif.SEEDS)
+    assert len(lines) == designs + 1 and all(line.endswith(": not trained") for line in lines[:-1])
+    assert lines[-1] == (f"0 of {designs} designed runs trained; train the rest with "
+                         "`python -m lib.experiments.whatif --scale default --collect`")
