@@ -1,7 +1,8 @@
 """Score matrices stored with their collection: <collection>/attribution/<method>/run-NNNN.npz (weights never are).
 
 One small file per (method, run): the scores [train subset, tests] in float64, the example ids and a JSON
-string with the timings, settings and replay checks. The collection's own files are never touched; the
+string with the timings, settings and replay checks, and the machine's load when the file was written
+(info["machine_load"]: the timings are wall seconds, so they say little without it). The collection's own files are never touched; the
 loaders of the collection ignore this folder.
 """
 from __future__ import annotations
@@ -28,9 +29,15 @@ def score_path(collection: str | os.PathLike, method: str, run_index: int) -> Pa
     return Path(collection) / ATTRIBUTION_FOLDER / method / f"run-{int(run_index):04d}.npz"
 
 
+def machine_load() -> dict[str, object]:
+    """The load averages over the last 1, 5 and 15 minutes and the CPUs of this machine, recorded when a result is
+    written: how many jobs shared the CPU while the scoring (minutes, single-threaded) ran."""
+    return {"load_average_1_5_15": [round(x, 2) for x in os.getloadavg()], "cpus": os.cpu_count()}
+
+
 def save_scores(collection: str | os.PathLike, run_index: int, result: AttributionResult) -> Path:
-    """Write one result atomically (temporary file, then rename) and return its path."""
-    meta = {"seconds": result.seconds, "info": result.info, "run": int(run_index)}
+    """Write one result atomically (temporary file, then rename) with the machine's load, and return its path."""
+    meta = {"seconds": result.seconds, "info": {**result.info, "machine_load": machine_load()}, "run": int(run_index)}
     return _write_npz(score_path(collection, result.method, run_index), meta, scores=result.scores,
                       train_ids=result.train_ids, test_ids=result.test_ids)
 
@@ -53,8 +60,9 @@ def self_score_path(collection: str | os.PathLike, method: str, run_index: int) 
 
 
 def save_self_scores(collection: str | os.PathLike, run_index: int, result: SelfInfluence) -> Path:
-    """Write one self-influence vector atomically (temporary file, then rename) and return its path."""
-    meta = {"seconds": result.seconds, "info": result.info, "run": int(run_index)}
+    """Write one self-influence vector atomically (temporary file, then rename) with the machine's load, and return
+    its path."""
+    meta = {"seconds": result.seconds, "info": {**result.info, "machine_load": machine_load()}, "run": int(run_index)}
     return _write_npz(self_score_path(collection, result.method, run_index), meta, scores=result.scores, ids=result.ids)
 
 

@@ -14,7 +14,16 @@ orders the pool by how suspicious an example is, highest score first:
   step on themselves lowers most (the memorization TracIn's gradient norm measures).
 - TracIn-CP: sum over the saved checkpoints of lr * |grad L(z_i)|^2 over the LM head, recorded by the collector
   (mean over the runs that trained on z_i); pool examples no run trained on have no score and come last;
+- EK-FAC and TRAK (lib/attribution/self_influence.py): an example's influence on its own loss at the final
+  model of each held-out run, averaged over the scored runs, read from the noisy collection's stored vectors
+  (`python -m lib.attribution <collection> --self`). They exist only where the noisy collection trains the
+  top-block regime and the vectors were computed; elsewhere `attribution_self_scores` says why and the rankings
+  are left out;
 - random: seeded permutations of the pool.
+
+How well a ranking finds the mislabels before any retraining (`detection_table`): the AUC of its scores as a
+detector of the flipped labels and the share of them in its top 10-50%, with a 95% bootstrap interval over the pool
+examples (flipped and clean resampled separately, the same draws for every method, so differences are paired).
 
 "Checking" the top fraction f of the pool reveals which of those examples are mislabelled; those are fixed
 (`[data] fixed_ids`, the flip undone) and the classifier is retrained from scratch on the WHOLE cleaned pool
@@ -26,7 +35,8 @@ that fix the same examples share their runs, and a fix anywhere in the pool chan
 The retraining runs are trained from the command line, resumably (`python -m lib.experiments.mislabels --scale
 <scale> --collect`; without --collect it only counts them and estimates the hours): first every fixed set that the
 random and TracIn-CP rankings reach (and nothing fixed), which depend only on the committed noisy collection, every
-set's first seed before any set's second; then GPTfluence is fitted with the scale's settings and the sets only its
+set's first seed before any set's second; then the sets only the EK-FAC and TRAK rankings reach (stored
+self-influence, also fixed by the collection); then GPTfluence is fitted with the scale's settings and the sets only its
 rankings reach are trained (`collect_in_order`). Until the scale has GPTfluence settings the second stage waits.
 
 `run` does all of it and compares the rankings' test accuracy after retraining with a paired bootstrap over the
@@ -44,6 +54,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from lib.attribution.store import load_self_scores, self_influence
 from lib.collect import CollectionConfig, StoredCollection
 from lib.collect.examples import draw_examples
 from lib.collect import retraining
@@ -53,7 +64,7 @@ from lib.experiments.comparisons import claim_facts
 from lib.experiments.settings import gptfluence_config
 from lib.experiments.simulation import make_simulator, split_or_none
 from lib.experiments.store import collection_config, collects_missing, dynamics_folder, stored
-from lib.experiments.uncertainty import SHORT_REASONS, paired_difference
+from lib.experiments.uncertainty import N_RESAMPLES, SHORT_REASONS, paired_difference, verdict
 from lib.experiments.wording import fmt, interval_text, number, position_phrase
 from lib.scales import PAPER_SIZE_REGIME, get_scale
 from lib.simulators import tracin_self_influence
@@ -65,11 +76,17 @@ RETRAIN_FOLDER = "mislabel_retrain"
 MAX_RETRAIN_SEEDS = 16
 """The retraining config lists this many runs whatever the number used, so adding seeds later keeps the hash."""
 GPT_AII, GPT_EFFECT, TRACIN, RANDOM = "GPTfluence A_ii", "GPTfluence self-effect", "TracIn-CP", "random"
+EKFAC, TRAK = "EK-FAC", "TRAK"
+ATTRIBUTION_RANKINGS = {EKFAC: "ekfac", TRAK: "trak"}
+"""The rankings by stored self-influence (lib/attribution) and each one's method name in the store."""
 EARLY = 0.2
 """Fractions checked up to this one are the "early stages" of the paper's claim."""
 PAIRS = {(GPT_AII, TRACIN): "mislabel", (GPT_AII, RANDOM): "mislabel_random", (GPT_EFFECT, TRACIN): "mislabel_effect",
-         (GPT_EFFECT, RANDOM): "mislabel_effect_random", (TRACIN, RANDOM): "mislabel_tracin_random"}
-"""The accuracy comparisons (A, B) and the glue-key prefix of each (`comparisons.claim_facts`)."""
+         (GPT_EFFECT, RANDOM): "mislabel_effect_random", (TRACIN, RANDOM): "mislabel_tracin_random",
+         (EKFAC, RANDOM): "mislabel_ekfac_random", (TRAK, RANDOM): "mislabel_trak_random",
+         (GPT_AII, EKFAC): "mislabel_ekfac", (GPT_AII, TRAK): "mislabel_trak"}
+"""The accuracy comparisons (A, B) and the glue-key prefix of each (`comparisons.claim_facts`); a pair whose
+rankings are not in the retrained table (EK-FAC, TRAK without stored self-influence) is left out."""
 
 
 @dataclass(frozen=True)
@@ -196,6 +213,132 @@ def tracin_scores(dyn: Dynamics) -> dict[int, float]:
     return tracin_self_influence(dyn)
 
 
+def attribution_self_scores(folder: str | os.PathLike, noisy: CollectionConfig
+                            ) -> tuple[dict[str, dict[int, float]], dict[str, str]]:
+    """(scores, reasons): the EK-FAC and TRAK self-influence of the pool stored with the noisy collection in `folder`
+    (mean over the scored runs), and for each ranking without stored vectors why it has none."""
+    scores, reasons = {}, {}
+    for name, method in ATTRIBUTION_RANKINGS.items():
+        if load_self_scores(folder, method):
+            scores[name] = self_influence(folder, method)
+        else:
+            reasons[name] = no_self_influence_reason(noisy, name)
+    return scores, reasons
+
+
+def no_self_influence_reason(noisy: CollectionConfig, name: str) -> str:
+    """Why `name` has no self-influence for the noisy collection, from its config: EK-FAC and TRAK score the top-block
+    regime's trained parameters only; in that regime the vectors simply were not computed."""
+    if noisy.model.regime != "top":
+        return (f"no {name} self-influence: the noisy collection trains in the '{noisy.model.regime}' regime, and "
+                f"{name} is computed only for the top-block regime's trained parameters")
+    return f"no {name} self-influence is stored for the noisy collection ({noisy.model.name}, top-block regime)"
+
+
+# ---------------------------------------------------------------------------------------------------- detection
+
+
+def auc_matrix(scores: Mapping[int, float], flipped_ids: np.ndarray, clean_ids: np.ndarray) -> np.ndarray:
+    """[flipped, clean]: 1 where the flipped example scores above the clean one, 0.5 on ties, else 0 (an unscored
+    example scores -inf, as `rank_by_score` ranks it last); the mean is the AUC (Mann-Whitney)."""
+    def values(ids: np.ndarray) -> np.ndarray:
+        out = np.array([scores.get(int(i), -np.inf) for i in ids], dtype=np.float64)
+        return np.where(np.isfinite(out), out, -np.inf)
+
+    f, c = values(flipped_ids)[:, None], values(clean_ids)[None, :]
+    return (f > c) + 0.5 * (f == c)
+
+
+def _flipped_and_clean(pool_ids: Sequence[int], flipped: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(pool, its flipped ids, its clean ids), sorted; a ValueError when either group is empty."""
+    pool = np.sort(np.asarray(pool_ids, dtype=np.int64))
+    flipped_ids = np.intersect1d(pool, np.asarray(flipped, dtype=np.int64))
+    clean_ids = np.setdiff1d(pool, flipped_ids)
+    if not len(flipped_ids) or not len(clean_ids):
+        raise ValueError(f"detection needs flipped and clean pool examples, got {len(flipped_ids)} flipped of "
+                         f"{len(pool)}")
+    return pool, flipped_ids, clean_ids
+
+
+def _bootstrap_interval(matrix: np.ndarray, n_resamples: int, seed: int) -> tuple[float, float]:
+    """95% percentile interval of the mean of a [flipped, clean] matrix, flipped (rows) and clean (columns) resampled
+    with replacement separately; the same seed draws the same resamples for every matrix of that shape (paired)."""
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, matrix.shape[0], size=(n_resamples, matrix.shape[0]))
+    cols = rng.integers(0, matrix.shape[1], size=(n_resamples, matrix.shape[1]))
+    resampled = np.array([matrix[i][:, j].mean() for i, j in zip(rows, cols)])
+    low, high = np.percentile(resampled, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def detection_table(scores: Mapping[str, Mapping[int, float]], pool_ids: Sequence[int], flipped: Sequence[int], *,
+                    random_seeds: int, fractions: Sequence[float] = FRACTIONS[1:],
+                    missing: Mapping[str, str] | None = None, n_resamples: int = N_RESAMPLES,
+                    seed: int = 0) -> pd.DataFrame:
+    """Per ranking, how well it finds the flipped labels before any retraining: the AUC of its scores with a 95%
+    bootstrap interval (flipped and clean pool examples resampled separately; the same draws for every method), the
+    share of the flipped found in its top `fractions` of the pool, and the pool examples it scores. Random: the mean
+    over `random_seeds` rankings, with [min, max] over them for the interval. `missing` rankings get a row with
+    their reason (column "note") and no numbers."""
+    pool, flipped_ids, clean_ids = _flipped_and_clean(pool_ids, flipped)
+    rows = []
+    for name, s in scores.items():
+        m = auc_matrix(s, flipped_ids, clean_ids)
+        low, high = _bootstrap_interval(m, n_resamples, seed)
+        ranking = rank_by_score(s, pool)
+        rows.append({"method": name, "scored": int(np.isin(pool, list(s)).sum()), "pool": len(pool),
+                     "flipped": len(flipped_ids), "auc": float(m.mean()), "low": float(low), "high": float(high),
+                     "interval": "95% bootstrap over pool examples", "note": "",
+                     **{f"found {100 * f:.0f}%": fraction_found(ranking, f, flipped_ids) for f in fractions}})
+    if random_seeds:
+        ranks = [random_ranking(pool, k) for k in range(random_seeds)]
+        aucs = [auc_matrix({int(i): -p for p, i in enumerate(r)}, flipped_ids, clean_ids).mean() for r in ranks]
+        rows.append({"method": RANDOM, "scored": len(pool), "pool": len(pool), "flipped": len(flipped_ids),
+                     "auc": float(np.mean(aucs)), "low": float(min(aucs)), "high": float(max(aucs)),
+                     "interval": f"[min, max] over {random_seeds} random rankings", "note": "",
+                     **{f"found {100 * f:.0f}%": float(np.mean([fraction_found(r, f, flipped_ids) for r in ranks]))
+                        for f in fractions}})
+    for name, reason in (missing or {}).items():
+        rows.append({"method": name, "scored": 0, "pool": len(pool), "flipped": len(flipped_ids), "auc": np.nan,
+                     "low": np.nan, "high": np.nan, "interval": "", "note": reason,
+                     **{f"found {100 * f:.0f}%": np.nan for f in fractions}})
+    return pd.DataFrame(rows)
+
+
+def detection_differences(scores: Mapping[str, Mapping[int, float]], pool_ids: Sequence[int],
+                          flipped: Sequence[int], pairs: Sequence[tuple[str, str]], *, n_resamples: int = N_RESAMPLES,
+                          seed: int = 0) -> pd.DataFrame:
+    """AUC of ranking A minus ranking B for each pair whose both rankings have scores, with the 95% paired bootstrap
+    interval (the same resampled pool examples for both) and the verdict on A (higher is better)."""
+    pool, flipped_ids, clean_ids = _flipped_and_clean(pool_ids, flipped)
+    rows = []
+    for a, b in pairs:
+        if a not in scores or b not in scores:
+            continue
+        m = auc_matrix(scores[a], flipped_ids, clean_ids) - auc_matrix(scores[b], flipped_ids, clean_ids)
+        low, high = _bootstrap_interval(m, n_resamples, seed)
+        rows.append({"A": a, "B": b, "difference": float(m.mean()), "low": low, "high": high,
+                     "verdict": verdict(low, high, lower_is_better=False),
+                     "n": f"{len(flipped_ids)} flipped x {len(clean_ids)} clean pool examples"})
+    return pd.DataFrame(rows, columns=["A", "B", "difference", "low", "high", "verdict", "n"])
+
+
+def detection_display(table: pd.DataFrame) -> pd.DataFrame:
+    """`detection_table` for the page: AUC [interval], the share of the flipped found in each top fraction, the
+    pool examples scored, and for a ranking without scores its reason in place of the numbers."""
+    found = [c for c in table.columns if c.startswith("found ")]
+    rows = []
+    for r in table.to_dict("records"):
+        if r["note"]:
+            rows.append({"method": r["method"], "AUC [95% interval]": r["note"], **{c: "-" for c in found},
+                         "pool examples scored": "-"})
+            continue
+        rows.append({"method": r["method"], "AUC [95% interval]": f"{fmt(r['auc'])} {interval_text(r['low'], r['high'])}"
+                     + (" (min, max over rankings)" if r["method"] == RANDOM else ""),
+                     **{c: fmt(r[c]) for c in found}, "pool examples scored": f"{r['scored']} of {r['pool']}"})
+    return pd.DataFrame(rows).set_index("method").rename(columns={c: f"flipped {c}" for c in found})
+
+
 def rankings(scores: Mapping[str, Mapping[int, float]], pool_ids: Sequence[int],
              random_seeds: int) -> dict[tuple[str, int], np.ndarray]:
     """(ranking name, seed) -> ranking; seed 0 for the score-based rankings, 0..random_seeds-1 for random."""
@@ -254,16 +397,31 @@ GPTFLUENCE_RANKINGS = (GPT_AII, GPT_EFFECT)
 """The rankings that need a fitted GPTfluence simulator; the others depend only on the noisy collection."""
 
 
-def retraining_queue(plan: pd.DataFrame) -> list[tuple[CollectionConfig, int]]:
-    """The plan's distinct runs (config, retraining seed) in the order to train them: first every fixed set that a
-    ranking independent of GPTfluence reaches (random, TracIn-CP, nothing fixed), then the sets only GPTfluence's
-    rankings reach; within each, every set's first seed before any set's second (an interrupted pass leaves whole
-    seeds), by fraction checked."""
-    only_gpt = plan.groupby("folder")["ranking"].agg(lambda names: set(names) <= set(GPTFLUENCE_RANKINGS))
-    rows = plan.assign(only_gpt=plan["folder"].map(only_gpt))
-    rows = rows.sort_values(["only_gpt", "retrain_seed", "fraction", "ranking", "seed"], kind="stable")
+STAGES = ("random and TracIn-CP rankings (and nothing fixed)",
+          "EK-FAC and TRAK self-influence rankings (the sets the above do not fix)",
+          "GPTfluence's rankings (the sets the others do not fix)")
+"""The retraining stages in training order: a fixed set belongs to the first stage of any ranking that reaches it."""
+
+
+def ranking_stage(name: str) -> int:
+    """The stage (index into STAGES) of a ranking: 2 GPTfluence's, 1 EK-FAC / TRAK, 0 the others (random, TracIn-CP)."""
+    return 2 if name in GPTFLUENCE_RANKINGS else 1 if name in ATTRIBUTION_RANKINGS else 0
+
+
+def staged_queue(plan: pd.DataFrame) -> list[tuple[CollectionConfig, int, int]]:
+    """The plan's distinct runs (config, retraining seed, stage) in the order to train them: stage by stage (a set's
+    stage is the lowest of the rankings that reach it, `ranking_stage`); within a stage every set's first seed before
+    any set's second (an interrupted pass leaves whole seeds), by fraction checked."""
+    stage = plan.groupby("folder")["ranking"].agg(lambda names: min(ranking_stage(n) for n in names))
+    rows = plan.assign(stage=plan["folder"].map(stage))
+    rows = rows.sort_values(["stage", "retrain_seed", "fraction", "ranking", "seed"], kind="stable")
     rows = rows.drop_duplicates(["folder", "retrain_seed"])
-    return list(zip(rows["config"], rows["retrain_seed"].astype(int)))
+    return list(zip(rows["config"], rows["retrain_seed"].astype(int), rows["stage"].astype(int)))
+
+
+def retraining_queue(plan: pd.DataFrame) -> list[tuple[CollectionConfig, int]]:
+    """The plan's distinct runs (config, retraining seed) in the order to train them (`staged_queue`)."""
+    return [(config, seed) for config, seed, _ in staged_queue(plan)]
 
 
 def test_labels(config: CollectionConfig) -> dict[int, int]:
@@ -304,9 +462,10 @@ def accuracy_differences(table: pd.DataFrame, fractions: Sequence[float]) -> pd.
     Columns as `comparisons.difference_table` (group column "checked"), so `claim_facts` reads them."""
     groups = {"all": [f for f in fractions if f > 0], "early": [f for f in fractions if 0 < f <= EARLY]}
     rows = []
+    present = set(table["ranking"])
     for a, b in PAIRS:
         for group, chosen in groups.items():
-            if not chosen:
+            if not chosen or not {a, b} <= present:
                 continue
             diff = paired_difference(correct_by_seed(table, a, chosen), correct_by_seed(table, b, chosen),
                                      lower_is_better=False)
@@ -329,6 +488,46 @@ def differences_display(differences: pd.DataFrame) -> pd.DataFrame:
     }).set_index(["comparison", "fractions checked"])
 
 
+DETECTION_PAIRS = ((EKFAC, TRACIN), (TRAK, TRACIN), (EKFAC, TRAK), (GPT_AII, TRACIN), (GPT_EFFECT, TRACIN),
+                   (GPT_AII, EKFAC), (GPT_AII, TRAK))
+"""The detection AUC comparisons (A, B) the chapter states; a pair is compared where both rankings have scores."""
+
+
+@dataclass
+class Detection:
+    """How well each ranking finds the flipped labels of one noisy collection before retraining (`detection_table`,
+    `detection_differences`)."""
+
+    scale: str
+    table: pd.DataFrame
+    differences: pd.DataFrame
+    pool: int
+    flipped: int
+
+
+def detect(scale: str, scores: Mapping[str, Mapping[int, float]], pool: np.ndarray, flipped: np.ndarray, *,
+           random_seeds: int, missing: Mapping[str, str]) -> Detection:
+    """The `Detection` of the given rankings (and `random_seeds` random ones); `missing` rankings with their reason."""
+    table = detection_table(scores, pool, flipped, random_seeds=random_seeds, missing=missing)
+    return Detection(scale, table, detection_differences(scores, pool, flipped, DETECTION_PAIRS), len(pool),
+                     int(np.isin(flipped, pool).sum()))
+
+
+def detection_at(scale: str, *, data_dir: str | os.PathLike | None = None) -> Detection:
+    """Detection on a committed scale's noisy collection by the rankings that need no fitted simulator (TracIn-CP,
+    EK-FAC and TRAK where stored, random); GPTfluence's rows say why they are absent (it is fitted only by `run` and
+    by the retraining command's last stage)."""
+    collection = stored(scale, NOISY, collect_missing=False, data_dir=data_dir)
+    noisy = collection_config(scale, NOISY, data_dir)
+    pool, flipped = noisy_truth(collection)
+    attribution, missing = attribution_self_scores(collection.folder, noisy)
+    train_runs = noisy.runs.train
+    missing.update({name: f"GPTfluence is not fitted on this collection's {train_runs} training runs here"
+                    for name in GPTFLUENCE_RANKINGS})
+    scores = {TRACIN: tracin_scores(collection.dynamics(require_complete=True)), **attribution}
+    return detect(scale, scores, pool, flipped, random_seeds=SETTINGS[scale].random_seeds, missing=missing)
+
+
 @dataclass
 class MislabelResult:
     """Everything the chapter shows."""
@@ -347,6 +546,8 @@ class MislabelResult:
     noisy_config: CollectionConfig | None = None
     retrain_example: CollectionConfig | None = None  # the retraining config with nothing fixed
     differences: pd.DataFrame = field(default_factory=pd.DataFrame)  # `accuracy_differences` (`run`)
+    missing: dict[str, str] = field(default_factory=dict)  # rankings left out (EK-FAC, TRAK) -> why
+    detection: Detection | None = None  # how each ranking finds the flipped labels before retraining
 
     @property
     def by_fraction(self) -> pd.DataFrame:
@@ -362,7 +563,7 @@ class MislabelResult:
 def run(scale: str, *, encoder, fractions: Sequence[float] | None = None, settings: MislabelSettings | None = None,
         collect_missing: bool | None = None, data_dir: str | os.PathLike | None = None,
         store: RetrainingStore | None = None) -> MislabelResult:
-    """The chapter: rank the noisy pool four ways, fix the top fractions, retrain on the whole cleaned pool (or read
+    """The chapter: rank the noisy pool (GPTfluence twice, TracIn-CP, EK-FAC and TRAK where stored, random), fix the top fractions, retrain on the whole cleaned pool (or read
     the stored retrainings), tabulate, and compare the rankings' accuracy after retraining (`accuracy_differences`)."""
     settings = settings or SETTINGS[scale]
     fractions = settings.fractions if fractions is None else fractions
@@ -372,8 +573,9 @@ def run(scale: str, *, encoder, fractions: Sequence[float] | None = None, settin
     noisy_dyn = collection.dynamics(require_complete=True)
     noisy = collection_config(scale, NOISY, data_dir)
     pool, flipped = noisy_truth(collection)
+    attribution, missing = attribution_self_scores(collection.folder, noisy)
     scores = {**gptfluence_scores(noisy_dyn, pool, encoder=encoder, gptfluence=gptfluence_config(scale)),
-              TRACIN: tracin_scores(noisy_dyn)}
+              TRACIN: tracin_scores(noisy_dyn), **attribution}
     ranks = rankings(scores, pool, settings.random_seeds)
     plan = retraining_plan(ranks, flipped, noisy, settings, fractions)
     table = retrain(plan, store or RetrainingStore(dynamics_folder(scale, RETRAIN_FOLDER)),
@@ -386,7 +588,9 @@ def run(scale: str, *, encoder, fractions: Sequence[float] | None = None, settin
                           retrain_sets=int(table["folder"].nunique()), retrain_seconds=float(runs["seconds"].mean()),
                           tests=int(table["tests"].iloc[0]), fractions=tuple(float(f) for f in fractions),
                           noisy_config=noisy, retrain_example=example,
-                          differences=accuracy_differences(table, fractions))
+                          differences=accuracy_differences(table, fractions), missing=missing,
+                          detection=detect(scale, scores, pool, flipped, random_seeds=settings.random_seeds,
+                                           missing=missing))
 
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:
@@ -460,8 +664,10 @@ def setting_facts(noisy: CollectionConfig, retrain: CollectionConfig) -> dict[st
             "mis_retrain_warmup": retrain.warmup.examples}
 
 
-KEYS = ((GPT_AII, "gpt"), (GPT_EFFECT, "effect"), (TRACIN, "tracin"), (RANDOM, "random"))
+KEYS = ((GPT_AII, "gpt"), (GPT_EFFECT, "effect"), (TRACIN, "tracin"), (RANDOM, "random"), (EKFAC, "ekfac"),
+        (TRAK, "trak"))
 """The rankings and their glue-key names."""
+KEY = dict(KEYS)
 
 
 def facts(result: MislabelResult) -> dict[str, object]:
@@ -484,7 +690,12 @@ def facts(result: MislabelResult) -> dict[str, object]:
     top = max(checked_fractions)
     out["mis_fracs_checked"] = " / ".join(f"{100 * f:.0f}%" for f in checked_fractions)
     out["mis_frac_top"] = f"{100 * top:.0f}%"
+    present = set(table["ranking"])
     for name, key in KEYS:
+        if name not in present:
+            why = result.missing.get(name, f"no {name} ranking was retrained")
+            out.update({f"mis_{key}_{what}": f"not ranked ({why})" for what in ("found_list", "acc_list", "loss_top")})
+            continue
         out[f"mis_{key}_found_list"] = " / ".join(fmt(_at(table, name, f, "found")) for f in checked_fractions)
         out[f"mis_{key}_acc_list"] = " / ".join(fmt(_at(table, name, f, "accuracy")) for f in checked_fractions)
         out[f"mis_{key}_loss_top"] = fmt(_at(table, name, top, "loss"))
@@ -505,6 +716,38 @@ def facts(result: MislabelResult) -> dict[str, object]:
     out["mis_acc_low"], out["mis_acc_high"] = fmt(accuracies.min()), fmt(accuracies.max())
     if not result.differences.empty:
         out.update(claim_facts_of(result.differences))
+    if result.detection is not None:
+        out.update(detection_facts(result.detection, "mis"))
+    return out
+
+
+def detection_facts(detection: Detection, prefix: str) -> dict[str, object]:
+    """Per ranking `<prefix>_<key>_auc` (AUC [95% interval], or its reason), `<prefix>_<key>_found_top` (share of the
+    flipped in the top fraction checked), and per pair of DETECTION_PAIRS `<prefix>_<a>_vs_<b>_auc` (the AUC
+    difference, its paired interval and the verdict on A, or why there is none); `<prefix>_det_n` the sizes."""
+    table = detection.table.set_index("method")
+    found = [c for c in table.columns if c.startswith("found ")]
+    out: dict[str, object] = {f"{prefix}_det_n": f"{detection.flipped} flipped and {detection.pool - detection.flipped}"
+                                                 f" clean pool examples", f"{prefix}_det_top": found[-1][6:]}
+    for name, key in KEYS:
+        if name not in table.index:
+            continue
+        row = table.loc[name]
+        if row["note"]:
+            out[f"{prefix}_{key}_auc"] = out[f"{prefix}_{key}_found_top"] = f"not ranked ({row['note']})"
+        else:
+            out[f"{prefix}_{key}_auc"] = f"{fmt(row['auc'])} {interval_text(row['low'], row['high'])}"
+            out[f"{prefix}_{key}_found_top"] = fmt(row[found[-1]])
+    diffs = {(r["A"], r["B"]): r for r in detection.differences.to_dict("records")}
+    for a, b in DETECTION_PAIRS:
+        if (a, b) in diffs:
+            r = diffs[(a, b)]
+            text = f"{number(r['difference'])} {interval_text(r['low'], r['high'])}: {r['verdict']}"
+        else:
+            text = "not compared: " + "; ".join(table.loc[m, "note"] if m in table.index and table.loc[m, "note"]
+                                                else f"no {m} ranking here" for m in (a, b)
+                                                if m not in table.index or table.loc[m, "note"])
+        out[f"{prefix}_{KEY[a]}_vs_{KEY[b]}_auc"] = text
     return out
 
 
@@ -532,11 +775,13 @@ def seconds_per_run(store: RetrainingStore, queue: Sequence[tuple[CollectionConf
 
 
 def train_queue(label: str, queue: Sequence[tuple[CollectionConfig, int]], store: RetrainingStore, *,
-                collect: bool, settings: MislabelSettings, say=print) -> list[tuple[str, int]]:
-    """Say a stage's runs (distinct, missing, estimated hours) and, with `collect`, train the missing ones in the
-    queue's order, each stored as it finishes; returns the (config hash, seed) trained."""
+                collect: bool, settings: MislabelSettings, say=print,
+                timed: Sequence[tuple[CollectionConfig, int]] | None = None) -> list[tuple[str, int]]:
+    """Say a stage's runs (distinct, missing, estimated hours at the seconds of the stored runs of `timed`, default
+    the queue) and, with `collect`, train the missing ones in the queue's order, each stored as it finishes; returns
+    the (config hash, seed) trained."""
     missing = store.missing(queue)
-    seconds, source = seconds_per_run(store, queue, settings)
+    seconds, source = seconds_per_run(store, queue if timed is None else timed, settings)
     eta = ("" if seconds is None
            else f"; about {len(missing) * seconds / 3600:.1f} hours at {seconds:.0f} s a run ({source})")
     say(f"{label}: {len(queue)} runs ({len({c.config_hash for c, _ in queue})} cleaned pools x their seeds), "
@@ -552,13 +797,22 @@ def train_queue(label: str, queue: Sequence[tuple[CollectionConfig, int]], store
 
 
 def collect_in_order(collection_plan: pd.DataFrame, gptfluence_plan, store: RetrainingStore, *, collect: bool,
-                     settings: MislabelSettings, say=print) -> list[tuple[str, int]]:
-    """The retraining runs in two stages: those of `collection_plan` (rankings that depend only on the noisy
-    collection), then, once `gptfluence_plan()` (called only after the first stage) returns the whole plan, the
-    runs only GPTfluence's rankings add; `gptfluence_plan` returns None when GPTfluence cannot be fitted yet."""
-    first = retraining_queue(collection_plan)
-    trained = train_queue("random and TracIn-CP rankings (and nothing fixed)", first, store, collect=collect,
-                          settings=settings, say=say)
+                     settings: MislabelSettings, say=print,
+                     attribution_missing: Mapping[str, str] | None = None) -> list[tuple[str, int]]:
+    """The retraining runs in three stages (STAGES): those of `collection_plan` (rankings that depend only on the
+    noisy collection: random and TracIn-CP, then the sets only EK-FAC and TRAK add), then, once `gptfluence_plan()`
+    (called only after those) returns the whole plan, the runs only GPTfluence's rankings add; `gptfluence_plan`
+    returns None when GPTfluence cannot be fitted yet. `attribution_missing`: the EK-FAC / TRAK rankings left out
+    of `collection_plan` and why, said in place of their runs."""
+    staged = staged_queue(collection_plan)
+    first = [(c, i) for c, i, stage in staged if stage == 0]
+    trained = train_queue(STAGES[0], first, store, collect=collect, settings=settings, say=say)
+    attributed = [(c, i) for c, i, stage in staged if stage == 1]
+    for name, reason in (attribution_missing or {}).items():
+        say(f"{name}'s ranking: none ({reason})")
+    if set(collection_plan["ranking"]) & set(ATTRIBUTION_RANKINGS):  # timed as the runs stored so far, of any stage
+        trained += train_queue(STAGES[1], attributed, store, collect=collect, settings=settings, say=say,
+                               timed=first + attributed)
     if not collect:
         at_most = len(GPTFLUENCE_RANKINGS) * sum(f > 0 for f in settings.fractions) * settings.retrain_seeds
         say(f"GPTfluence's rankings: at most {at_most} more runs, known after its fit (run with --collect)")
@@ -566,10 +820,9 @@ def collect_in_order(collection_plan: pd.DataFrame, gptfluence_plan, store: Retr
     full = gptfluence_plan()
     if full is None:
         return trained
-    done = {(c.config_hash, i) for c, i in first}
+    done = {(c.config_hash, i) for c, i, _ in staged}
     second = [(c, i) for c, i in retraining_queue(full) if (c.config_hash, i) not in done]
-    return trained + train_queue("GPTfluence's rankings (the sets the others do not fix)", second, store,
-                                 collect=collect, settings=settings, say=say)
+    return trained + train_queue(STAGES[2], second, store, collect=collect, settings=settings, say=say)
 
 
 def main(argv: Sequence[str] | None = None, say=print) -> None:
@@ -577,7 +830,8 @@ def main(argv: Sequence[str] | None = None, say=print) -> None:
     import argparse
 
     parser = argparse.ArgumentParser(description="The mislabel experiment's retraining runs at a scale: the fixed sets "
-                                     "of the random and TracIn-CP rankings first, then GPTfluence's (after its fit).")
+                                     "of the random and TracIn-CP rankings first, then EK-FAC's and TRAK's (stored "
+                                     "self-influence), then GPTfluence's (after its fit).")
     parser.add_argument("--scale", default="default")
     parser.add_argument("--collect", action="store_true", help="train the missing runs (else only count them)")
     parser.add_argument("--skip-gptfluence", action="store_true", help="stop after the random and TracIn-CP sets")
@@ -590,8 +844,9 @@ def main(argv: Sequence[str] | None = None, say=print) -> None:
     noisy = collection_config(args.scale, NOISY, args.data_dir)
     pool, flipped = noisy_truth(collection)
     tracin = tracin_scores(noisy_dyn)
-    collection_plan = retraining_plan(rankings({TRACIN: tracin}, pool, settings.random_seeds), flipped, noisy,
-                                      settings, settings.fractions)
+    attribution, attribution_missing = attribution_self_scores(collection.folder, noisy)
+    collection_plan = retraining_plan(rankings({TRACIN: tracin, **attribution}, pool, settings.random_seeds), flipped,
+                                      noisy, settings, settings.fractions)
 
     def gptfluence_plan() -> pd.DataFrame | None:
         if args.skip_gptfluence:
@@ -604,13 +859,14 @@ def main(argv: Sequence[str] | None = None, say=print) -> None:
         from lib.encoders import load_encoder  # lazy: only the GPTfluence stage needs the encoder
 
         scores = {**gptfluence_scores(noisy_dyn, pool, encoder=load_encoder(get_scale(args.scale).encoder),
-                                      gptfluence=config), TRACIN: tracin}
+                                      gptfluence=config), TRACIN: tracin, **attribution}
         return retraining_plan(rankings(scores, pool, settings.random_seeds), flipped, noisy, settings,
                                settings.fractions)
 
     store = RetrainingStore(args.store or dynamics_folder(args.scale, RETRAIN_FOLDER))
     store.clean_temp()
-    collect_in_order(collection_plan, gptfluence_plan, store, collect=args.collect, settings=settings, say=say)
+    collect_in_order(collection_plan, gptfluence_plan, store, collect=args.collect, settings=settings, say=say,
+                     attribution_missing=attribution_missing)
 
 
 if __name__ == "__main__":
