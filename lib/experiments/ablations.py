@@ -11,8 +11,8 @@ import hashlib
 import itertools
 import os
 import time
-from dataclasses import dataclass
-from typing import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -23,11 +23,11 @@ from lib.encoders import load_encoder
 from lib.experiments.comparisons import Case, claim_facts, difference_table
 from lib.experiments.scoring import REFERENCE, mean_trajectory, mean_value
 from lib.experiments.settings import FINE_TUNING_TASKS, INSTRUCTION_TUNING, gptfluence_config
-from lib.experiments.store import collection_config, dynamics, stored
+from lib.experiments.store import Progress, collection_config, dynamics, progress, skipped_sentence, stored
 from lib.experiments.tables import values_with_std
-from lib.experiments.simulation import simulate_methods, split_or_none
+from lib.experiments.simulation import SimulationResult, make_simulator, simulate_methods, split_or_none
 from lib.experiments.wording import cell, compared, human_count, published, trend
-from lib.metrics import LOWER_IS_BETTER, SCORES, evaluate
+from lib.metrics import LOWER_IS_BETTER, SCORES, compare, evaluate
 from lib.paper import beside, paper_rows
 from lib.scales import get_scale
 from lib.simulators import GPTfluence, GPTfluenceConfig, Simfluence
@@ -104,9 +104,85 @@ def interval_label(method: str, k: int) -> str:
     return f"{method}, k={int(k)}"
 
 
+def runs_key(dyn: Dynamics | None) -> str:
+    """A digest of everything of a set of runs that a simulator's fit reads: curricula, values, steps, the test ids,
+    the metric, the learning rates and the texts. Equal digests mean the same training data."""
+    digest = hashlib.sha256()
+    if dyn is None:
+        return "none"
+    for array in (dyn.curricula, dyn.values, dyn.steps, dyn.test_ids):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    if dyn.learning_rates is not None:
+        digest.update(np.ascontiguousarray(dyn.learning_rates).tobytes())
+    digest.update(repr((dyn.metric, sorted(dyn.train_texts.items()), sorted(dyn.test_texts.items()))).encode())
+    return digest.hexdigest()
+
+
+class FitMemo:
+    """Fitted simulators shared by the chapter's ablations: a setting that is fitted on the same runs with the same
+    settings twice (checkpoint interval k = 1, Markov order n = 1 and the model-size fit of the same collection are
+    all the plain fit) is fitted once and reused. `made` and `reused` count the fits."""
+
+    def __init__(self) -> None:
+        self._fits: dict[tuple, tuple[object, float]] = {}
+        self.made = 0
+        self.reused = 0
+
+    def fit(self, setting: tuple, make: Callable[[], object], train: Dynamics,
+            val: Dynamics | None) -> tuple[object, float]:
+        """The simulator `make()` fitted on `train` (and `val`), and the seconds its fit took; fitted only the first
+        time `setting` (the method and its settings) meets these runs."""
+        key = (setting, runs_key(train), runs_key(val))
+        if key in self._fits:
+            self.reused += 1
+            return self._fits[key]
+        simulator = make()
+        start = time.perf_counter()
+        simulator.fit(train, val)
+        self._fits[key] = (simulator, time.perf_counter() - start)
+        self.made += 1
+        return self._fits[key]
+
+
+FITTED_METHODS = ("Simfluence", "GPTfluence")
+"""The methods `fitted_methods` shares: fitted on the train runs alone (no oracle rescaling on the held-out runs)."""
+
+
+def fitted_methods(dyn: Dynamics, methods: Sequence[str], *, encoder, gptfluence: GPTfluenceConfig,
+                   fits: FitMemo, held_out: Dynamics | None = None, **labels) -> SimulationResult:
+    """`simulation.simulate_methods` with the fits taken from `fits` (each method fitted on the train runs, val runs
+    for model selection, at most once per memo), scored on the test runs (or `held_out`)."""
+    train, val = dyn.select_runs("train"), split_or_none(dyn, "val")
+    truth = held_out if held_out is not None else dyn.select_runs("test")
+    predictions, fit_s, sim_s, fitted, health = {}, {}, {}, {}, {}
+    unknown = [m for m in methods if m not in FITTED_METHODS]
+    if unknown:
+        raise ValueError(f"fitted_methods fits {', '.join(FITTED_METHODS)} on the train runs; got {unknown}")
+    for method in methods:
+        setting = (method, repr(gptfluence) if method == "GPTfluence" else "",
+                   getattr(encoder, "name", str(encoder)) if method == "GPTfluence" else "")
+        fitted[method], fit_s[method] = fits.fit(
+            setting, lambda m=method: make_simulator(m, encoder=encoder, gptfluence=gptfluence), train, val)
+        start = time.perf_counter()
+        predictions[method] = fitted[method].simulate(truth)
+        sim_s[method] = time.perf_counter() - start
+        health[method] = fitted[method].health_
+    orders = {m: getattr(fitted[m], "order", 1) for m in methods}
+    table = compare(predictions, truth, order=orders, **labels)
+    return SimulationResult(truth, predictions, table, fit_s, sim_s, fitted, health)
+
+
+def _simulate(dyn: Dynamics, methods: Sequence[str], *, fits: FitMemo | None, **kwargs) -> SimulationResult:
+    """`fitted_methods` through `fits`, or a fresh `simulate_methods` when there is no memo."""
+    if fits is None:
+        return simulate_methods(dyn, list(methods), **kwargs)
+    return fitted_methods(dyn, methods, fits=fits, **kwargs)
+
+
 def checkpoint_interval_ablation(dyn: Dynamics, intervals: Sequence[int], *, encoder, gptfluence: GPTfluenceConfig,
                                  methods: Sequence[str] = ("Simfluence", "GPTfluence"), reference: bool = True,
-                                 cases: list[Case] | None = None, **labels) -> pd.DataFrame:
+                                 cases: list[Case] | None = None, fits: FitMemo | None = None,
+                                 **labels) -> pd.DataFrame:
     """Fit `methods` on the train and val runs recorded every k steps, score them on the test runs at every step
     (paper Fig 3), for each k.
 
@@ -114,14 +190,15 @@ def checkpoint_interval_ablation(dyn: Dynamics, intervals: Sequence[int], *, enc
     step, each value held back over the k steps before it. The held-out test runs keep every step's true value,
     so every k is scored on the same steps 1..T against the same truth. With `reference`, the curriculum-blind
     REFERENCE (the mean change of the same approximate train runs) is a row of every k. `cases`, when given,
-    receives one `comparisons.Case` of the held-out runs whose methods are `interval_label(method, k)`.
+    receives one `comparisons.Case` of the held-out runs whose methods are `interval_label(method, k)`. With `fits`
+    (a `FitMemo`), a fit already made on the same runs (k = 1 is the plain collection) is reused.
     """
     truth = dyn.select_runs("test")
     frames, predictions, diverged = [], {}, {}
     for k in intervals:
         held = held_checkpoints(dyn, int(k))
-        result = simulate_methods(held, list(methods), encoder=encoder, gptfluence=gptfluence, held_out=truth,
-                                  **labels)
+        result = _simulate(held, methods, fits=fits, encoder=encoder, gptfluence=gptfluence, held_out=truth,
+                           **labels)
         table = result.table
         for method in methods:
             predictions[interval_label(method, k)] = result.predictions[method]
@@ -146,7 +223,7 @@ def order_label(n: int) -> str:
 
 def markov_order_ablation(dyn: Dynamics, orders: Sequence[int], *, encoder, gptfluence: GPTfluenceConfig,
                           reference: bool = True, blind: bool = True, cases: list[Case] | None = None,
-                          **labels) -> pd.DataFrame:
+                          fits: FitMemo | None = None, **labels) -> pd.DataFrame:
     """GPTfluence of each Markov order n, fitted on the train runs and scored on the test runs (Fig 4, Table 10).
 
     Rows with scored="same prefix" give every order the same true values y_0..y_{N-1} (N = max(orders)): the
@@ -157,21 +234,22 @@ def markov_order_ablation(dyn: Dynamics, orders: Sequence[int], *, encoder, gptf
     `fitted_order` is the order of the fitted simulator; `setting` is "markov_order=n" as in the paper CSV.
     `cases`, when given, receives one `comparisons.Case` of the same-prefix scoring (group "<task> <target>"): its
     truth holds y_{N-1}..y_T and every method's prediction the same columns, so each is scored on steps N..T.
+    With `fits` (a `FitMemo`), a fit already made on the same runs (order 1 is the plain fit) is reused.
     """
     train, val, test = dyn.select_runs("train"), split_or_none(dyn, "val"), dyn.select_runs("test")
     prefix = max(orders)
-    simulators: list[tuple[str, int, object]] = []
+    fits = fits or FitMemo()
+    simulators: list[tuple[str, int, tuple, Callable[[], object]]] = []
     for n in orders:
         config = dataclasses.replace(gptfluence, order=int(n))
-        simulators.append(("GPTfluence", int(n), GPTfluence(encoder, config)))
+        simulators.append(("GPTfluence", int(n), ("GPTfluence", repr(config), getattr(encoder, "name", str(encoder))),
+                           lambda c=config: GPTfluence(encoder, c)))
     if reference:
-        simulators.append(("Simfluence", 1, Simfluence()))
+        simulators.append(("Simfluence", 1, ("Simfluence", "", ""), lambda: make_simulator("Simfluence")))
     band = value_band(train.values)
     frames, predictions, diverged = [], {}, {}
-    for method, n, simulator in simulators:
-        start = time.perf_counter()
-        simulator.fit(train, val)
-        seconds = time.perf_counter() - start
+    for method, n, setting, make in simulators:
+        simulator, seconds = fits.fit(setting, make, train, val)
         order = simulator.order
         same = from_step(test, prefix - order)  # columns 0..order-1 = y_{N-order}..y_{N-1}, the given values
         for scored, truth, from_step_ in ((SAME_PREFIX, same, prefix), (OWN_STEPS, test, order)):
@@ -284,19 +362,21 @@ def curricula_key(dyn: Dynamics) -> str:
 
 def model_size_ablation(collections: dict[str, Dynamics], models: dict[str, dict], *, encoder,
                         gptfluence: GPTfluenceConfig, methods: Sequence[str] = ("Simfluence", "GPTfluence"),
-                        blind: bool = True, cases: list[Case] | None = None) -> pd.DataFrame:
+                        blind: bool = True, cases: list[Case] | None = None,
+                        fits: FitMemo | None = None) -> pd.DataFrame:
     """Fit and score `methods` on each collection (collection name -> Dynamics, one GPT size each) (Fig 6).
 
     The collections are first cut to equal run counts (`equal_runs`). `models`: collection name -> its
     `model_description`. Rows carry the collection name, its GPT (model, regime, parameters, trainable), a display
     label and the runs used (`run_counts`: whether the held-out curricula are the same shows in held_out_curricula).
     With `blind`, the curriculum-blind REFERENCE is a row of every collection. `cases`, when given, receives one
-    `comparisons.Case` per collection (group: its name).
+    `comparisons.Case` per collection (group: its name). With `fits` (a `FitMemo`), a fit already made on the same
+    runs (the checkpoint-interval ablation's k = 1 on the same collection) is reused.
     """
     frames = []
     for name, dyn in equal_runs(collections).items():
         info = models[name]
-        result = simulate_methods(dyn, list(methods), encoder=encoder, gptfluence=gptfluence, collection=name)
+        result = _simulate(dyn, methods, fits=fits, encoder=encoder, gptfluence=gptfluence, collection=name)
         predictions = dict(result.predictions)
         diverged = {m: h.diverged for m, h in result.health.items()}
         table = result.table
@@ -401,16 +481,17 @@ def interval_facts(table: pd.DataFrame) -> dict[str, object]:
     return out
 
 
-def order_facts(table: pd.DataFrame) -> dict[str, object]:
+def order_facts(table: pd.DataFrame, candidates: Sequence[int] = ORDERS) -> dict[str, object]:
     """Gluable facts of the Markov-order ablation per (task, target): first/last order scores and the best order,
-    on the same prefix (the fair comparison) and on each order's own steps (the paper's convention)."""
+    on the same prefix (the fair comparison) and on each order's own steps (the paper's convention);
+    `order_dropped` lists the `candidates` left out."""
     out: dict[str, object] = {}
     gpt = table[table["method"] == "GPTfluence"]
     orders = sorted(gpt["order"].unique())
     out["order_list"] = ", ".join(map(str, orders))
     out["order_max"] = int(orders[-1])
     out["order_prefix"] = int(orders[-1])
-    dropped = [n for n in ORDERS if n not in orders]
+    dropped = [n for n in candidates if n not in orders]
     out["order_dropped"] = ", ".join(map(str, dropped)) if dropped else "none"
     wins = 0
     groups = list(gpt.groupby(["task", "target"], sort=False))
@@ -484,6 +565,74 @@ ORDER_TARGETS = {"rte": ("loss",), "webnlg": ("loss", "bleu", "rougeL")}
 """The paper's Table 10: Markov order on RTE (loss) and WebNLG (loss, BLEU, ROUGE-L)."""
 SIZE_COLLECTIONS = ("sst2", "sst2_size2")
 """One collection per GPT setting, same task and protocol (paper Fig 6)."""
+
+
+@dataclass(frozen=True)
+class AblationGrid:
+    """What the chapter ablates at a scale: the collections and settings of each ablation, and why."""
+
+    interval_tasks: tuple[str, ...]           # checkpoint interval (Fig 3)
+    intervals: tuple[int, ...]                # candidates k; those below T are used
+    order_targets: Mapping[str, tuple[str, ...]]  # Markov order (Fig 4, Table 10): task -> metrics
+    orders: tuple[int, ...]                   # candidates n; those leaving MIN_PREDICTED_STEPS are used
+    encoder_collection: str                   # encoder features (Fig 5)
+    size_collections: tuple[str, ...]         # model size (Fig 6)
+    variant_tasks: tuple[str, ...]            # Simfluence's variants (Simfluence Table 2), closed form
+    adam_tasks: tuple[str, ...]               # Simfluence in closed form against Adam
+    why: str
+
+
+FULL_GRID = AblationGrid(
+    interval_tasks=FINE_TUNING_TASKS, intervals=INTERVALS, order_targets=ORDER_TARGETS, orders=ORDERS,
+    encoder_collection=INSTRUCTION_TUNING, size_collections=SIZE_COLLECTIONS, variant_tasks=FINE_TUNING_TASKS,
+    adam_tasks=FINE_TUNING_TASKS,
+    why="The paper's grid on every collection: the collections are small (12-16 steps), so every fit takes seconds.")
+PAPER_SIZE_GRID = AblationGrid(
+    interval_tasks=("sst2", "webnlg"), intervals=(1, 4, 10), order_targets={"rte": ("loss",), "webnlg": ("loss",)},
+    orders=(1, 2, 5), encoder_collection=INSTRUCTION_TUNING, size_collections=SIZE_COLLECTIONS,
+    variant_tasks=FINE_TUNING_TASKS, adam_tasks=("sst2",),
+    why="A GPTfluence fit on a paper-size collection takes minutes here (full batch, up to 3,000 steps), so the "
+        "grid keeps the ends and one middle value of each range, on one classification and one generation task: k in "
+        "{1, 4, 10} on SST-2 and WebNLG, n in {1, 2, 5} on the loss of RTE and WebNLG (the paper's Table 10 tasks); "
+        "Adam against the closed form on SST-2 only (Adam's 300 epochs of batches of 128 over 150,000 transitions "
+        "cost minutes for a fit the closed form gives exactly). A fit on the same runs with the same settings (k = 1, "
+        "n = 1, the model-size fit of SST-2) is made once and reused.")
+GRIDS: dict[str, AblationGrid] = {"smoke": FULL_GRID, "default": FULL_GRID, "paper_size": PAPER_SIZE_GRID}
+
+
+def ablation_grid(scale: str) -> AblationGrid:
+    """The chapter's grid at `scale` (FULL_GRID where none is set); an unknown scale raises."""
+    get_scale(scale)
+    return GRIDS.get(scale, FULL_GRID)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A part of an ablation left out because its collections are incomplete at this scale."""
+
+    ablation: str                  # "interval", "order", "encoder", "size", "variants", "adam"
+    what: str                      # what is left out, e.g. "checkpoint intervals on webnlg"
+    missing: tuple[Progress, ...]  # the incomplete collections
+
+    @property
+    def sentence(self) -> str:
+        """The computed sentence the chapter shows in place of the left-out part."""
+        return skipped_sentence(self.missing, self.what)
+
+
+def complete_only(scale: str, names: Sequence[str], ablation: str, what: str,
+                  skipped: list[Skipped], data_dir: str | os.PathLike | None = None) -> list[str]:
+    """The `names` whose collections are complete at `scale`; the others are appended to `skipped` as one part."""
+    progresses = {name: progress(scale, name, data_dir) for name in dict.fromkeys(names)}
+    missing = tuple(p for p in progresses.values() if not p.complete)
+    if missing:
+        skipped.append(Skipped(ablation, what, missing))
+    return [name for name in names if progresses[name].complete]
+
+
+def skipped_text(skipped: Sequence[Skipped], ablation: str) -> str:
+    """The sentences of the parts of `ablation` left out ('' when none is)."""
+    return " ".join(part.sentence for part in skipped if part.ablation == ablation)
 PAPER_FIG3_STEPS = 288
 """Steps of the paper's Fig 3 runs: instruction-tuned Pythia-410M, 3 epochs of 96 batches (its Table 5)."""
 ENCODER_PAPER_NOTE = ("Figure 5's bars are not in the paper's text, only its axes (all-steps MAE 0.160-0.200, "
@@ -514,40 +663,74 @@ class AblationResult:
     order_differences: pd.DataFrame | None = None     # order_comparisons (column setting: "<task> <target>")
     encoder_differences: pd.DataFrame | None = None   # encoder_comparisons (column task)
     size_differences: pd.DataFrame | None = None      # size_comparisons (column collection)
+    grid: AblationGrid = FULL_GRID
+    skipped: list[Skipped] = field(default_factory=list)  # parts left out: their collections are incomplete
+    seconds: dict[str, float] = field(default_factory=dict)  # ablation -> wall seconds
+    fits_made: int = 0             # simulators fitted (FitMemo.made)
+    fits_reused: int = 0           # fits reused instead of refitted (FitMemo.reused)
+
+    def has(self, ablation: str) -> bool:
+        """Whether `ablation` ("interval", "order", "encoder", "size") has rows at this scale."""
+        table = {"interval": self.interval, "order": self.orders, "encoder": self.encoders, "size": self.sizes}[ablation]
+        return not table.empty
 
 
 def run(scale: str, *, encoder, data_dir: str | os.PathLike | None = None, encoder_loader=None) -> AblationResult:
-    """Run the chapter's four ablations at `scale` with GPTfluence's `encoder` (others loaded by `encoder_loader`)."""
-    loader = encoder_loader or load_encoder
-    current, config = get_scale(scale), gptfluence_config(scale)
-    runs = {task: dynamics(scale, task, data_dir=data_dir) for task in FINE_TUNING_TASKS}
-    intervals = sorted(set.intersection(*(set(usable_intervals(d.n_steps)) for d in runs.values())))
+    """Run the chapter's four ablations at `scale` (`ablation_grid(scale)`) with GPTfluence's `encoder` (others
+    loaded by `encoder_loader`). A part whose collections are incomplete is left out and listed in `skipped`; a fit
+    made twice on the same runs with the same settings is made once (`FitMemo`)."""
+    grid, current, config = ablation_grid(scale), get_scale(scale), gptfluence_config(scale)
+    skipped: list[Skipped] = []
+    fits, seconds = FitMemo(), {}
+    start = time.perf_counter()
+    tasks = complete_only(scale, grid.interval_tasks, "interval", "the checkpoint-interval ablation on these tasks",
+                          skipped, data_dir)
+    runs = {task: dynamics(scale, task, data_dir=data_dir) for task in tasks}
+    intervals = (sorted(set.intersection(*(set(usable_intervals(d.n_steps, grid.intervals)) for d in runs.values())))
+                 if runs else [])
     interval_cases: list[Case] = []
     interval = pd.concat([checkpoint_interval_ablation(d, intervals, encoder=encoder, gptfluence=config, task=task,
-                                                       cases=interval_cases)
-                          for task, d in runs.items()], ignore_index=True)
+                                                       cases=interval_cases, fits=fits)
+                          for task, d in runs.items()], ignore_index=True) if runs else pd.DataFrame()
+    seconds["interval"] = time.perf_counter() - start
+    start = time.perf_counter()
     orders, order_steps, order_cases = [], set(), []
-    for task, targets in ORDER_TARGETS.items():
-        for target in targets:
+    for task in complete_only(scale, list(grid.order_targets), "order", "the Markov-order ablation on these tasks",
+                              skipped, data_dir):
+        for target in grid.order_targets[task]:
             d = dynamics(scale, task, metric=target, data_dir=data_dir)
             order_steps.add(d.n_steps)
-            orders.append(markov_order_ablation(d, usable_orders(d.n_steps), encoder=encoder, gptfluence=config,
-                                                task=task, cases=order_cases))
-    orders = pd.concat(orders, ignore_index=True)
-    gpts = list(dict.fromkeys([current.model] + [collection_config(scale, n).model.name for n in SIZE_COLLECTIONS]))
+            orders.append(markov_order_ablation(d, usable_orders(d.n_steps, grid.orders), encoder=encoder,
+                                                gptfluence=config, task=task, cases=order_cases, fits=fits))
+    orders = pd.concat(orders, ignore_index=True) if orders else pd.DataFrame()
+    seconds["order"] = time.perf_counter() - start
+    start = time.perf_counter()
+    gpts = list(dict.fromkeys([current.model] + [collection_config(scale, n).model.name
+                                                 for n in grid.size_collections]))
     labels = {"MiniLM, mean pooling": "minilm-mean", "MiniLM, CLS pooling": "minilm-cls"}
     labels.update({f"GPT itself: {name}": name for name in gpts})
-    encoders = {label: (encoder if name == current.encoder else loader(name)) for label, name in labels.items()}
-    encoder_cases: list[Case] = []
-    encoder_table = encoder_ablation(dynamics(scale, INSTRUCTION_TUNING, data_dir=data_dir), encoders,
-                                     gptfluence=config, cases=encoder_cases, task=INSTRUCTION_TUNING)
     default = next(label for label, name in labels.items() if name == current.encoder)
-    size_runs = {name: dynamics(scale, name, data_dir=data_dir) for name in SIZE_COLLECTIONS}
-    models = {name: model_description(stored(scale, name, data_dir=data_dir)) for name in SIZE_COLLECTIONS}
+    encoder_cases: list[Case] = []
+    encoder_table = pd.DataFrame()
+    if complete_only(scale, [grid.encoder_collection], "encoder", "the encoder ablation", skipped, data_dir):
+        loader = encoder_loader or load_encoder
+        encoders = {label: (encoder if name == current.encoder else loader(name)) for label, name in labels.items()}
+        encoder_table = encoder_ablation(dynamics(scale, grid.encoder_collection, data_dir=data_dir), encoders,
+                                         gptfluence=config, cases=encoder_cases, task=grid.encoder_collection)
+    seconds["encoder"] = time.perf_counter() - start
+    start = time.perf_counter()
     size_cases: list[Case] = []
-    sizes_table = model_size_ablation(size_runs, models, encoder=encoder, gptfluence=config, cases=size_cases)
-    size_models = pd.DataFrame([{"collection": n, **models[n], "lr": collection_config(scale, n).training.lr}
-                                for n in SIZE_COLLECTIONS]).set_index("collection")
+    sizes_table, size_models = pd.DataFrame(), pd.DataFrame()
+    if len(complete_only(scale, grid.size_collections, "size", "the model-size ablation", skipped,
+                         data_dir)) == len(grid.size_collections):
+        size_runs = {name: dynamics(scale, name, data_dir=data_dir) for name in grid.size_collections}
+        models = {name: model_description(stored(scale, name, data_dir=data_dir)) for name in grid.size_collections}
+        sizes_table = model_size_ablation(size_runs, models, encoder=encoder, gptfluence=config, cases=size_cases,
+                                          fits=fits)
+        size_models = pd.DataFrame([{"collection": n, **models[n], "lr": collection_config(scale, n).training.lr}
+                                    for n in grid.size_collections]).set_index("collection")
+    seconds["size"] = time.perf_counter() - start
+    gpt_orders = sorted(orders.loc[orders["method"] == "GPTfluence", "order"].unique()) if len(orders) else []
     return AblationResult(
         scale=scale, gptfluence=config, encoder_name=current.encoder, interval=interval,
         interval_steps=sorted({d.n_steps for d in runs.values()}), order_steps=sorted(order_steps),
@@ -555,11 +738,12 @@ def run(scale: str, *, encoder, data_dir: str | os.PathLike | None = None, encod
         encoder_roles={"mean": "MiniLM, mean pooling", "cls": "MiniLM, CLS pooling",
                        "gpt": f"GPT itself: {current.model}", "default": default},
         sizes=sizes_table, size_models=size_models, size_paper=size_paper_rows(),
-        interval_differences=interval_comparisons(interval_cases, intervals),
-        order_differences=order_comparisons(order_cases, sorted(orders.loc[orders["method"] == "GPTfluence",
-                                                                           "order"].unique())),
-        encoder_differences=encoder_comparisons(encoder_cases, encoder_table, default),
-        size_differences=size_comparisons(size_cases))
+        interval_differences=interval_comparisons(interval_cases, intervals) if interval_cases else None,
+        order_differences=order_comparisons(order_cases, gpt_orders) if order_cases else None,
+        encoder_differences=(encoder_comparisons(encoder_cases, encoder_table, default) if encoder_cases
+                             else None),
+        size_differences=size_comparisons(size_cases) if size_cases else None,
+        grid=grid, skipped=skipped, seconds=seconds, fits_made=fits.made, fits_reused=fits.reused)
 
 
 def interval_means(table: pd.DataFrame) -> pd.DataFrame:
@@ -630,21 +814,33 @@ def comparison_facts(result: AblationResult) -> dict[str, object]:
     denser checkpoints help; `order_high`: a higher Markov order helps; `size_gs`: GPTfluence beats Simfluence on
     the largest GPT) and the others the text states."""
     out: dict[str, object] = {}
-    for key, (a, b) in interval_pairs(result.interval["interval"].unique()).items():
-        out.update(claim_facts(result.interval_differences, a, b, key))
-    orders = sorted(result.orders.loc[result.orders["method"] == "GPTfluence", "order"].unique())
-    low, high = order_label(orders[0]), order_label(orders[-1])
-    for key, a, b in (("order_high", high, low), ("order_gs", low, "Simfluence"), ("order_gr_low", low, REFERENCE),
-                      ("order_gr_high", high, REFERENCE)):
-        out.update(claim_facts(result.order_differences, a, b, key, column="setting"))
-    default = result.encoder_roles["default"]
-    ranked = top_two(result.encoders, "mse")
-    if len(ranked) == 2:
-        out.update(claim_facts(result.encoder_differences, *ranked, "encoder_top"))
-        out["encoder_runner_up"] = ranked[1]
-    out.update(claim_facts(result.encoder_differences, default, "Simfluence", "encoder_gs"))
-    out.update(claim_facts(result.encoder_differences, default, REFERENCE, "encoder_gr"))
-    out["encoder_default"] = default
+    if result.interval_differences is not None:
+        for key, (a, b) in interval_pairs(result.interval["interval"].unique()).items():
+            out.update(claim_facts(result.interval_differences, a, b, key))
+    if result.order_differences is not None:
+        orders = sorted(result.orders.loc[result.orders["method"] == "GPTfluence", "order"].unique())
+        low, high = order_label(orders[0]), order_label(orders[-1])
+        for key, a, b in (("order_high", high, low), ("order_gs", low, "Simfluence"),
+                          ("order_gr_low", low, REFERENCE), ("order_gr_high", high, REFERENCE)):
+            out.update(claim_facts(result.order_differences, a, b, key, column="setting"))
+    if result.encoder_differences is not None:
+        default = result.encoder_roles["default"]
+        ranked = top_two(result.encoders, "mse")
+        if len(ranked) == 2:
+            out.update(claim_facts(result.encoder_differences, *ranked, "encoder_top"))
+            out["encoder_runner_up"] = ranked[1]
+        out.update(claim_facts(result.encoder_differences, default, "Simfluence", "encoder_gs"))
+        out.update(claim_facts(result.encoder_differences, default, REFERENCE, "encoder_gr"))
+        out["encoder_default"] = default
+    if result.size_differences is not None:
+        out.update(size_comparison_facts(result))
+    return out
+
+
+def size_comparison_facts(result: AblationResult) -> dict[str, object]:
+    """Gluable `claim_facts` of the model-size comparisons (`size_gs` on the largest GPT, `size_all`, `size_gr`,
+    `size_sr`) and the largest GPT's label."""
+    out: dict[str, object] = {}
     largest = result.size_models["parameters"].astype(float).idxmax()
     out["size_largest"] = model_label(result.size_models.loc[largest].to_dict())
     out.update(claim_facts(result.size_differences, "GPTfluence", "Simfluence", "size_gs", column="collection",
@@ -677,19 +873,23 @@ def facts(result: AblationResult) -> dict[str, object]:
     out: dict[str, object] = {
         "scale_name": result.scale, "encoder_name": result.encoder_name, "gpt_lr": result.gptfluence.lr,
         "gpt_epochs": result.gptfluence.max_epochs, "gpt_patience": result.gptfluence.patience,
-        "interval_steps": ", ".join(map(str, steps)), "interval_candidates": ", ".join(map(str, INTERVALS)),
-        "interval_min_checkpoints": int(min(len(recorded_steps(t, int(result.interval["interval"].max()))) - 1
-                                            for t in steps)),
+        "interval_candidates": ", ".join(map(str, result.grid.intervals)),
         "interval_paper_checkpoints": PAPER_FIG3_STEPS // 10,
         "order_min_predicted": MIN_PREDICTED_STEPS, "encoder_paper_note": ENCODER_PAPER_NOTE,
         "encoder_gpt_label": result.encoder_roles["gpt"], "reference_name": REFERENCE,
     }
-    out.update(interval_facts(result.interval))
-    out.update(order_facts(result.orders))
-    out.update(encoder_facts(result.encoders, result.encoder_roles))
-    out.update(size_facts(result.sizes))
-    out["order_steps"] = ", ".join(map(str, result.order_steps))
+    if result.has("interval"):  # a part left out (incomplete collections) glues none of its keys
+        out["interval_steps"] = ", ".join(map(str, steps))
+        out["interval_min_checkpoints"] = int(min(len(recorded_steps(t, int(result.interval["interval"].max()))) - 1
+                                                  for t in steps))
+        out.update(interval_facts(result.interval))
+    if result.has("order"):
+        out.update(order_facts(result.orders, result.grid.orders))
+        out["order_steps"] = ", ".join(map(str, result.order_steps))
+    if result.has("encoder"):
+        out.update(encoder_facts(result.encoders, result.encoder_roles))
+    if result.has("size"):
+        out.update(size_facts(result.sizes))
     out.update(paper_order_facts())
-    if result.interval_differences is not None:
-        out.update(comparison_facts(result))
+    out.update(comparison_facts(result))
     return out

@@ -16,7 +16,7 @@ from lib.experiments.recorded import ids_by_task
 from lib.experiments.scoring import REFERENCE, fine_tuning_scores, head_to_head, instruction_scores, wins
 from lib.experiments.settings import GENERATION_TASKS, INSTRUCTION_TUNING, PAPER_MODEL, task_label
 from lib.experiments.simulation import SimulationResult
-from lib.experiments.store import stored
+from lib.experiments.store import Progress, progress, skipped_sentence, stored
 from lib.metrics import GENERATION_NAMES
 from lib.paper import paper_rows
 
@@ -45,6 +45,18 @@ class MetricResult:
     t4_paper: pd.DataFrame = field(default_factory=pd.DataFrame)
     t4_differences: pd.DataFrame = field(default_factory=pd.DataFrame)
     t4_across: pd.DataFrame = field(default_factory=pd.DataFrame)
+    skipped: list[Progress] = field(default_factory=list)  # collections left out: incomplete at this scale
+    mixture: Progress | None = None  # the instruction-tuning collection's stored runs
+
+    @property
+    def has_t4(self) -> bool:
+        """Whether any fine-tuning generation collection was simulated (a Table 4 counterpart)."""
+        return bool(self.t4_results)
+
+    @property
+    def skipped_text(self) -> str:
+        """The sentence naming the collections left out with their runs collected ('' when none is)."""
+        return skipped_sentence(self.skipped, "this chapter's part on these collections")
 
     @property
     def has_t3(self) -> bool:
@@ -55,11 +67,15 @@ class MetricResult:
 def run(scale: str, *, encoder, instruction: str = INSTRUCTION_TUNING, tasks: Sequence[str] = GENERATION_TASKS,
         data_dir=None) -> MetricResult:
     """Simfluence, GPTfluence and the reference on BLEU and ROUGE-L: on the mixture's generation test examples
-    (Table 3, if recorded) and on each generation task's fine-tuning collection (Table 4)."""
-    tasks = list(tasks)
-    mixture_metrics = list(stored(scale, instruction, data_dir=data_dir).metrics)
-    out = MetricResult(tasks, mixture_metrics, None)
-    if all(t in mixture_metrics for t in TARGETS):
+    (Table 3, if recorded) and on each generation task's fine-tuning collection (Table 4). A collection that is
+    incomplete at this scale is left out and listed in `skipped` (no mixture: no Table 3; no task: no Table 4)."""
+    mixture = progress(scale, instruction, data_dir)
+    progresses = [progress(scale, task, data_dir) for task in tasks]
+    tasks = [p.name for p in progresses if p.complete]
+    mixture_metrics = list(stored(scale, instruction, data_dir=data_dir).metrics) if mixture.complete else []
+    out = MetricResult(tasks, mixture_metrics, None, skipped=[p for p in [mixture, *progresses] if not p.complete],
+                       mixture=mixture)
+    if mixture.complete and all(t in mixture_metrics for t in TARGETS):
         tasks_of = stored(scale, instruction, data_dir=data_dir).test_tasks()
         scores, differences, across = [], [], []
         for target in TARGETS:
@@ -76,7 +92,7 @@ def run(scale: str, *, encoder, instruction: str = INSTRUCTION_TUNING, tasks: Se
                                                             for x in (scores, differences, across))
         out.t3_paper = paper_rows(table="3", model=PAPER_MODEL)
     scores, differences, across = [], [], []
-    for target in TARGETS:
+    for target in TARGETS if tasks else ():
         results, table = fine_tuning_scores(scale, tasks, METHODS, metric=target, encoder=encoder,
                                             data_dir=data_dir)
         out.t4_results[target] = results
@@ -84,8 +100,9 @@ def run(scale: str, *, encoder, instruction: str = INSTRUCTION_TUNING, tasks: Se
         scores.append(table)
         differences.append(difference_table(cases, PAIRS, shared_runs=False).assign(target=target))
         across.append(across_runs_table(cases, METHODS + [REFERENCE]).assign(target=target))
-    out.t4_scores, out.t4_differences, out.t4_across = (pd.concat(x, ignore_index=True)
-                                                        for x in (scores, differences, across))
+    if tasks:
+        out.t4_scores, out.t4_differences, out.t4_across = (pd.concat(x, ignore_index=True)
+                                                            for x in (scores, differences, across))
     out.t4_paper = paper_rows(table="4", model=PAPER_MODEL)
     return out
 
@@ -94,9 +111,14 @@ def facts(result: MetricResult) -> dict[str, object]:
     """Every value the chapter glues: Table 3's status, per table and target the win counts beside the paper's, the
     claims read from the paired intervals (GPTfluence against Simfluence and the reference), the share of flat true
     trajectories, and whether the score across runs could be computed."""
-    out: dict[str, object] = {"t3_status": table3_status(result.mixture_metrics, result.t3_groups)}
-    out.update(table4_facts(result.t4_results[TARGETS[0]]))
-    tables = [("4", result.t4_scores, result.t4_paper, result.t4_differences)]
+    out: dict[str, object] = {"t3_status": table3_status(result.mixture_metrics, result.t3_groups, result.mixture)}
+    tables = []
+    if result.has_t4:
+        out.update(table4_facts(result.t4_results[TARGETS[0]]))
+        tables.append(("4", result.t4_scores, result.t4_paper, result.t4_differences))
+    else:  # no complete fine-tuning generation collection: every key says so instead of a number
+        out.update(unchecked_facts("4", TARGETS) | {"t4_tests": "n/a", "t4_runs": "n/a"}
+                   | {f"t4_gpt_ref_{target}": "n/a" for target in TARGETS})
     if result.has_t3:
         tables.append(("3", result.t3_scores, result.t3_paper, result.t3_differences))
     else:
@@ -108,8 +130,11 @@ def facts(result: MetricResult) -> dict[str, object]:
             part = differences[differences["target"] == target]
             for key, (a, b) in (("gs", (GPT, SIM)), ("gr", (GPT, REFERENCE)), ("sr", (SIM, REFERENCE))):
                 out.update(claim_facts(part, a, b, f"t{table}_{key}_{target}"))
-    across = [result.t4_across] + ([result.t3_across] if result.has_t3 else [])
-    out.update(across_facts(pd.concat(across, ignore_index=True), "metric"))
+    across = ([result.t4_across] if result.has_t4 else []) + ([result.t3_across] if result.has_t3 else [])
+    if across:
+        out.update(across_facts(pd.concat(across, ignore_index=True), "metric"))
+    else:
+        out.update({"metric_lds_shown": 0, "metric_lds_cells": 0, "metric_max_runs": 0})
     return out
 
 
@@ -135,7 +160,7 @@ def unchecked_facts(table: str, targets: Sequence[str]) -> dict[str, object]:
     out: dict[str, object] = {}
     for target in targets:
         for pair in ("gs", "gr", "sr"):
-            for part in ("diff", "interval", "n", "flat", "why", "groups"):
+            for part in ("said", "diff", "interval", "n", "flat", "why", "groups"):
                 out[f"t{table}_{pair}_{target}_{part}"] = "n/a"
             out[f"t{table}_{pair}_{target}_claim"] = "not testable"
         for key in ("wins", "red"):
@@ -144,9 +169,13 @@ def unchecked_facts(table: str, targets: Sequence[str]) -> dict[str, object]:
     return out
 
 
-def table3_status(metrics: Sequence[str], groups: Mapping[str, Sequence[int]] | None) -> str:
-    """What the instruction-tuning collection offers Table 3: its metrics and test examples per generation task, or
-    that it recorded no generation metric (`groups` None)."""
+def table3_status(metrics: Sequence[str], groups: Mapping[str, Sequence[int]] | None,
+                  mixture: Progress | None = None) -> str:
+    """What the instruction-tuning collection offers Table 3: its metrics and test examples per generation task, that
+    it recorded no generation metric (`groups` None), or that it is not complete at this scale (`mixture`)."""
+    if mixture is not None and not mixture.complete:
+        return (f"it is not complete at this scale ({mixture.name}: {mixture.runs_text}), so this build has no "
+                "Table 3 counterpart")
     if groups is None:
         return f"it records only {', '.join(metrics)}, so this build has no Table 3 counterpart"
     return (f"it records {', '.join(metrics)}, with "

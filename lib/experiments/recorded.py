@@ -6,7 +6,7 @@ spread between runs, and how often BLEU / ROUGE-L never move.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -16,7 +16,7 @@ from lib.collect import StoredCollection, load_config
 from lib.curriculum_signal import curriculum_signal, signal_table
 from lib.dynamics import Dynamics
 from lib.experiments.settings import FINE_TUNING_TASKS, GENERATION_TASKS, INSTRUCTION_TUNING, task_label
-from lib.experiments.store import CONFIGS, committed, stored
+from lib.experiments.store import CONFIGS, Progress, committed, progress, skipped_sentence, stored
 from lib.experiments.wording import fmt, number
 from lib.metrics import GENERATION_NAMES
 from lib.scales import PAPER_SIZE_COLLECTIONS
@@ -118,6 +118,12 @@ class RecordedResult:
     generation: dict[str, Dynamics]        # generation_dynamics
     signal: pd.DataFrame                   # curriculum-signal figures per collection and metric, compared ones last
     compared: dict[str, str]               # label -> task of the committed collections shown beside the scale's
+    skipped: list[Progress] = field(default_factory=list)  # asked-for collections left out: incomplete at this scale
+
+    @property
+    def skipped_text(self) -> str:
+        """The sentence naming the collections left out with their runs collected ('' when none is)."""
+        return skipped_sentence(self.skipped, "these collections are not shown")
 
     @property
     def steps(self) -> dict[str, int]:
@@ -153,8 +159,10 @@ def signal_of(dynamics: Mapping[str, Dynamics], generation: Mapping[str, Dynamic
 def run(scale: str, names: Sequence[str], *, data_dir: str | os.PathLike | None = None,
         compare_with: Mapping[str, str] | None = None) -> RecordedResult:
     """Read the collections `names` of `scale` (collected first where the scale allows), and the committed
-    collections `compare_with` (label -> folder under data/dynamics) whose curriculum signal is shown beside."""
-    collections = {name: stored(scale, name, data_dir=data_dir) for name in names}
+    collections `compare_with` (label -> folder under data/dynamics) whose curriculum signal is shown beside.
+    A collection that is incomplete at a committed scale is left out and listed in `skipped`."""
+    progresses = [progress(scale, name, data_dir) for name in names]
+    collections = {p.name: stored(scale, p.name, data_dir=data_dir) for p in progresses if p.complete}
     dynamics = {name: c.dynamics(require_complete=True) for name, c in collections.items()}
     generation = generation_dynamics(collections)
     others = {label: committed(folder) for label, folder in (compare_with or {}).items()}
@@ -164,7 +172,8 @@ def run(scale: str, names: Sequence[str], *, data_dir: str | os.PathLike | None 
                           timings={name: c.timings() for name, c in collections.items()},
                           spread=spread_summary(dynamics), generation=generation,
                           signal=signal_of(dynamics, generation, compared),
-                          compared={label: c.config["data"]["task"] for label, c in others.items()})
+                          compared={label: c.config["data"]["task"] for label, c in others.items()},
+                          skipped=[p for p in progresses if not p.complete])
 
 
 def signal_display(result: RecordedResult) -> pd.DataFrame:

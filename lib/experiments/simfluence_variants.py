@@ -8,22 +8,24 @@ Adam training of GPTfluence's official code (Table 9 settings), on the fine-tuni
   transitions, `lib.simulators.simfluence_sgd.PAPER_SETTINGS`), the same objective at the same penalty, so the two
   differ only in how the minimum is found: held-out scores, fit seconds and how far their predictions differ.
 
-`run(scale)` returns a `SimfluenceResult` of tidy tables; `facts(result)` is what the chapter glues.
+`run(scale)` returns a `SimfluenceResult` of tidy tables; `facts(result)` is what the chapter glues. Which
+collections each part uses is the scale's `ablations.ablation_grid` (`variant_tasks`, `adam_tasks`); an incomplete
+collection is left out and listed in `skipped`.
 """
 from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
 from lib.dynamics import Dynamics
+from lib.experiments.ablations import Skipped, ablation_grid, complete_only
 from lib.experiments.comparisons import Case, claim_facts, difference_table
 from lib.experiments.scoring import REFERENCE, mean_trajectory
-from lib.experiments.settings import FINE_TUNING_TASKS
 from lib.experiments.simulation import split_or_none
 from lib.experiments.store import dynamics
 from lib.experiments.tables import values_with_std
@@ -139,6 +141,7 @@ class SimfluenceResult:
     adam: dict               # the Adam settings used
     variant_differences: pd.DataFrame | None = None  # VARIANT_PAIRS per task and over the tasks
     fit_differences: pd.DataFrame | None = None      # Adam against the closed form per task and over the tasks
+    skipped: list[Skipped] = field(default_factory=list)  # parts left out ("variants", "adam"): incomplete collections
 
 
 VARIANT_PAIRS = {"sv_la": ("Simfluence-Linear", "Simfluence-Additive"),
@@ -149,23 +152,30 @@ curriculum-blind reference."""
 FIT_PAIR = {"sv_ac": (ADAM, CLOSED_FORM)}
 
 
-def run(scale: str, *, tasks: Sequence[str] | None = None, adam: dict | None = None,
-        data_dir: str | os.PathLike | None = None) -> SimfluenceResult:
-    """Variants and closed form vs Adam on the loss of each fine-tuning collection of `scale`."""
-
-    tasks = list(tasks or FINE_TUNING_TASKS)
-    runs = {task: dynamics(scale, task, data_dir=data_dir) for task in tasks}
+def run(scale: str, *, tasks: Sequence[str] | None = None, adam_tasks: Sequence[str] | None = None,
+        adam: dict | None = None, data_dir: str | os.PathLike | None = None) -> SimfluenceResult:
+    """The variants on the loss of each of `tasks` and closed form vs Adam on each of `adam_tasks` (default: the
+    scale's `ablation_grid`; Adam's tasks default to `tasks` when these are given), complete collections only."""
+    grid = ablation_grid(scale)
+    adam_tasks = list(adam_tasks or (grid.adam_tasks if tasks is None else tasks))
+    tasks = list(tasks or grid.variant_tasks)
+    skipped: list[Skipped] = []
+    tasks = complete_only(scale, tasks, "variants", "Simfluence's variants on these tasks", skipped, data_dir)
+    adam_tasks = complete_only(scale, adam_tasks, "adam", "the closed form against Adam on these tasks", skipped,
+                               data_dir)
+    runs = {task: dynamics(scale, task, data_dir=data_dir) for task in dict.fromkeys(tasks + adam_tasks)}
     variant_cases: list[Case] = []
     fit_cases: list[Case] = []
-    variants = pd.concat([variant_scores(d, task=task, cases=variant_cases) for task, d in runs.items()],
+    variants = pd.concat([variant_scores(runs[task], task=task, cases=variant_cases) for task in tasks],
                          ignore_index=True)
-    fits = pd.concat([fit_comparison(d, adam=adam, task=task, cases=fit_cases) for task, d in runs.items()],
+    fits = pd.concat([fit_comparison(runs[task], adam=adam, task=task, cases=fit_cases) for task in adam_tasks],
                      ignore_index=True)
     return SimfluenceResult(variants=variants, fits=fits, paper=paper_variant_rows(),
                             adam={**PAPER_SETTINGS, **(adam or {})},
                             variant_differences=difference_table(variant_cases, list(VARIANT_PAIRS.values()),
                                                                  shared_runs=False),
-                            fit_differences=difference_table(fit_cases, list(FIT_PAIR.values()), shared_runs=False))
+                            fit_differences=difference_table(fit_cases, list(FIT_PAIR.values()), shared_runs=False),
+                            skipped=skipped)
 
 
 def best_variant_counts(table: pd.DataFrame, by: Sequence[str], metric: str = "mse") -> dict[str, int]:

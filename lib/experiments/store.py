@@ -9,7 +9,9 @@ so an interrupted collection is finished, never redone. Chapters hold the return
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 import pandas as pd
 
@@ -83,3 +85,41 @@ def collections_table(scale: str) -> pd.DataFrame:
     if not rows:
         raise ValueError(f"no collection configs for scale {scale!r} in {CONFIGS / scale}")
     return pd.DataFrame(rows).set_index("collection")
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How many of a collection's planned runs are stored: a chapter skips an incomplete one and says so."""
+
+    scale: str
+    name: str
+    finished: int
+    planned: int
+    collects: bool = False  # the scale collects missing runs on first use (smoke), so it counts as complete
+
+    @property
+    def complete(self) -> bool:
+        """Whether a chapter may read it: every run stored, or the scale collects the missing ones."""
+        return self.collects or self.finished >= self.planned
+
+    @property
+    def runs_text(self) -> str:
+        """'3 of 24 runs collected'."""
+        return f"{self.finished} of {self.planned} runs collected"
+
+
+def progress(scale: str, name: str, data_dir: str | os.PathLike | None = None) -> Progress:
+    """The stored runs of collection `name` at `scale` against its config's planned runs (nothing is collected)."""
+    config = collection_config(scale, name, data_dir)
+    finished = StoredCollection(dynamics_folder(scale, name)).finished_runs_of(config)
+    return Progress(scale, name, finished, config.runs.total, collects=collects_missing(scale))
+
+
+def skipped_sentence(missing: Iterable[Progress], what: str) -> str:
+    """A sentence naming what is left out because its collections are incomplete ('' when none is), e.g.
+    "Not run at this scale until its collection is complete: WebNLG checkpoint intervals (webnlg: 3 of 24 runs
+    collected)."."""
+    parts = [f"{p.name}: {p.runs_text}" for p in missing]
+    if not parts:
+        return ""
+    return f"Not run at this scale until its collections are complete: {what} ({'; '.join(parts)})."

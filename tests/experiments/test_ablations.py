@@ -5,11 +5,14 @@ import pandas as pd
 import pytest
 
 from lib.experiments import ablations
-from lib.experiments.ablations import (checkpoint_interval_ablation, encoder_ablation, encoder_facts, interval_facts,
-                                       markov_order_ablation, model_description, model_size_ablation, order_facts,
-                                       size_facts, table10_beside, table10_wide, usable_intervals, usable_orders)
+from lib.experiments.ablations import (PAPER_SIZE_GRID, FitMemo, ablation_grid, checkpoint_interval_ablation,
+                                       encoder_ablation, encoder_facts, interval_facts, markov_order_ablation,
+                                       model_description, model_size_ablation, order_facts, size_facts,
+                                       table10_beside, table10_wide, usable_intervals, usable_orders)
 from lib.experiments.scoring import REFERENCE, mean_trajectory
-from lib.experiments.store import collection_config, dynamics, stored
+from lib.experiments.settings import FINE_TUNING_TASKS, INSTRUCTION_TUNING
+from lib.experiments.simulation import simulate_methods
+from lib.experiments.store import Progress, collection_config, dynamics, progress, stored
 from lib.metrics import evaluate
 from lib.simulators import GPTfluenceConfig
 
@@ -307,3 +310,99 @@ def test_comparison_facts_glue_every_claim_the_scoreboard_reads(sst2):
     assert facts["size_largest"].startswith("large") and facts["size_gs_n"] == "2 held-out runs x 8 test examples"
     # the truth plus growing noise: GPTfluence (least noise) beats the others, pooled over the two tasks
     assert facts["interval_gs_last_claim"] == "holds" and facts["order_high_n"].startswith("4 held-out runs")
+
+
+# ------------------------------------------------ the grid per scale, shared fits, parts left out
+
+def test_default_and_smoke_keep_the_full_grid_so_the_default_book_does_not_move():
+    for scale in ("smoke", "default"):
+        grid = ablation_grid(scale)
+        assert grid.interval_tasks == FINE_TUNING_TASKS and grid.intervals == (1, 2, 3, 4, 5, 6, 8, 10)
+        assert dict(grid.order_targets) == {"rte": ("loss",), "webnlg": ("loss", "bleu", "rougeL")}
+        assert grid.orders == (1, 2, 3, 5, 10)
+        assert grid.encoder_collection == INSTRUCTION_TUNING and grid.size_collections == ("sst2", "sst2_size2")
+        assert grid.variant_tasks == FINE_TUNING_TASKS and grid.adam_tasks == FINE_TUNING_TASKS
+
+
+def test_paper_size_grid_keeps_the_ends_of_each_range_on_two_tasks():
+    grid = ablation_grid("paper_size")
+    assert grid is PAPER_SIZE_GRID
+    assert grid.interval_tasks == ("sst2", "webnlg") and grid.intervals == (1, 4, 10)
+    assert dict(grid.order_targets) == {"rte": ("loss",), "webnlg": ("loss",)} and grid.orders == (1, 2, 5)
+    assert grid.adam_tasks == ("sst2",) and grid.variant_tasks == FINE_TUNING_TASKS
+    with pytest.raises(ValueError, match="unknown scale 'huge'"):
+        ablation_grid("huge")
+
+
+def test_interval_k1_and_order_n1_are_the_plain_fit_made_once(sst2):
+    encoder, fits = HashEncoder(), FitMemo()
+    interval = checkpoint_interval_ablation(sst2, [1, 3], encoder=encoder, gptfluence=FAST, fits=fits, task="sst2")
+    assert (fits.made, fits.reused) == (4, 0)  # two methods at two intervals: k = 3 is other runs' values
+    orders = markov_order_ablation(sst2, [1, 2], encoder=encoder, gptfluence=FAST, fits=fits, task="sst2")
+    assert (fits.made, fits.reused) == (5, 2)  # order 2 is new; GPTfluence n = 1 and Simfluence are the k = 1 fits
+    main = simulate_methods(sst2, ["Simfluence", "GPTfluence"], encoder=encoder, gptfluence=FAST).table
+    k1 = interval[(interval["interval"] == 1) & interval["method"].isin(["Simfluence", "GPTfluence"])]
+    n1 = orders[(orders["order"] == 1) & (orders["scored"] == ablations.OWN_STEPS)
+                & orders["method"].isin(["Simfluence", "GPTfluence"])]
+    on = ["method", "metric"]
+    for rows in (k1, n1):  # both equal the main fit's scores, made without any memo
+        joined = rows[on + ["value"]].merge(main[on + ["value"]], on=on, suffixes=("", "_main"))
+        assert len(joined) == len(main)
+        np.testing.assert_allclose(joined["value"], joined["value_main"], equal_nan=True)
+
+
+def test_model_size_reuses_the_interval_fit_of_the_same_collection(sst2):
+    encoder, fits = HashEncoder(), FitMemo()
+    checkpoint_interval_ablation(sst2, [1], encoder=encoder, gptfluence=FAST, fits=fits, task="sst2")
+    other = sst2.select_runs(np.arange(sst2.n_runs))  # the same runs under another name
+    model_size_ablation({"sst2": sst2, "copy": other}, {n: {"model": n, "regime": "full", "parameters": 1.0,
+                                                            "trainable": 1.0} for n in ("sst2", "copy")},
+                        encoder=encoder, gptfluence=FAST, fits=fits)
+    assert (fits.made, fits.reused) == (2, 4)
+
+
+def test_fitted_methods_refuse_methods_fitted_on_the_held_out_runs(sst2):
+    with pytest.raises(ValueError, match="Grad-Dot"):
+        ablations.fitted_methods(sst2, ["Grad-Dot"], encoder=HashEncoder(), gptfluence=FAST, fits=FitMemo())
+
+
+def incomplete(names):
+    """A stand-in for store.progress: the collections `names` have 3 of 24 runs, the others all theirs."""
+    def fake(scale, name, data_dir=None):
+        return Progress(scale, name, 3 if name in names else 24, 24)
+    return fake
+
+
+def test_a_part_on_an_incomplete_collection_is_left_out_and_named(sst2, monkeypatch):
+    tiny = ablations.AblationGrid(
+        interval_tasks=("sst2", "webnlg"), intervals=(1,), order_targets={"sst2": ("loss",), "webnlg": ("loss",)},
+        orders=(1,), encoder_collection=INSTRUCTION_TUNING, size_collections=("sst2", "sst2_size2"),
+        variant_tasks=("sst2",), adam_tasks=("sst2",), why="test")
+    monkeypatch.setitem(ablations.GRIDS, "smoke", tiny)
+    monkeypatch.setattr(ablations, "progress", incomplete({"webnlg", INSTRUCTION_TUNING, "sst2_size2"}))
+    monkeypatch.setattr(ablations, "gptfluence_config", lambda scale: FAST)
+    result = ablations.run("smoke", encoder=HashEncoder(), encoder_loader=lambda name: HashEncoder(name))
+    assert set(result.interval["task"]) == {"sst2"} and set(result.orders["task"]) == {"sst2"}
+    assert not result.has("encoder") and not result.has("size") and result.has("interval")
+    assert (result.fits_made, result.fits_reused) == (2, 2)  # order 1 on sst2 is the k = 1 fit
+    text = ablations.skipped_text(result.skipped, "interval")
+    assert "webnlg: 3 of 24 runs collected" in text and "sst2:" not in text
+    assert "sst2_size2: 3 of 24 runs collected" in ablations.skipped_text(result.skipped, "size")
+    assert f"{INSTRUCTION_TUNING}: 3 of 24" in ablations.skipped_text(result.skipped, "encoder")
+    facts = ablations.facts(result)  # no numbers for the parts left out, the others' as always
+    assert not any(k.startswith(("encoder_best", "size_", "order_webnlg")) for k in facts)
+    assert "interval_dense_claim" in facts and "order_sst2_loss_best_mse_same" in facts
+
+
+def test_nothing_is_left_out_when_every_collection_is_complete(monkeypatch):
+    monkeypatch.setattr(ablations, "progress", incomplete(set()))
+    skipped = []
+    assert ablations.complete_only("smoke", ["sst2", "rte"], "interval", "x", skipped) == ["sst2", "rte"]
+    assert skipped == [] and ablations.skipped_text(skipped, "interval") == ""
+
+
+def test_every_collection_of_the_default_grid_is_complete_at_default():
+    grid = ablation_grid("default")
+    names = {*grid.interval_tasks, *grid.order_targets, grid.encoder_collection, *grid.size_collections,
+             *grid.variant_tasks, *grid.adam_tasks}
+    assert all(progress("default", name).complete for name in names)

@@ -1,0 +1,21 @@
+"""The metric chapter without complete generation collections: no numbers, every glued key says why."""
+from lib.experiments import metric_simulation
+from lib.experiments.store import Progress, progress
+from lib.experiments.settings import GENERATION_TASKS, INSTRUCTION_TUNING
+
+
+def test_no_complete_collection_gives_no_tables_and_says_so(monkeypatch):
+    monkeypatch.setattr(metric_simulation, "progress", lambda scale, name, data_dir=None: Progress(scale, name, 1, 24))
+    result = metric_simulation.run("smoke", encoder=None)
+    assert not result.has_t3 and not result.has_t4 and result.tasks == []
+    assert {p.name for p in result.skipped} == {INSTRUCTION_TUNING, *GENERATION_TASKS}
+    assert "webnlg: 1 of 24 runs collected" in result.skipped_text
+    facts = metric_simulation.facts(result)
+    assert facts["t4_gs_bleu_claim"] == "not testable" and facts["t4_gs_bleu_said"] == "n/a"
+    assert facts["t3_gs_rougeL_claim"] == "not testable" and facts["t4_runs"] == "n/a"
+    assert f"{INSTRUCTION_TUNING}: 1 of 24 runs collected" in facts["t3_status"]
+    assert facts["metric_lds_cells"] == 0
+
+
+def test_every_collection_of_the_chapter_is_complete_at_default():
+    assert all(progress("default", name).complete for name in (INSTRUCTION_TUNING, *GENERATION_TASKS))
