@@ -2,8 +2,8 @@
 
 One small file per (method, run): the scores [train subset, tests] in float64, the example ids and a JSON
 string with the timings, settings and replay checks, and the machine's load when the file was written
-(info["machine_load"]: the timings are wall seconds, so they say little without it). The collection's own files are never touched; the
-loaders of the collection ignore this folder.
+(info["machine_load"]: the timings are wall seconds, so they say little without it). The collection's own
+files are never touched; the loaders of the collection ignore this folder.
 """
 from __future__ import annotations
 

@@ -5,6 +5,11 @@ simulators of `simulate_methods` (a few repeats, median); FLOPs are counted anal
 simulators work with, in one convention for every method: a multiply-add is 2 FLOPs, an addition or a
 multiplication 1, table lookups, ReLU and copies 0. `run(scale, collection)` measures all of it into a
 `CostResult`; `facts(result)` is what the chapter glues.
+
+EK-FAC and TRAK (lib/attribution) are not simulators fitted here: their scores were computed once per held-out run of
+the paper-size top-block collections and stored with the timings of that computation. `attribution_cost` reads those
+timings (wall seconds of fitting and scoring, the process's CPU seconds, the machine load where recorded) beside the
+seconds the collector spent on the same runs' gradient dot products, which TracIn-CP and Grad-Dot consume.
 """
 from __future__ import annotations
 
@@ -12,11 +17,14 @@ import os
 import statistics
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
+from lib.attribution.store import load_scores, load_self_scores
+from lib.collect import StoredCollection
 from lib.data import get_task
 from lib.dynamics import Dynamics
 from lib.experiments.settings import gptfluence_config
@@ -24,6 +32,7 @@ from lib.experiments.simulation import SimulationResult, per_trajectory_seconds,
 from lib.experiments.store import stored
 from lib.experiments.wording import fmt, published, ratio_phrase, sci
 from lib.models import load_causal_lm
+from lib.paths import REPO_ROOT
 from lib.paper import paper_rows
 from lib.simulators import GPTfluenceConfig
 
@@ -300,6 +309,104 @@ def cost_shapes(result: SimulationResult, dyn: Dynamics, examples: pd.DataFrame,
         gpt_parameters=int(sum(p.numel() for p in model.parameters())),
         train_tokens=float(pool_targets.mean()), test_tokens=float(target_tokens(tests).mean()),
         subset_tokens=float(subset * (prompt_tokens + pool_targets).mean()))
+
+
+# ---------------------------------------------------------------------------------------------------- EK-FAC, TRAK
+
+ATTRIBUTION_COLLECTIONS = ("paper_size/sst2", "paper_size/rte", "paper_size/sst2_mislabel")
+"""The committed collections (folders under data/dynamics) with stored EK-FAC and TRAK scores."""
+ATTRIBUTION_NAMES = {"ekfac": "EK-FAC", "trak": "TRAK"}
+GRADIENT_ROW = "TracIn-CP / Grad-Dot"
+"""The row of the gradient dot products the collector records (every setting of both methods in one pass)."""
+NOT_RECORDED = "not recorded"
+
+
+def attribution_timings(folder: str | os.PathLike) -> pd.DataFrame:
+    """One row per stored EK-FAC / TRAK result of a collection folder (pairwise scores and self-influence): what it
+    scored, wall seconds of the fit and of the scoring, of the run's replay, the process's CPU seconds over fit and
+    scoring (NaN where not recorded), its torch threads, and the 1-minute load average when the result was written
+    (NaN where not recorded)."""
+    rows = []
+    for method, name in ATTRIBUTION_NAMES.items():
+        for kind, results in (("pairwise", load_scores(folder, method)),
+                              ("self-influence", load_self_scores(folder, method))):
+            for run, r in results.items():
+                scored = (f"{len(r.train_ids)} train x {len(r.test_ids)} tests" if kind == "pairwise"
+                          else f"{len(r.ids)} pool examples, each on itself")
+                load = r.info.get("machine_load", {}).get("load_average_1_5_15")
+                parameters = r.info.get("tracked_parameters", r.info.get("parameters"))
+                rows.append({"method": name, "kind": kind, "run": int(run), "scored": scored, "parameters": parameters,
+                             "fit": float(r.seconds["fit"]), "score": float(r.seconds["score"]),
+                             "replay": float(r.seconds.get("replay", np.nan)),
+                             "cpu": float(r.info.get("cpu_seconds", np.nan)), "threads": r.info.get("threads"),
+                             "load": float(load[0]) if load else np.nan})
+    return pd.DataFrame(rows, columns=["method", "kind", "run", "scored", "parameters", "fit", "score", "replay", "cpu",
+                                       "threads", "load"])
+
+
+def _spread(values: Sequence[float]) -> str:
+    """'median [min, max] (n k)' of the finite values, NOT_RECORDED when there is none."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if not v.size:
+        return NOT_RECORDED
+    return f"{fmt(np.median(v))} [{fmt(v.min())}, {fmt(v.max())}] (n {v.size})"
+
+
+def attribution_cost(folders: Sequence[str] = ATTRIBUTION_COLLECTIONS, root: str | os.PathLike | None = None
+                     ) -> pd.DataFrame:
+    """Per collection, method and kind: runs, what was scored, and the median [min, max] over runs of wall seconds
+    (fit, scoring, the run's replay), CPU seconds and CPU share (CPU / wall of fit and scoring: below 1 the process
+    waited for the CPU), and the load average; beside them, per collection with pairwise scores, the collector's
+    wall seconds of gradient dot products in the same held-out runs (TracIn-CP's and Grad-Dot's inputs). `root`:
+    the folder the collection folders are under (default: the committed dynamics)."""
+    base = Path(root) if root is not None else REPO_ROOT / "data" / "dynamics"
+    rows = []
+    for name in folders:
+        folder = base / name
+        timings = attribution_timings(folder)
+        for (method, kind), group in timings.groupby(["method", "kind"], sort=False):
+            wall = group["fit"] + group["score"]
+            rows.append({"collection": name, "method": method, "kind": kind, "runs": len(group),
+                         "scored": group["scored"].iloc[0], "parameters": f"{int(group['parameters'].iloc[0]):,}",
+                         "fit (s)": _spread(group["fit"]), "scoring (s)": _spread(group["score"]),
+                         "wall (s)": _spread(wall), "CPU (s)": _spread(group["cpu"]),
+                         "CPU share": _spread(group["cpu"] / wall), "replay (s)": _spread(group["replay"]),
+                         "load average": _spread(group["load"])})
+        if (timings["kind"] == "pairwise").any():
+            held_out = timings.loc[timings["kind"] == "pairwise", "run"].unique()
+            recorded = StoredCollection(folder).timings()
+            recorded = recorded[recorded["gradients"] & recorded.index.isin(held_out)]
+            rows.append({"collection": name, "method": GRADIENT_ROW, "kind": "gradient dot products, while training",
+                         "runs": len(recorded), "scored": "every checkpoint's and step's dot products",
+                         "parameters": "LM head", "fit (s)": "-", "scoring (s)": _spread(recorded["gradient_seconds"]),
+                         "wall (s)": _spread(recorded["gradient_seconds"]),
+                         "CPU (s)": NOT_RECORDED, "CPU share": NOT_RECORDED, "replay (s)": "-",
+                         "load average": NOT_RECORDED})
+    return pd.DataFrame(rows)
+
+
+def attribution_display(table: pd.DataFrame) -> pd.DataFrame:
+    """`attribution_cost` for the page: one row per collection, method and kind, the text columns only."""
+    shown = ["runs", "scored", "parameters", "fit (s)", "scoring (s)", "wall (s)", "CPU (s)", "CPU share",
+             "replay (s)", "load average"]
+    return table.set_index(["collection", "method", "kind"])[shown]
+
+
+def attribution_facts(table: pd.DataFrame) -> dict[str, object]:
+    """Glue keys `att_<collection>_<method>_<kind>_{cpu,wall,runs}` (collection: the folder's last part; kind:
+    "pair" or "self"; the gradient dot products' `att_<collection>_grad_...`): CPU and wall seconds (fit + scoring)
+    as median [min, max] (n) over the runs, and the runs; `att_load` says whether any row recorded the machine load."""
+    out: dict[str, object] = {}
+    kinds = {"pairwise": "pair", "self-influence": "self"}
+    for r in table.to_dict("records"):
+        method = {"EK-FAC": "ekfac", "TRAK": "trak", GRADIENT_ROW: "grad"}[r["method"]]
+        key = f"att_{Path(r['collection']).name}_{method}" + (f"_{kinds[r['kind']]}" if method != "grad" else "")
+        out.update({f"{key}_cpu": r["CPU (s)"], f"{key}_wall": r["wall (s)"], f"{key}_runs": int(r["runs"])})
+    recorded = table["load average"] != NOT_RECORDED
+    out["att_load"] = (f"recorded for {int(recorded.sum())} of {len(table)} rows" if recorded.any()
+                       else "not recorded for any of these results (all were written before the stores recorded it)")
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------- the chapter

@@ -230,8 +230,8 @@ def no_self_influence_reason(noisy: CollectionConfig, name: str) -> str:
     """Why `name` has no self-influence for the noisy collection, from its config: EK-FAC and TRAK score the top-block
     regime's trained parameters only; in that regime the vectors simply were not computed."""
     if noisy.model.regime != "top":
-        return (f"no {name} self-influence: the noisy collection trains in the '{noisy.model.regime}' regime, and "
-                f"{name} is computed only for the top-block regime's trained parameters")
+        return (f"none: the noisy collection trains in the '{noisy.model.regime}' regime; {name} is computed for the "
+                f"top-block regime only")
     return f"no {name} self-influence is stored for the noisy collection ({noisy.model.name}, top-block regime)"
 
 
@@ -325,17 +325,19 @@ def detection_differences(scores: Mapping[str, Mapping[int, float]], pool_ids: S
 
 def detection_display(table: pd.DataFrame) -> pd.DataFrame:
     """`detection_table` for the page: AUC [interval], the share of the flipped found in each top fraction, the
-    pool examples scored, and for a ranking without scores its reason in place of the numbers."""
+    pool examples scored, and a note: for a ranking without scores its reason (its numbers "-"), for random how its
+    interval is made."""
     found = [c for c in table.columns if c.startswith("found ")]
     rows = []
     for r in table.to_dict("records"):
         if r["note"]:
-            rows.append({"method": r["method"], "AUC [95% interval]": r["note"], **{c: "-" for c in found},
-                         "pool examples scored": "-"})
+            rows.append({"method": r["method"], "AUC [95% interval]": "-", **{c: "-" for c in found},
+                         "pool examples scored": "-", "note": r["note"]})
             continue
-        rows.append({"method": r["method"], "AUC [95% interval]": f"{fmt(r['auc'])} {interval_text(r['low'], r['high'])}"
-                     + (" (min, max over rankings)" if r["method"] == RANDOM else ""),
-                     **{c: fmt(r[c]) for c in found}, "pool examples scored": f"{r['scored']} of {r['pool']}"})
+        auc = f"{fmt(r['auc'])} {interval_text(r['low'], r['high'])}"
+        rows.append({"method": r["method"], "AUC [95% interval]": auc,
+                     **{c: fmt(r[c]) for c in found}, "pool examples scored": f"{r['scored']} of {r['pool']}",
+                     "note": f"interval: {r['interval']}" if r["method"] == RANDOM else ""})
     return pd.DataFrame(rows).set_index("method").rename(columns={c: f"flipped {c}" for c in found})
 
 
@@ -563,8 +565,9 @@ class MislabelResult:
 def run(scale: str, *, encoder, fractions: Sequence[float] | None = None, settings: MislabelSettings | None = None,
         collect_missing: bool | None = None, data_dir: str | os.PathLike | None = None,
         store: RetrainingStore | None = None) -> MislabelResult:
-    """The chapter: rank the noisy pool (GPTfluence twice, TracIn-CP, EK-FAC and TRAK where stored, random), fix the top fractions, retrain on the whole cleaned pool (or read
-    the stored retrainings), tabulate, and compare the rankings' accuracy after retraining (`accuracy_differences`)."""
+    """The chapter: rank the noisy pool (GPTfluence twice, TracIn-CP, EK-FAC and TRAK where stored, random), fix the
+    top fractions, retrain on the whole cleaned pool (or read the stored retrainings), tabulate, compare the rankings'
+    accuracy after retraining (`accuracy_differences`) and how well each finds the flipped labels (`detect`)."""
     settings = settings or SETTINGS[scale]
     fractions = settings.fractions if fractions is None else fractions
     if collect_missing is None:
