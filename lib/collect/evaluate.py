@@ -23,6 +23,7 @@ from lib.precision import bf16_autocast
 
 from .bottom_cache import ContinuationCache
 from .config import EvalSettings
+from .decode import sample_tokens
 from .encoding import EncodedExample, TargetBatch, encode_examples, length_sorted_batches
 from .generation_metrics import generation_scores, references_of
 from .gradients import HeadStats
@@ -67,7 +68,7 @@ class Evaluator:
 
     def __init__(self, tokenizer, tests: Sequence, *, settings: EvalSettings, metrics: Sequence[str],
                  max_length: int, append_eos, device: torch.device, bf16: bool,
-                 states: Mapping[int, torch.Tensor] | None = None, reuse_bottom: bool = False):
+                 states: Mapping[int, torch.Tensor] | None = None, reuse_bottom: bool = False, lean: bool = True):
         self.tokenizer = tokenizer
         self.tests = list(tests)
         self.test_ids = np.array([int(e.id) for e in self.tests], dtype=np.int64)
@@ -87,9 +88,12 @@ class Evaluator:
         self._prefixes: dict[int, PromptPrefix] = {}  # per generation batch (its start in length order)
         self.reuse_bottom = reuse_bottom  # top-block regime: reuse the bottom along unchanged continuations
         self._continuations: dict[int, ContinuationCache] = {}  # per generation batch, like _prefixes
+        self.lean = lean  # decode with `sample_tokens` (same token ids as `generate`, finished rows dropped)
+        self._stop_ids: list[int] = []
         if self.generation_metrics and settings.stop_at_newline:
             stop_ids = newline_token_ids(tokenizer)
             self._stop = _StopOnTokens(stop_ids) if stop_ids else None
+            self._stop_ids = stop_ids
 
     @property
     def eval_tokens(self) -> int:
@@ -171,12 +175,18 @@ class Evaluator:
                         if start not in self._continuations:
                             self._continuations[start] = ContinuationCache(top, len(chunk), s.max_new_tokens)
                         reuse = self._continuations[start].generating()
-                with reuse:
-                    out = model.generate(input_ids=ids, attention_mask=mask, past_key_values=cache,
-                                         generation_config=config, stopping_criteria=stopping,
-                                         logits_processor=processors)
+                if self.lean and not self.reuse_bottom:
+                    new = sample_tokens(model, ids, mask, cache=cache, decoding=s.decoding, top_p=s.top_p,
+                                        temperature=s.temperature, max_new_tokens=s.max_new_tokens,
+                                        pad_id=int(self.tokenizer.pad_token_id), eos_id=self.tokenizer.eos_token_id,
+                                        stop_ids=self._stop_ids)
+                else:
+                    with reuse:
+                        new = model.generate(input_ids=ids, attention_mask=mask, past_key_values=cache,
+                                             generation_config=config, stopping_criteria=stopping,
+                                             logits_processor=processors)[:, width:]
                 for r, i in enumerate(chunk):
-                    text = self.tokenizer.decode(out[r, width:].tolist(), skip_special_tokens=True)
+                    text = self.tokenizer.decode(new[r].tolist(), skip_special_tokens=True)
                     if s.stop_at_newline:
                         text = text.split("\n", 1)[0]
                     texts[i] = text.strip()

@@ -38,8 +38,8 @@ def _model(arch: str, sliding_window: int = 64):
     return model.float().eval(), tokenizer
 
 
-def _left_padded(tokenizer):
-    prompts = [tokenizer(p).input_ids for p in PROMPTS]
+def _left_padded(tokenizer, texts=PROMPTS):
+    prompts = [tokenizer(p).input_ids for p in texts]
     width = max(map(len, prompts))
     ids = torch.full((len(prompts), width), tokenizer.pad_token_id, dtype=torch.long)
     mask = torch.zeros_like(ids)
