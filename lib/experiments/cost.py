@@ -387,10 +387,11 @@ def attribution_cost(folders: Sequence[str] = ATTRIBUTION_COLLECTIONS, root: str
 
 
 def attribution_display(table: pd.DataFrame) -> pd.DataFrame:
-    """`attribution_cost` for the page: one row per collection, method and kind, the text columns only."""
-    shown = ["runs", "scored", "parameters", "fit (s)", "scoring (s)", "wall (s)", "CPU (s)", "CPU share",
-             "replay (s)", "load average"]
-    return table.set_index(["collection", "method", "kind"])[shown]
+    """`attribution_cost` for the page: one row per collection and method (a collection's results are of one kind),
+    CPU and wall seconds first, then their parts, the load, and what was scored."""
+    shown = ["CPU (s)", "wall (s)", "fit (s)", "scoring (s)", "CPU share", "replay (s)", "load average", "runs",
+             "scored", "parameters"]
+    return table.assign(scored=table["kind"] + ": " + table["scored"]).set_index(["collection", "method"])[shown]
 
 
 def attribution_facts(table: pd.DataFrame) -> dict[str, object]:

@@ -230,8 +230,7 @@ def no_self_influence_reason(noisy: CollectionConfig, name: str) -> str:
     """Why `name` has no self-influence for the noisy collection, from its config: EK-FAC and TRAK score the top-block
     regime's trained parameters only; in that regime the vectors simply were not computed."""
     if noisy.model.regime != "top":
-        return (f"none: the noisy collection trains in the '{noisy.model.regime}' regime; {name} is computed for the "
-                f"top-block regime only")
+        return f"the noisy collection trains the '{noisy.model.regime}' regime, {name} covers the top-block one"
     return f"no {name} self-influence is stored for the noisy collection ({noisy.model.name}, top-block regime)"
 
 
@@ -324,21 +323,21 @@ def detection_differences(scores: Mapping[str, Mapping[int, float]], pool_ids: S
 
 
 def detection_display(table: pd.DataFrame) -> pd.DataFrame:
-    """`detection_table` for the page: AUC [interval], the share of the flipped found in each top fraction, the
-    pool examples scored, and a note: for a ranking without scores its reason (its numbers "-"), for random how its
-    interval is made."""
+    """`detection_table` for the page: AUC [interval], the share of the flipped found in each top fraction ("top
+    10%", ...), the pool examples scored, and a note: for a ranking without scores its reason (its numbers "-"), for
+    random how its interval is made."""
     found = [c for c in table.columns if c.startswith("found ")]
     rows = []
     for r in table.to_dict("records"):
         if r["note"]:
-            rows.append({"method": r["method"], "AUC [95% interval]": "-", **{c: "-" for c in found},
-                         "pool examples scored": "-", "note": r["note"]})
+            rows.append({"method": r["method"], "AUC [95% interval]": "-", **{c: "-" for c in found}, "scored": "-",
+                         "note": r["note"]})
             continue
         auc = f"{fmt(r['auc'])} {interval_text(r['low'], r['high'])}"
         rows.append({"method": r["method"], "AUC [95% interval]": auc,
-                     **{c: fmt(r[c]) for c in found}, "pool examples scored": f"{r['scored']} of {r['pool']}",
+                     **{c: fmt(r[c]) for c in found}, "scored": f"{r['scored']} of {r['pool']}",
                      "note": f"interval: {r['interval']}" if r["method"] == RANDOM else ""})
-    return pd.DataFrame(rows).set_index("method").rename(columns={c: f"flipped {c}" for c in found})
+    return pd.DataFrame(rows).set_index("method").rename(columns={c: f"top {c[6:]}" for c in found})
 
 
 def rankings(scores: Mapping[str, Mapping[int, float]], pool_ids: Sequence[int],
@@ -726,12 +725,15 @@ def facts(result: MislabelResult) -> dict[str, object]:
 
 def detection_facts(detection: Detection, prefix: str) -> dict[str, object]:
     """Per ranking `<prefix>_<key>_auc` (AUC [95% interval], or its reason), `<prefix>_<key>_found_top` (share of the
-    flipped in the top fraction checked), and per pair of DETECTION_PAIRS `<prefix>_<a>_vs_<b>_auc` (the AUC
+    flipped in the top fraction checked), `<prefix>_det_missing` (the rankings without scores and why, or "none"),
+    and per pair of DETECTION_PAIRS `<prefix>_<a>_vs_<b>_auc` (the AUC
     difference, its paired interval and the verdict on A, or why there is none); `<prefix>_det_n` the sizes."""
     table = detection.table.set_index("method")
     found = [c for c in table.columns if c.startswith("found ")]
+    absent = [f"{name}: {note}" for name, note in zip(table.index, table["note"]) if note and name != RANDOM]
     out: dict[str, object] = {f"{prefix}_det_n": f"{detection.flipped} flipped and {detection.pool - detection.flipped}"
-                                                 f" clean pool examples", f"{prefix}_det_top": found[-1][6:]}
+                                                 f" clean pool examples", f"{prefix}_det_top": found[-1][6:],
+                              f"{prefix}_det_missing": "; ".join(absent) if absent else "none"}
     for name, key in KEYS:
         if name not in table.index:
             continue
@@ -747,9 +749,9 @@ def detection_facts(detection: Detection, prefix: str) -> dict[str, object]:
             r = diffs[(a, b)]
             text = f"{number(r['difference'])} {interval_text(r['low'], r['high'])}: {r['verdict']}"
         else:
-            text = "not compared: " + "; ".join(table.loc[m, "note"] if m in table.index and table.loc[m, "note"]
-                                                else f"no {m} ranking here" for m in (a, b)
-                                                if m not in table.index or table.loc[m, "note"])
+            reasons = [table.loc[m, "note"] if m in table.index else f"no {m} ranking here" for m in (a, b)
+                       if m not in table.index or table.loc[m, "note"]]
+            text = f"not compared ({'; '.join(reasons)})"
         out[f"{prefix}_{KEY[a]}_vs_{KEY[b]}_auc"] = text
     return out
 

@@ -51,7 +51,8 @@ def test_detection_auc_is_the_pairwise_share_and_found_is_the_top_share():
     assert np.isnan(table.loc[TRAK, "auc"]) and table.loc[TRAK, "note"] == "no TRAK here, because"
     shown = detection_display(table.reset_index())
     assert shown.loc[TRAK, "AUC [95% interval]"] == "-" and shown.loc[TRAK, "note"] == "no TRAK here, because"
-    assert shown.loc[EKFAC, "AUC [95% interval]"].startswith("1.00")
+    assert shown.loc[EKFAC, "AUC [95% interval]"].startswith("1.00") and shown.loc[EKFAC, "top 30%"] == "1.00"
+    assert shown.loc[TRACIN, "scored"] == "18 of 20" and shown.loc[RANDOM, "note"].startswith("interval: [min, max]")
 
 
 def test_detection_differences_are_paired_and_decided_by_their_interval():
@@ -69,13 +70,14 @@ def test_detection_differences_are_paired_and_decided_by_their_interval():
     assert out["p_ekfac_vs_tracin_auc"].endswith(": undecided") and out["p_trak_auc"] == "0 [0, 0]"
     assert out["p_gpt_vs_tracin_auc"].startswith("not compared")
     assert out["p_det_n"] == "6 flipped and 14 clean pool examples"
+    assert out["p_det_missing"] == "none"
 
 
 def test_rankings_without_stored_self_influence_say_why_from_the_config(tmp_path):
     full = collection_config("default", "sst2_mislabel")
     top = collection_config("paper_size", "sst2_mislabel")
     scores, reasons = attribution_self_scores(tmp_path, full)
-    assert scores == {} and set(reasons) == {EKFAC, TRAK} and "in the 'full' regime" in reasons[EKFAC]
+    assert scores == {} and set(reasons) == {EKFAC, TRAK} and "trains the 'full' regime, EK-FAC covers" in reasons[EKFAC]
     _, reasons = attribution_self_scores(tmp_path, top)
     assert "no TRAK self-influence is stored" in reasons[TRAK]
     for run, values in ((3, [1.0, 2.0, 0.5]), (4, [3.0, 0.0, 0.5])):
@@ -153,7 +155,8 @@ def test_accuracy_pairs_of_absent_rankings_are_left_out_and_the_facts_say_why():
     assert out["mis_trak_found_list"] == "not ranked (no TRAK, because)"
     assert out["mis_trak_auc"].startswith("not ranked")
     assert out["mis_ekfac_found_list"] == "0.200 / 0.400" and out["mislabel_ekfac_random_claim"] == "holds"
-    assert out["mis_trak_vs_tracin_auc"] == "not compared: no TRAK, because"
+    assert out["mis_trak_vs_tracin_auc"] == "not compared (no TRAK, because)"
+    assert out["mis_det_missing"] == "TRAK: no TRAK, because"
 
 
 @pytest.mark.parametrize("scale", ["default", "paper_size"])
