@@ -124,8 +124,9 @@ SETTINGS = {
     # also computes the frozen bottom's states of the 2 x 200 pool and 2 x 200 test variants once, 122 s in all); on
     # the shared machine (load average 7-9 on 2 cores) it took 300-400 s of wall time. Runs: the random and TracIn-CP
     # rankings reach 56 distinct cleaned pools (nothing fixed, shared by every ranking, + 11 rankings x 5 fractions),
-    # 168 runs, about 1.9 hours of one core; GPTfluence's two rankings add at most 10 pools, 30 runs, 0.3 hours:
-    # at most 198 runs, 2.2 hours, under the ~4 hours that would call for a cheaper design.
+    # 168 runs, about 1.9 hours of one core; EK-FAC's and TRAK's rankings (stored self-influence) add 10 pools that
+    # the others do not reach, 30 runs, 0.3 hours; GPTfluence's two rankings at most 10 pools, 30 runs, 0.3 hours:
+    # at most 228 runs, 2.5 hours, under the ~4 hours that would call for a cheaper design.
     "paper_size": MislabelSettings(
         random_seeds=10, retrain_seeds=3, accuracy_tests=200, retrain_model=PAPER_TOP_REGIME,
         retrain_training={"lr": PAPER_SIZE_REGIME.lr},
