@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,8 @@ import numpy as np
 
 from .config import CollectionConfig
 from .curricula import Curriculum
-from .folder import TEMP_PREFIX, read_json, write_json_atomic
+from .folder import read_json, write_json_atomic
+from .run_store import ConfigRunStore
 
 DESIGN_RUN_INDEX = 0
 """The run index a designed run is trained as (its seed: dropout draws); its curriculum is the given one."""
@@ -121,15 +121,12 @@ def start_losses(config: CollectionConfig, examples=None, *, device: str | None 
     return {int(i): float(v) for i, v in zip(evaluator.test_ids, losses)}
 
 
-class DesignedRunStore:
+class DesignedRunStore(ConfigRunStore):
     """Finished designed runs under one folder: `<config hash[:16]>/<curriculum key>.json`, each written atomically."""
-
-    def __init__(self, folder: str | os.PathLike):
-        self.folder = Path(folder)
 
     def path(self, config: CollectionConfig, curriculum: Curriculum) -> Path:
         """Where the run of `curriculum` under `config` is stored."""
-        return self.folder / config.config_hash[:16] / f"{curriculum_key(curriculum)}.json"
+        return self.config_folder(config) / f"{curriculum_key(curriculum)}.json"
 
     def read(self, config: CollectionConfig, curriculum: Curriculum) -> DesignedRun | None:
         """The stored run, or None when not finished (a file of another config or curriculum is refused)."""
@@ -149,13 +146,7 @@ class DesignedRunStore:
         """Store a finished run atomically (with the config beside it, for whoever reads the folder)."""
         if run.config_hash != config.config_hash:
             raise ValueError(f"run of config {run.config_hash[:16]} cannot be stored as one of {config.config_hash[:16]}")
-        path = self.path(config, run.curriculum)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        described = path.parent / "config.json"
-        if not described.is_file():
-            write_json_atomic(described, {"config_hash": config.config_hash, "config": config.to_dict()})
-        write_json_atomic(path, run.to_json())
-        return path
+        return self.write_payload(config, self.path(config, run.curriculum), run.to_json())
 
     def ensure(self, config: CollectionConfig, designs: Mapping[str, Curriculum], *, collect_missing: bool, how: str,
                device: str | None = None, examples=None) -> dict[str, DesignedRun]:
@@ -176,7 +167,7 @@ class DesignedRunStore:
     def start_losses(self, config: CollectionConfig, *, collect_missing: bool, how: str,
                      examples=None) -> dict[int, float]:
         """`start_losses` of the config, computed once and kept as `<config hash[:16]>/start_losses.json`."""
-        path = self.folder / config.config_hash[:16] / "start_losses.json"
+        path = self.config_folder(config) / "start_losses.json"
         if not path.is_file():
             if not collect_missing:
                 raise FileNotFoundError(f"{path} is missing; {how}")
@@ -187,10 +178,3 @@ class DesignedRunStore:
         if payload.get("config_hash") != config.config_hash:
             raise ValueError(f"{path} holds start losses of config {str(payload.get('config_hash'))[:16]}")
         return {int(k): float(v) for k, v in payload["losses"].items()}
-
-    def clean_temp(self) -> list[Path]:
-        """Remove the temporary files an interrupted write left behind."""
-        removed = list(self.folder.glob(f"*/{TEMP_PREFIX}*"))
-        for p in removed:
-            p.unlink()
-        return removed

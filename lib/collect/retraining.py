@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,8 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from .config import CollectionConfig
-from .folder import TEMP_PREFIX, read_json, write_json_atomic
+from .folder import read_json
+from .run_store import ConfigRunStore
 
 VARIANT_OFFSET = 10**9
 """Id offset of a test example's label-word variants: example id + (j + 1) * offset has target label word j."""
@@ -131,18 +131,15 @@ def retrain_and_score(config: CollectionConfig, run_index: int, *, device: str |
                         seconds=time.perf_counter() - start)
 
 
-class RetrainingStore:
+class RetrainingStore(ConfigRunStore):
     """Finished retraining runs under one folder: `<config hash[:16]>/run-<index>.json`, each written atomically.
 
     Equal configs (e.g. two rankings that fix the same examples) share a folder and so share their runs.
     """
 
-    def __init__(self, folder: str | os.PathLike):
-        self.folder = Path(folder)
-
     def path(self, config: CollectionConfig, run_index: int) -> Path:
         """Where run `run_index` of `config` is stored."""
-        return self.folder / config.config_hash[:16] / f"run-{int(run_index):04d}.json"
+        return self.config_folder(config) / f"run-{int(run_index):04d}.json"
 
     def read(self, config: CollectionConfig, run_index: int) -> RetrainScore | None:
         """The stored result, or None when the run is not finished (a result of another config is refused)."""
@@ -167,13 +164,7 @@ class RetrainingStore:
 
     def write(self, config: CollectionConfig, score: RetrainScore) -> Path:
         """Store a finished run atomically (with the config beside it, for whoever reads the folder)."""
-        path = self.path(config, score.run_index)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        described = path.parent / "config.json"
-        if not described.is_file():
-            write_json_atomic(described, {"config_hash": config.config_hash, "config": config.to_dict()})
-        write_json_atomic(path, score.to_json())
-        return path
+        return self.write_payload(config, self.path(config, score.run_index), score.to_json())
 
     def ensure(self, wanted: Sequence[tuple[CollectionConfig, int]], *, collect_missing: bool, how: str,
                device: str | None = None) -> dict[tuple[str, int], RetrainScore]:
@@ -190,12 +181,6 @@ class RetrainingStore:
             self.write(config, retrain_and_score(config, run_index, device=device))
         return {(c.config_hash, int(i)): self.read(c, i) for c, i in wanted}
 
-    def clean_temp(self) -> list[Path]:
-        """Remove the temporary files an interrupted write left behind."""
-        removed = [p for p in self.folder.glob(f"*/{TEMP_PREFIX}*")]
-        for p in removed:
-            p.unlink()
-        return removed
 
 
 def content_key(fixed_ids: Iterable[int]) -> str:
