@@ -102,6 +102,8 @@ METHOD_COLORS: dict[str, str] = {
     "TracIn-CP (10 ckpts)": "#2ca02c",
     "TracIn-CP (all steps)": "#98df8a",
     "Grad-Dot": "#9467bd",
+    "EK-FAC": "#ff7f0e",
+    "TRAK": "#8c564b",
     "TracIn-CP (10 ckpts), raw": "#2ca02c",
     "TracIn-CP (all steps), raw": "#98df8a",
     "Grad-Dot, raw": "#9467bd",

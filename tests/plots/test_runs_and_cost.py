@@ -54,3 +54,12 @@ def test_style_is_stable():
     assert method_color("Unknown A", 0) != method_color("Unknown B", 1)
     assert method_linestyle("Grad-Dot, raw") == ":" and method_linestyle("GPTfluence") == "-"
     assert metric_label("rougeL") == "ROUGE-L F (0-1)" and metric_label("other") == "other"
+
+
+def test_every_compared_method_has_its_own_colour():
+    """The methods the loss and mislabel chapters plot side by side never share a colour (a fallback would)."""
+    from lib.experiments.paper_size_loss import SECTION_METHODS
+
+    plotted = list(SECTION_METHODS)  # the papers' methods, EK-FAC, TRAK and the curriculum-blind reference
+    assert all(m in METHOD_COLORS for m in plotted)
+    assert len({METHOD_COLORS[m] for m in plotted}) == len(plotted)
