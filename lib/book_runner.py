@@ -222,9 +222,9 @@ def _relative_paths(record: dict) -> None:
 
 
 def tidy_executed(path: Path) -> list[str]:
-    """Make an executed notebook a page (papermill's recorded paths made relative): stderr streams (warnings, progress bars) and both parameters cells (the
-    default and the injected one; the run's parameters are in parameters.json) removed; return the removed stderr's
-    distinct lines."""
+    """Make an executed notebook a page: papermill's recorded paths made relative, stderr streams (warnings,
+    progress bars) and both parameters cells (the default and the injected one; the run's parameters are in
+    parameters.json) removed; return the removed stderr's distinct lines."""
     import nbformat
 
     notebook = nbformat.read(path, as_version=4)
