@@ -22,7 +22,7 @@ from lib.dynamics import Dynamics
 from lib.encoders import load_encoder
 from lib.experiments.comparisons import Case, claim_facts, difference_table
 from lib.experiments.scoring import REFERENCE, mean_trajectory, mean_value
-from lib.experiments.settings import FINE_TUNING_TASKS, INSTRUCTION_TUNING, gptfluence_config
+from lib.experiments.settings import FINE_TUNING_TASKS, INSTRUCTION_TUNING, gptfluence_config, task_label
 from lib.experiments.store import Progress, collection_config, dynamics, progress, skipped_sentence, stored
 from lib.experiments.tables import values_with_std
 from lib.experiments.simulation import SimulationResult, make_simulator, simulate_methods, split_or_none
@@ -467,7 +467,9 @@ def interval_facts(table: pd.DataFrame) -> dict[str, object]:
     ks = sorted(table["interval"].unique())
     k0, k1 = int(ks[0]), int(ks[-1])
     out: dict[str, object] = {"interval_list": ", ".join(map(str, ks)), "interval_max": k1,
-                              "interval_tasks": int(table["task"].nunique()) if "task" in table else 1}
+                              "interval_tasks": int(table["task"].nunique()) if "task" in table else 1,
+                              "interval_task_names": (", ".join(task_label(t) for t in table["task"].unique())
+                                                      if "task" in table else "all")}
     for method, key in (("GPTfluence", "gpt"), ("Simfluence", "sim")):
         for metric in SCORES:
             for k, tag in ((k0, "first"), (k1, "last")):

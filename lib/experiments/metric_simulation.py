@@ -56,7 +56,7 @@ class MetricResult:
     @property
     def skipped_text(self) -> str:
         """The sentence naming the collections left out with their runs collected ('' when none is)."""
-        return skipped_sentence(self.skipped, "this chapter's part on these collections")
+        return skipped_sentence(self.skipped, "the BLEU and ROUGE-L simulations on these collections")
 
     @property
     def has_t3(self) -> bool:

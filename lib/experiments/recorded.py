@@ -123,7 +123,7 @@ class RecordedResult:
     @property
     def skipped_text(self) -> str:
         """The sentence naming the collections left out with their runs collected ('' when none is)."""
-        return skipped_sentence(self.skipped, "these collections are not shown")
+        return skipped_sentence(self.skipped, "the dynamics of these collections")
 
     @property
     def steps(self) -> dict[str, int]:

@@ -117,9 +117,9 @@ def progress(scale: str, name: str, data_dir: str | os.PathLike | None = None) -
 
 def skipped_sentence(missing: Iterable[Progress], what: str) -> str:
     """A sentence naming what is left out because its collections are incomplete ('' when none is), e.g.
-    "Not run at this scale until its collection is complete: WebNLG checkpoint intervals (webnlg: 3 of 24 runs
-    collected)."."""
+    "Left out at this scale, as its collections are incomplete: the checkpoint-interval ablation on these tasks
+    (webnlg: 3 of 24 runs collected)."."""
     parts = [f"{p.name}: {p.runs_text}" for p in missing]
     if not parts:
         return ""
-    return f"Not run at this scale until its collections are complete: {what} ({'; '.join(parts)})."
+    return f"Left out at this scale, as its collections are incomplete: {what} ({'; '.join(parts)})."

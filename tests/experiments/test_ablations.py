@@ -392,6 +392,7 @@ def test_a_part_on_an_incomplete_collection_is_left_out_and_named(sst2, monkeypa
     facts = ablations.facts(result)  # no numbers for the parts left out, the others' as always
     assert not any(k.startswith(("encoder_best", "size_", "order_webnlg")) for k in facts)
     assert "interval_dense_claim" in facts and "order_sst2_loss_best_mse_same" in facts
+    assert facts["interval_task_names"] == "SST-2"  # the text names the tasks averaged, not "the five"
 
 
 def test_nothing_is_left_out_when_every_collection_is_complete(monkeypatch):

@@ -27,7 +27,7 @@ def test_a_committed_complete_collection_is_complete():
 def test_the_skipped_sentence_names_each_collection_with_its_runs():
     missing = [Progress("paper_size", "webnlg", 3, 24), Progress("paper_size", "mixture", 0, 24)]
     text = skipped_sentence(missing, "the encoder ablation")
-    assert text.startswith("Not run at this scale until its collections are complete: the encoder ablation")
+    assert text.startswith("Left out at this scale, as its collections are incomplete: the encoder ablation")
     assert "webnlg: 3 of 24 runs collected; mixture: 0 of 24 runs collected" in text
     assert skipped_sentence([], "anything") == ""
     assert Progress("paper_size", "rte", 32, 32).complete and not Progress("paper_size", "rte", 31, 32).complete
