@@ -1,10 +1,17 @@
 """Cost of the per-step evaluation with generation (BLEU / ROUGE-L) in the top-block regime, side by side in one
 process on the same model.
 
+    .venv/bin/python benchmarks/bench_generation.py --decode [--steps 1] [--tests N]
     .venv/bin/python benchmarks/bench_generation.py [--config configs/paper_size/webnlg.toml] [--steps 4]
         [--tests N] [--threads 1]
     .venv/bin/python benchmarks/bench_generation.py --prefix [--repeats 2]
     .venv/bin/python benchmarks/bench_generation.py --sampler [--repeats 2]
+
+--decode: for the paper-size WebNLG and WMT16 collections (or the --config files given), at the warm-started model
+and after each of the first --steps training steps of run 0, the whole evaluation with generation through
+transformers' `generate` ("old", the reference path) and through the lean decode loop ("new", lib/collect/decode.py,
+the default): CPU seconds of generation and of the whole evaluation, their ratio, and whether the generated texts,
+BLEU, ROUGE-L and losses are identical.
 
 Default: the first --steps training steps of run 0 (its curriculum, optimizer and learning-rate schedule, as in
 lib/collect/train_run.py) with, at every step, two evaluators on the same weights: "old" (the cached prompt prefix
@@ -45,6 +52,9 @@ from lib.collect.initial_model import initial_model, wants_eos  # noqa: E402
 from lib.collect.optimizer import adamw_linear_decay  # noqa: E402
 
 
+DECODE_CONFIGS = ("configs/paper_size/webnlg.toml", "configs/paper_size/wmt16_de_en.toml")
+
+
 def timed(fn, repeats: int) -> tuple[float, object]:
     """(best wall seconds of `repeats` calls, the last result)."""
     best, out = float("inf"), None
@@ -70,8 +80,11 @@ class _GenerationClock:
             self.seconds += self.clock() - t
 
 
-def compare_steps(config, examples, start, tests, steps: int, clock=time.process_time) -> None:
-    """Old against new evaluation at each of the first `steps` training steps of run 0."""
+def compare_steps(config, examples, start, tests, steps: int, clock=time.process_time, *,
+                  old_options: dict | None = None, new_options: dict | None = None) -> tuple[float, float, float, float]:
+    """Old against new evaluation at each of the first `steps` training steps of run 0 (Evaluator keyword options
+    of each; default: the bottom reused along continuations or not). Returns the mean seconds of both generations
+    and both evaluations over all the steps compared."""
     t_cfg = config.training
     source = examples.unseen if config.run_split(0) in config.runs.unseen_splits else examples.pool
     curriculum = sample_curriculum(np.array([int(e.id) for e in source]), subset_size=t_cfg.subset_size,
@@ -82,12 +95,13 @@ def compare_steps(config, examples, start, tests, steps: int, clock=time.process
     batches = [make_batch([start.encoded[int(i)] for i in row], start.pad_id, start.states)
                for row in curriculum.batches[:steps]]
 
-    def evaluator(reuse: bool) -> Evaluator:
+    def evaluator(options: dict) -> Evaluator:
         return Evaluator(start.tokenizer, tests, settings=config.evaluation, metrics=config.metrics,
                          max_length=config.model.max_length, append_eos=wants_eos, device=device, bf16=False,
-                         states=start.states, reuse_bottom=reuse)
+                         states=start.states, **options)
 
-    old, new = evaluator(False), evaluator(True)
+    old = evaluator(old_options if old_options is not None else {"reuse_bottom": False, "lean": False})
+    new = evaluator(new_options if new_options is not None else {"reuse_bottom": True})
     clocks = {"old": _GenerationClock(old, clock), "new": _GenerationClock(new, clock)}
     print(f"{'step':>4} {'train':>6} {'gen old':>8} {'gen new':>8} {'ratio':>6} {'eval old':>9} {'eval new':>9} "
           f"{'ratio':>6} {'reused':>7} identical")
@@ -127,12 +141,13 @@ def compare_steps(config, examples, start, tests, steps: int, clock=time.process
               f"scores {'equal' if scores_equal else 'DIFFER'}, losses {'equal' if losses_equal else 'DIFFER'}",
               flush=True)
     later = np.array(rows[1:])
-    if len(later):
+    if len(later) and new.reuse_bottom:
         train, gen_old, gen_new, ev_old, ev_new = later.mean(axis=0)
         print(f"steps 1-{steps}, mean seconds: generation {gen_old:.2f} -> {gen_new:.2f} ({gen_old / gen_new:.2f}x), "
               f"evaluation {ev_old:.2f} -> {ev_new:.2f} ({ev_old / ev_new:.2f}x)")
         print(f"seconds per training step with its evaluation: {train + ev_old:.2f} before, {train + ev_new:.2f} after "
               f"({(train + ev_old) / (train + ev_new):.2f}x); x {curriculum.steps} steps + step 0 per run")
+    return tuple(float(x) for x in np.array(rows)[:, 1:].mean(axis=0))
 
 
 def compare_prefix(config, start, tests, repeats: int) -> None:
@@ -194,8 +209,11 @@ def compare_sampler(config, start, tests, repeats: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--config", default="configs/paper_size/webnlg.toml")
-    parser.add_argument("--steps", type=int, default=4, help="training steps of run 0 to compare after step 0")
+    parser.add_argument("--config", nargs="+", default=None,
+                        help="collection config(s); default webnlg (--decode: webnlg and wmt16_de_en), paper size")
+    parser.add_argument("--decode", action="store_true", help="compare generate and the lean decode loop")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="training steps of run 0 to compare after step 0 (default 4; --decode: 1)")
     parser.add_argument("--prefix", action="store_true", help="compare whole-model prefill and the prompt prefix")
     parser.add_argument("--sampler", action="store_true", help="compare decoding sample and sample_fast")
     parser.add_argument("--repeats", type=int, default=2, help="timing repeats of --prefix / --sampler")
@@ -204,23 +222,41 @@ def main() -> None:
     parser.add_argument("--wall", action="store_true", help="time wall seconds, not CPU seconds")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    config = load_config(args.config)
-    if config.model.regime != "top" or not config.generation_metrics:
-        raise SystemExit(f"{args.config}: needs [model] regime = \"top\" and a generation metric")
-    examples = draw_examples(config)
-    start = initial_model(config, examples, torch.device("cpu"))
-    tests = examples.test[: args.tests]
-    e = config.evaluation
-    print(f"{config.name}: {len(tests)} prompts, batch {e.batch_size}, max_new_tokens {e.max_new_tokens}, "
-          f"{e.decoding} decoding, {args.threads} thread(s), {'wall' if args.wall else 'CPU'} seconds")
-    if args.prefix:
-        compare_prefix(config, start, tests, args.repeats)
-    elif args.sampler:
-        compare_sampler(config, start, tests, args.repeats)
-    else:
-        compare_steps(config, examples, start, tests, args.steps,
-                      clock=time.perf_counter if args.wall else time.process_time)
-
+    configs = args.config or (list(DECODE_CONFIGS) if args.decode else [DECODE_CONFIGS[0]])
+    steps = args.steps if args.steps is not None else (1 if args.decode else 4)
+    summary = []
+    for path in configs:
+        config = load_config(path)
+        if config.model.regime != "top" or not config.generation_metrics:
+            raise SystemExit(f"{path}: needs [model] regime = \"top\" and a generation metric")
+        examples = draw_examples(config)
+        start = initial_model(config, examples, torch.device("cpu"))
+        tests = examples.test[: args.tests]
+        e = config.evaluation
+        print(f"{config.name}: {len(tests)} of {len(examples.test)} prompts, batch {e.batch_size}, max_new_tokens "
+              f"{e.max_new_tokens}, {e.decoding} decoding, {args.threads} thread(s), "
+              f"{'wall' if args.wall else 'CPU'} seconds", flush=True)
+        if args.prefix:
+            compare_prefix(config, start, tests, args.repeats)
+        elif args.sampler:
+            compare_sampler(config, start, tests, args.repeats)
+        elif args.decode:
+            print("old: transformers' generate; new: the lean decode loop (lib/collect/decode.py)")
+            means = compare_steps(config, examples, start, tests, steps,
+                                  clock=time.perf_counter if args.wall else time.process_time,
+                                  old_options={"lean": False}, new_options={"lean": True})
+            summary.append((config.name, len(tests), *means))
+        else:
+            compare_steps(config, examples, start, tests, steps,
+                          clock=time.perf_counter if args.wall else time.process_time)
+    if summary:
+        print(f"\nmean over steps 0-{steps} ({'wall' if args.wall else 'CPU'} seconds per evaluation; "
+              f"--tests/--steps make it shorter):")
+        print(f"{'collection':<24} {'prompts':>7} {'gen old':>8} {'gen new':>8} {'ratio':>6} {'eval old':>9} "
+              f"{'eval new':>9} {'ratio':>6}")
+        for name, n, gen_old, gen_new, ev_old, ev_new in summary:
+            print(f"{name:<24} {n:>7} {gen_old:8.2f} {gen_new:8.2f} {gen_old / gen_new:6.2f} {ev_old:9.2f} "
+                  f"{ev_new:9.2f} {ev_old / ev_new:6.2f}")
 
 if __name__ == "__main__":
     main()

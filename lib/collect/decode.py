@@ -26,7 +26,7 @@ from transformers.cache_utils import DynamicLayer
 from .nucleus import CandidateNucleus
 from .prompt_prefix import mask_positions
 
-MIN_ROWS = 8  # smallest batch a decode step runs (1-3 rows take other matrix kernels: other last bits)
+MIN_ROWS = 4  # smallest batch a decode step runs (1-3 rows take other matrix kernels: other last bits)
 DECODINGS = ("sample", "sample_fast", "greedy")
 
 
@@ -111,10 +111,11 @@ def draw_rows(probs: torch.Tensor, rows: Sequence[int], batch: int) -> torch.Ten
 
 
 def sample_tokens(model, ids: torch.Tensor, mask: torch.Tensor, *, cache: DynamicCache | None, decoding: str,
-                  top_p: float, temperature: float, max_new_tokens: int, pad_id: int, eos_id: int | None,
+                  top_p: float, temperature: float, max_new_tokens: int, pad_id: int, eos_id: int,
                   stop_ids: Sequence[int] = (), min_rows: int = MIN_ROWS) -> torch.Tensor:
     """The new tokens [rows, steps] `model.generate` returns after the left-padded prompts `ids` (mask `mask`) for
-    `decoding`, padding after a row's stop (EOS or one of `stop_ids`). `cache`: keys / values of all but the last
+    `decoding`, padding after a row's stop (EOS or one of `stop_ids`; generate pads only when there is an EOS id,
+    hence `eos_id` is required). `cache`: keys / values of all but the last
     prompt token (a `PromptPrefix`), or None for a whole prefill."""
     if max_new_tokens < 1:
         raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
@@ -122,8 +123,7 @@ def sample_tokens(model, ids: torch.Tensor, mask: torch.Tensor, *, cache: Dynami
     sampling = decoding != "greedy"
     batch, width = ids.shape
     device = ids.device
-    stops = torch.tensor(sorted({int(t) for t in stop_ids} | ({int(eos_id)} if eos_id is not None else set())),
-                         dtype=torch.long, device=device)
+    stops = torch.tensor(sorted({int(t) for t in stop_ids} | {int(eos_id)}), dtype=torch.long, device=device)
     positions = mask.long().cumsum(-1) - 1
     positions.masked_fill_(mask == 0, 1)
     if cache is None:  # whole prefill, as generate's first forward

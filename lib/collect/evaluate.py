@@ -8,7 +8,8 @@ example's mean NLL over its target tokens. Generation metrics sample a continuat
 (top-p / temperature with a fixed seed, or greedy), cut at the first newline when asked, and score it
 against the references; in the top-block regime from a cached prompt prefix (`PromptPrefix`), optionally
 (`reuse_bottom`) with the frozen bottom's outputs along the previous evaluation's continuations reused
-(`ContinuationCache`).
+(`ContinuationCache`). Decoding runs the lean loop of lib/collect/decode.py (transformers' `generate`'s token ids,
+bit for bit, with finished rows dropped) where it is exact, else `generate`.
 """
 from __future__ import annotations
 
@@ -129,6 +130,13 @@ class Evaluator:
         losses[self.sorted_index] = torch.cat(sorted_losses).double().cpu().numpy()
         return losses, (HeadStats.concat(stats) if want_stats else None)
 
+    def _lean_applies(self) -> bool:
+        """Whether `sample_tokens` reproduces `generate` here: asked for, no continuation cache (it hooks into
+        `generate`'s batch), an EOS id (else `generate` does not pad finished rows), the CPU generator's draws, fp32
+        (the row-by-row equality of the matrix products is measured for the fp32 CPU kernels)."""
+        return (self.lean and not self.reuse_bottom and self.tokenizer.eos_token_id is not None
+                and self.device.type == "cpu" and not self.bf16)
+
     def _generate(self, model, top: TopBlocks | None = None) -> list[str]:
         """One generation per test example (batched by prompt length, fixed sampling seed), in test order.
 
@@ -175,7 +183,7 @@ class Evaluator:
                         if start not in self._continuations:
                             self._continuations[start] = ContinuationCache(top, len(chunk), s.max_new_tokens)
                         reuse = self._continuations[start].generating()
-                if self.lean and not self.reuse_bottom:
+                if self._lean_applies():
                     new = sample_tokens(model, ids, mask, cache=cache, decoding=s.decoding, top_p=s.top_p,
                                         temperature=s.temperature, max_new_tokens=s.max_new_tokens,
                                         pad_id=int(self.tokenizer.pad_token_id), eos_id=self.tokenizer.eos_token_id,
