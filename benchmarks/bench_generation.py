@@ -84,7 +84,7 @@ def compare_steps(config, examples, start, tests, steps: int, clock=time.process
                   old_options: dict | None = None, new_options: dict | None = None) -> tuple[float, float, float, float]:
     """Old against new evaluation at each of the first `steps` training steps of run 0 (Evaluator keyword options
     of each; default: the bottom reused along continuations or not). Returns the mean seconds of both generations
-    and both evaluations over all the steps compared."""
+    and both evaluations over the steps after step 0 (whose evaluation also builds the prompt prefixes)."""
     t_cfg = config.training
     source = examples.unseen if config.run_split(0) in config.runs.unseen_splits else examples.pool
     curriculum = sample_curriculum(np.array([int(e.id) for e in source]), subset_size=t_cfg.subset_size,
@@ -147,7 +147,7 @@ def compare_steps(config, examples, start, tests, steps: int, clock=time.process
               f"evaluation {ev_old:.2f} -> {ev_new:.2f} ({ev_old / ev_new:.2f}x)")
         print(f"seconds per training step with its evaluation: {train + ev_old:.2f} before, {train + ev_new:.2f} after "
               f"({(train + ev_old) / (train + ev_new):.2f}x); x {curriculum.steps} steps + step 0 per run")
-    return tuple(float(x) for x in np.array(rows)[:, 1:].mean(axis=0))
+    return tuple(float(x) for x in np.array(rows[1:] or rows)[:, 1:].mean(axis=0))
 
 
 def compare_prefix(config, start, tests, repeats: int) -> None:
@@ -250,8 +250,8 @@ def main() -> None:
             compare_steps(config, examples, start, tests, steps,
                           clock=time.perf_counter if args.wall else time.process_time)
     if summary:
-        print(f"\nmean over steps 0-{steps} ({'wall' if args.wall else 'CPU'} seconds per evaluation; "
-              f"--tests/--steps make it shorter):")
+        print(f"\nmean over steps {1 if steps else 0}-{steps} ({'wall' if args.wall else 'CPU'} seconds per evaluation; "
+              f"step 0 also builds the prompt prefixes; --tests/--steps make the run shorter):")
         print(f"{'collection':<24} {'prompts':>7} {'gen old':>8} {'gen new':>8} {'ratio':>6} {'eval old':>9} "
               f"{'eval new':>9} {'ratio':>6}")
         for name, n, gen_old, gen_new, ev_old, ev_new in summary:
