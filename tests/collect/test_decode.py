@@ -140,7 +140,7 @@ def test_rejects_bad_input():
     ids, mask = _left_padded(tokenizer, PROMPTS[:2])
     with pytest.raises(ValueError, match="max_new_tokens"):
         sample_tokens(model, ids, mask, cache=None, decoding="greedy", top_p=1.0, temperature=1.0,
-                      max_new_tokens=0, pad_id=0, eos_id=None)
+                      max_new_tokens=0, pad_id=0, eos_id=0)
     with pytest.raises(ValueError, match="unknown decoding 'beam'"):
         token_filters("beam", 0.9, 0.7)
 
