@@ -118,10 +118,9 @@ PAPER_SIZE_COLLECTIONS: tuple[PaperSizeCollection, ...] = (
     PaperSizeCollection(
         "sst2_size2", "25/2/5", 96, 64, "loss",
         "Model size: Gemma-3-270M in the same regime and on the same pool, test examples and curricula as sst2 "
-        "(SmolLM2-135M), so the two sizes are compared run by run. A Gemma run costs 5-11 minutes here (its "
-        "untied 262k-token head is 6x SmolLM2's), so 17 of the 32 runs are collected so far: training runs 0-9, "
-        "both validation runs and the 5 held-out runs (5,724 s for 16 runs on a shared CPU); the model-size "
-        "comparison fits both sizes on the same 10 training runs and scores the same 5 held-out runs."),
+        "(SmolLM2-135M), so the two sizes are compared run by run. A Gemma run costs 5-15 minutes here (its "
+        "untied 262k-token head is 6x SmolLM2's; median 345 s a run): 12,484 s for the 32 runs, collected across "
+        "sittings on a CPU shared with other work."),
     PaperSizeCollection(
         "sst2_mislabel", "25/2/5", 96, 64, "loss",
         "The mislabel experiment (paper Fig 7): sst2 with 40% of the pool's labels flipped and gradient data on "
