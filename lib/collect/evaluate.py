@@ -85,16 +85,13 @@ class Evaluator:
         self.sorted_index = np.array([position[int(i)] for b in self.batches for i in b.example_ids], dtype=np.int64)
         self.references = [references_of(e) for e in self.tests]
         self.max_prompt = max(1, max_length - settings.max_new_tokens)
-        self._stop = None
         self._prefixes: dict[int, PromptPrefix] = {}  # per generation batch (its start in length order)
         self.reuse_bottom = reuse_bottom  # top-block regime: reuse the bottom along unchanged continuations
         self._continuations: dict[int, ContinuationCache] = {}  # per generation batch, like _prefixes
         self.lean = lean  # decode with `sample_tokens` (same token ids as `generate`, finished rows dropped)
-        self._stop_ids: list[int] = []
+        self._stop_ids: list[int] = []  # tokens that end a generation (newlines, when asked to stop there)
         if self.generation_metrics and settings.stop_at_newline:
-            stop_ids = newline_token_ids(tokenizer)
-            self._stop = _StopOnTokens(stop_ids) if stop_ids else None
-            self._stop_ids = stop_ids
+            self._stop_ids = newline_token_ids(tokenizer)
 
     @property
     def eval_tokens(self) -> int:
@@ -157,7 +154,7 @@ class Evaluator:
             pad_token_id=self.tokenizer.pad_token_id, eos_token_id=self.tokenizer.eos_token_id,
         )
         processors = LogitsProcessorList([CandidateNucleus(s.top_p, s.temperature)]) if fast else None
-        stopping = StoppingCriteriaList([self._stop]) if self._stop is not None else None
+        stopping = StoppingCriteriaList([_StopOnTokens(self._stop_ids)]) if self._stop_ids else None
         prompts = [e.prompt_ids[-self.max_prompt:] for e in self.encoded]
         order = sorted(range(len(prompts)), key=lambda i: (len(prompts[i]), int(self.test_ids[i])))
         texts: list[str] = [""] * len(prompts)
