@@ -33,6 +33,8 @@ NOTEBOOKS = REPO_ROOT / "notebooks"
 READS_CHAPTERS = ("00_intro",)
 """Notebooks that read the other executed chapters (the intro's scoreboard): executed after them."""
 BOOK_FILES = ("_config.yml", "_toc.yml", "_static")
+COMMITTED_BOOK = REPO_ROOT / "book"
+"""The committed book: only the default scale is executed into it."""
 # the kernel's environment: no progress bars or library chatter on the pages; one thread per chapter, so that chapters
 # running side by side (--jobs) do not oversubscribe the cores
 KERNEL_ENV = {"TQDM_DISABLE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1", "TRANSFORMERS_VERBOSITY": "error",
@@ -263,6 +265,9 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--jobs must be >= 1, got {jobs}")
         if args.out.exists() and not args.out.is_dir():
             raise ValueError(f"--out {args.out} is a file, not a book folder")
+        if args.out.resolve() == COMMITTED_BOOK.resolve() and args.scale != "default":
+            raise ValueError(f"--out {args.out} is the committed book, built at scale 'default' only "
+                             f"(got --scale {args.scale}); write another scale's book under build/")
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

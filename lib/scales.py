@@ -1,30 +1,38 @@
 """The named scales the book runs at, stated in one place that the intro quotes."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import pandas as pd
 
 
 @dataclass(frozen=True)
 class Scale:
-    """What a book build at this scale uses, and why."""
+    """What a book build at this scale uses, and why. A scale's name is what `--scale` says; the collections it reads
+    are its `folder`, and the settings tuned to them (GPTfluence's training, the ablation grid) are keyed by its
+    `regime`, so that the default book reads another regime's collections after one edit (DEFAULT_READS)."""
 
     name: str
     model: str          # the GPT that is fine-tuned
     encoder: str        # GPTfluence's frozen feature encoder
     examples_shown: int  # prompts printed per task in the foundation chapter
     why: str
-    committed: bool = False  # its dynamics are checked in under data/dynamics/<name> (collecting them is opt-in)
+    committed: bool = False  # its dynamics are checked in under data/dynamics/<folder> (collecting them is opt-in)
+    folder: str = ""    # configs/<folder>/*.toml; the dynamics under data/dynamics/<folder>/ (build/ if not committed)
+    regime: str = ""    # the data regime (a key of REGIMES) the chapters' settings are keyed by
+    label: str = ""     # the regime in words where the book sets collections side by side
+    trains: str = ""    # what a run of the regime trains, in words
+    cross_check: str | None = None  # the regime whose collections the book sets beside its own (chapters 02, 03)
 
 
-SCALES: dict[str, Scale] = {
+REGIMES: dict[str, Scale] = {
     "smoke": Scale(
         name="smoke", model="tiny-neox", encoder="minilm-mean", examples_shown=1,
         why="CI check that every chapter runs end to end in minutes; a random ~270k-parameter GPT-NeoX, "
-            "so its numbers mean nothing."),
-    "default": Scale(
-        name="default", model="smollm2-135m", encoder="minilm-mean", examples_shown=2,
+            "so its numbers mean nothing.", folder="smoke", regime="smoke", label="smoke",
+        trains="every weight of a random tiny GPT", cross_check="paper_size"),
+    "full_fine_tuning": Scale(
+        name="full_fine_tuning", model="smollm2-135m", encoder="minilm-mean", examples_shown=2,
         why="The book a reader gets: SmolLM2-135M-Instruct fully fine-tuned (fp32: this CPU has no bf16 units) on "
             "real task data, every collection run on this 2-core CPU (about 2 hours, two collections side by side). SST-2 and its "
             "mislabel, unseen-data and model-size variants: pool 32, 16 examples per run, batch 4, 4 epochs = 16 "
@@ -35,14 +43,29 @@ SCALES: dict[str, Scale] = {
             "paper's size (32 runs of 96 steps, 200-example pools) would take days here; lr 2e-5 instead of the "
             "paper's 5e-7 makes the loss move in 12-16 steps. The second size is Gemma-3-270M on SST-2, on the same "
             "8 curricula as SmolLM2-135M. Numbers at this scale are noisy (few runs and test examples); they are "
-            "shown beside the paper's, never tuned toward them.", committed=True),
+            "shown beside the paper's, never tuned toward them.", committed=True,
+        folder="default", regime="full_fine_tuning", label="full fine-tuning",
+        trains="every weight of the GPT fine-tuned, 12-16 steps a run", cross_check="paper_size"),
     "paper_size": Scale(
         name="paper_size", model="smollm2-135m", encoder="minilm-mean", examples_shown=2,
         why="The paper's protocol (pool 200, 128 examples per run, batch 4, 96 steps, 32 runs) in the top-block "
             "regime (PAPER_SIZE_REGIME), one collection per experiment (PAPER_SIZE_COLLECTIONS, configs/"
-            "paper_size/). Being collected across sittings; it replaces the default scale once every collection "
-            "is complete.", committed=True),
+            "paper_size/); WebNLG, WMT16 and the instruction-tuning mixture at a reduced protocol. Collected across "
+            "sittings: a chapter leaves out a collection that is not complete yet and says how many of its runs "
+            "are collected.", committed=True, folder="paper_size", regime="paper_size",
+        label="paper size, top 2 blocks, warm-start",
+        trains="the top 2 of 30 blocks trained on cached states of the frozen bottom, after a format warm-start on "
+               "disjoint examples", cross_check="full_fine_tuning"),
 }
+"""The data regimes, each a scale of its own name that reads its own collections."""
+
+DEFAULT_READS = "full_fine_tuning"
+"""The regime the default book (`make book`, book/) reads. Flipping the book to the paper-size collections is this
+one edit, DEFAULT_READS = "paper_size"; its cross-check then becomes the full fine-tuning collections."""
+
+SCALES: dict[str, Scale] = {"smoke": REGIMES["smoke"], "default": replace(REGIMES[DEFAULT_READS], name="default"),
+                            **{name: s for name, s in REGIMES.items() if name != "smoke"}}
+"""Every scale a book can be built at: the regimes, and `default`, the regime DEFAULT_READS under the book's name."""
 
 
 @dataclass(frozen=True)
@@ -170,6 +193,12 @@ def get_scale(name: str) -> Scale:
     if name not in SCALES:
         raise ValueError(f"unknown scale {name!r}; valid scales: {', '.join(SCALES)}")
     return SCALES[name]
+
+
+def cross_check_of(name: str) -> Scale | None:
+    """The regime whose collections the book sets beside those of scale `name` (None where it has none)."""
+    other = get_scale(name).cross_check
+    return None if other is None else REGIMES[other]
 
 
 def scales_table() -> pd.DataFrame:

@@ -81,6 +81,13 @@ def test_an_output_path_that_is_a_file_is_refused(tmp_path, capsys):
     assert "is a file" in capsys.readouterr().err and out.read_text() == "not a folder"
 
 
+def test_only_the_default_scale_is_executed_into_the_committed_book(capsys):
+    stamp = book_runner.COMMITTED_BOOK / "parameters.json"
+    before = stamp.read_text()
+    assert book_runner.main(["--scale", "paper_size", "--out", str(book_runner.COMMITTED_BOOK), "--no-build"]) == 2
+    assert "committed book" in capsys.readouterr().err and stamp.read_text() == before
+
+
 def test_parameters_never_name_an_absolute_path(tmp_path):
     run = BookRun(scale="smoke", out=tmp_path, data_dir=book_runner.REPO_ROOT.parent / "shared" / "data")
     assert run.parameters() == {"scale": "smoke", "data_dir": "../shared/data"}

@@ -599,13 +599,14 @@ PAPER_SIZE_GRID = AblationGrid(
         "Adam against the closed form on SST-2 only (Adam's 300 epochs of batches of 128 over 150,000 transitions "
         "cost minutes for a fit the closed form gives exactly). A fit on the same runs with the same settings (k = 1, "
         "n = 1, the model-size fit of SST-2) is made once and reused.")
-GRIDS: dict[str, AblationGrid] = {"smoke": FULL_GRID, "default": FULL_GRID, "paper_size": PAPER_SIZE_GRID}
+GRIDS: dict[str, AblationGrid] = {"smoke": FULL_GRID, "full_fine_tuning": FULL_GRID, "paper_size": PAPER_SIZE_GRID}
+"""The grid per data regime (lib.scales.Scale.regime)."""
 
 
 def ablation_grid(scale: str) -> AblationGrid:
-    """The chapter's grid at `scale` (FULL_GRID where none is set); an unknown scale raises."""
-    get_scale(scale)
-    return GRIDS.get(scale, FULL_GRID)
+    """The chapter's grid at `scale`: that of the regime it reads (FULL_GRID where none is set); an unknown scale
+    raises."""
+    return GRIDS.get(get_scale(scale).regime, FULL_GRID)
 
 
 @dataclass(frozen=True)

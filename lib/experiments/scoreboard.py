@@ -18,8 +18,10 @@ import pandas as pd
 from lib.book_glue import glued_values
 from lib.paths import REPO_ROOT
 
-CHAPTERS_DIR = {"default": "book/notebooks", "smoke": "build/smoke-book/notebooks"}
-"""Where each scale's book runner writes the executed chapters (relative to the repository)."""
+CHAPTERS_DIR = {"default": "book/notebooks", "smoke": "build/smoke-book/notebooks",
+                "paper_size": "build/paper-book/notebooks", "full_fine_tuning": "build/full-fine-tuning-book/notebooks"}
+"""Where each scale's book is built (relative to the repository): the intro reads the chapters there when the runner
+does not say (`chapters_dir`)."""
 VERDICTS = ("holds", "does not hold", "undecided", "not testable", "pending")
 UNDER_REDESIGN = "pending (chapter under redesign)"
 

@@ -1,9 +1,11 @@
-"""The book's chapter settings in one place: which collections each chapter reads and GPTfluence's training per scale.
+"""The book's chapter settings in one place: which collections each chapter reads and GPTfluence's training per data
+regime (lib.scales.Scale.regime: a scale reads its regime's settings, so the default scale follows DEFAULT_READS).
 
 GPTfluence's optimiser settings follow the paper's Table 8 but for the learning rate, the epochs, the warm-up and
 the early stopping. A batch holds 128 teacher-forced (run, step, test example) transitions, as the official code;
 the default collections have 5 training runs x 12-16 steps x 8-16 test examples, 480 to 1,280 transitions, so an
-epoch is 4 to 10 AdamW steps where the paper's 25 runs x 96 steps make hundreds. Hence, at scale "default":
+epoch is 4 to 10 AdamW steps where the paper's 25 runs x 96 steps make hundreds. Hence, on the full fine-tuning
+collections (regime "full_fine_tuning"):
 - lr 1e-3, ten times Table 8's 1e-4: with so few steps the simulator at 1e-4 barely leaves its initialisation
   before early stopping (the comparison of both rates is `benchmarks/bench_simulators.py --gpt-lr 1e-4 1e-3`);
 - warm-up 50 steps (Table 8: 200), about 5 to 12 of our epochs;
@@ -11,11 +13,11 @@ epoch is 4 to 10 AdamW steps where the paper's 25 runs x 96 steps make hundreds.
   a single validation run, which jumps from epoch to epoch, and 20 epochs are still only 80 to 200 steps.
 These values were set when an epoch was a single step and kept since, so that the default book's numbers do not
 move; they were not tuned on the held-out runs, nor towards the paper's numbers.
-At scale "smoke" (a random tiny GPT, numbers that check the pipeline only) GPTfluence is capped at 30 epochs with
+At regime "smoke" (a random tiny GPT, numbers that check the pipeline only) GPTfluence is capped at 30 epochs with
 patience 5, so that the smoke book's loss and metric chapters fit CI's time budget.
-At scale "paper_size" (25 runs x 96 steps x 64 test examples: 152,000 transitions) a batch of 128 makes an epoch
-1,188 AdamW steps, 15 s here on one core, and Table 8's settings need tens of epochs per fit; the book has dozens
-of fits. There GPTfluence minimises the same objective (eq. 9) with full-batch AdamW: every epoch is one step on all
+On the paper-size collections (regime "paper_size": 25 runs x 96 steps x 64 test examples, 152,000 transitions) a
+batch of 128 makes an epoch 1,188 AdamW steps, 15 s here on one core, and Table 8's settings need tens of epochs per
+fit; the book has dozens of fits. There GPTfluence minimises the same objective (eq. 9) with full-batch AdamW: every epoch is one step on all
 transitions, lr 3e-3, warm-up 20 steps, patience 200 steps, at most 3,000. Chosen by the validation runs' MSE, never
 the held-out runs', on the paper-size SST-2 and RTE collections (`benchmarks/bench_gptfluence_fit.py --collection
 paper_size/<task> --skip-side-by-side --full paper_size batch4096 [--lr 1e-2]`; measured on a CPU shared with 6-8
@@ -46,7 +48,7 @@ of the three sizes and the closest to ours."""
 
 _GPTFLUENCE: dict[str, GPTfluenceConfig] = {
     "smoke": GPTfluenceConfig(lr=1e-3, max_epochs=30, patience=5, warmup_steps=10),
-    "default": GPTfluenceConfig(lr=1e-3, max_epochs=300, patience=20, warmup_steps=50),
+    "full_fine_tuning": GPTfluenceConfig(lr=1e-3, max_epochs=300, patience=20, warmup_steps=50),
     "paper_size": GPTfluenceConfig(batch_size=None, lr=3e-3, max_epochs=3000, patience=200, warmup_steps=20),
 }
 PAPER_GPTFLUENCE = GPTfluenceConfig(normalize_features=False)
@@ -59,11 +61,11 @@ FULL_BATCH = "all transitions (full batch)"
 
 
 def gptfluence_config(scale: str) -> GPTfluenceConfig:
-    """GPTfluence's training settings at `scale` (the same for every collection of the book)."""
-    get_scale(scale)
-    if scale not in _GPTFLUENCE:
-        raise ValueError(f"no GPTfluence settings for scale {scale!r}; have {', '.join(_GPTFLUENCE)}")
-    return _GPTFLUENCE[scale]
+    """GPTfluence's training settings at `scale`: those of the data regime it reads (the same for every collection)."""
+    regime = get_scale(scale).regime
+    if regime not in _GPTFLUENCE:
+        raise ValueError(f"no GPTfluence settings for regime {regime!r} (scale {scale!r}); have {', '.join(_GPTFLUENCE)}")
+    return _GPTFLUENCE[regime]
 
 
 def gptfluence_config_table(scale: str) -> pd.DataFrame:

@@ -1,7 +1,8 @@
 """Where each scale's collections live, and collecting them when they are missing.
 
-A collection is named by its config, `configs/<scale>/<name>.toml`. A committed scale (`default`, `paper_size`)
-reads the checked-in dynamics under `data/dynamics/<scale>/<name>`; the `smoke` scale collects into the untracked
+A collection is named by its config, `configs/<folder>/<name>.toml`, where <folder> is the scale's `folder`
+(lib.scales: the default scale reads the folder of the regime DEFAULT_READS). A committed scale reads the checked-in
+dynamics under `data/dynamics/<folder>/<name>`; the `smoke` scale collects into the untracked
 `build/dynamics/smoke/<name>` on first use (seconds, with the tiny model). The collector is resumable,
 so an interrupted collection is finished, never redone. Chapters hold the returned `StoredCollection`
 (header, timings, examples, dynamics per metric) and never build paths themselves.
@@ -25,11 +26,11 @@ COLLECT_ENV = "GPTFLUENCE_COLLECT"  # "1": collect missing runs of any scale ins
 
 
 def collection_config(scale: str, name: str, data_dir: str | os.PathLike | None = None) -> CollectionConfig:
-    """The collection config `configs/<scale>/<name>.toml` (reading its task data from `data_dir` if given)."""
-    get_scale(scale)
-    path = CONFIGS / scale / f"{name}.toml"
+    """The collection config `configs/<folder>/<name>.toml` of `scale` (its task data from `data_dir` if given)."""
+    folder = CONFIGS / get_scale(scale).folder
+    path = folder / f"{name}.toml"
     if not path.is_file():
-        known = sorted(p.stem for p in (CONFIGS / scale).glob("*.toml"))
+        known = sorted(p.stem for p in folder.glob("*.toml"))
         raise ValueError(f"no collection {name!r} at scale {scale!r} ({path}); known: {', '.join(known)}")
     config = CollectionConfig.from_toml(path)
     return config if data_dir is None else config.with_overrides(runtime={"data_dir": str(data_dir)})
@@ -42,8 +43,8 @@ def committed(folder: str) -> StoredCollection:
 
 def dynamics_folder(scale: str, name: str) -> Path:
     """Checked-in folder for a committed scale (see lib.scales.Scale), untracked build folder for the others."""
-    root = REPO_ROOT / ("data" if get_scale(scale).committed else "build") / "dynamics"
-    return root / scale / name
+    current = get_scale(scale)
+    return REPO_ROOT / ("data" if current.committed else "build") / "dynamics" / current.folder / name
 
 
 def collects_missing(scale: str) -> bool:
@@ -58,7 +59,8 @@ def stored(scale: str, name: str, *, collect_missing: bool | None = None,
     config = collection_config(scale, name, data_dir)
     folder = dynamics_folder(scale, name)
     collection = StoredCollection(folder)
-    how = (f"collect them with `python -m lib.collect {CONFIGS / scale / (name + '.toml')} --out {folder}` "
+    source = CONFIGS / get_scale(scale).folder / f"{name}.toml"
+    how = (f"collect them with `python -m lib.collect {source} --out {folder}` "
            f"or set {COLLECT_ENV}=1")
     collection.ensure_collected(config, collect_missing=collects_missing(scale) if collect_missing is None
                                 else collect_missing, how=how)
@@ -74,8 +76,8 @@ def dynamics(scale: str, name: str, *, metric: str = "loss", collect_missing: bo
 
 def collections_table(scale: str) -> pd.DataFrame:
     """One row per collection config of a scale: what is trained, how long, and on how many runs and tests."""
-    rows = []
-    for path in sorted((CONFIGS / scale).glob("*.toml")):
+    rows, configs = [], CONFIGS / get_scale(scale).folder
+    for path in sorted(configs.glob("*.toml")):
         c = CollectionConfig.from_toml(path)
         rows.append({"collection": path.stem, "task": c.data.task, "model": c.model.name, "regime": c.model.regime,
                      "pool": c.data.pool_size, "per run": c.training.subset_size, "batch": c.training.batch_size,
@@ -83,7 +85,7 @@ def collections_table(scale: str) -> pd.DataFrame:
                      "runs (train/val/test)": f"{c.runs.train}/{c.runs.val}/{c.runs.test}",
                      "test examples": c.data.test_size, "metrics": ", ".join(c.metrics)})
     if not rows:
-        raise ValueError(f"no collection configs for scale {scale!r} in {CONFIGS / scale}")
+        raise ValueError(f"no collection configs for scale {scale!r} in {configs}")
     return pd.DataFrame(rows).set_index("collection")
 
 

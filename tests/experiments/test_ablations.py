@@ -314,8 +314,8 @@ def test_comparison_facts_glue_every_claim_the_scoreboard_reads(sst2):
 
 # ------------------------------------------------ the grid per scale, shared fits, parts left out
 
-def test_default_and_smoke_keep_the_full_grid_so_the_default_book_does_not_move():
-    for scale in ("smoke", "default"):
+def test_smoke_and_full_fine_tuning_keep_the_full_grid_so_their_books_do_not_move():
+    for scale in ("smoke", "full_fine_tuning"):
         grid = ablation_grid(scale)
         assert grid.interval_tasks == FINE_TUNING_TASKS and grid.intervals == (1, 2, 3, 4, 5, 6, 8, 10)
         assert dict(grid.order_targets) == {"rte": ("loss",), "webnlg": ("loss", "bleu", "rougeL")}

@@ -79,3 +79,11 @@ def test_the_mislabel_rows_read_chapter_07s_accuracy_claims(tmp_path):
     random = rows.loc[[c for c in rows.index if "than random checking" in c][0]]
     assert (tracin["verdict"], random["verdict"]) == ("holds", "undecided")
     assert tracin["ours"] == "0.0793 [0.0237, 0.139], 3 seeds x 200 tests" and tracin["chapter"] == "07_mislabels"
+
+
+def test_every_scale_has_a_book_folder_the_intro_reads_by_default():
+    from lib.experiments.scoreboard import CHAPTERS_DIR
+    from lib.scales import SCALES
+
+    assert set(CHAPTERS_DIR) == set(SCALES)
+    assert CHAPTERS_DIR["default"] == "book/notebooks" and len(set(CHAPTERS_DIR.values())) == len(SCALES)

@@ -6,14 +6,14 @@ from lib.simulators import GPTfluenceConfig
 
 
 def test_gptfluence_settings_per_scale():
-    for scale in ("smoke", "default"):
+    for scale in ("smoke", "full_fine_tuning"):
         config = gptfluence_config(scale)
         assert isinstance(config, GPTfluenceConfig)
         assert config.lr == pytest.approx(1e-3)  # lr 1e-4 stops before leaving the initialisation here
-    assert gptfluence_config("smoke").max_epochs < gptfluence_config("default").max_epochs
+    assert gptfluence_config("smoke").max_epochs < gptfluence_config("full_fine_tuning").max_epochs
     with pytest.raises(ValueError, match="unknown scale"):
         gptfluence_config("huge")
-    table = gptfluence_config_table("default")
+    table = gptfluence_config_table("full_fine_tuning")
     assert table.loc["lr", "this book"] == "0.001"
     assert table.loc["lr", table.columns[1]] == "0.0001"
 
@@ -45,5 +45,21 @@ def test_task_labels():
 def test_the_papers_gptfluence_column_says_unit_norm_features_are_the_books_addition():
     from lib.experiments.settings import gptfluence_config_table
 
-    table = gptfluence_config_table("default")
+    table = gptfluence_config_table("full_fine_tuning")
     assert table.loc["normalize_features"].tolist() == ["True", "False"]
+
+
+def test_settings_follow_the_regime_a_scale_reads_not_its_name(monkeypatch):
+    """Flipping the default scale to the paper-size collections (lib.scales.DEFAULT_READS) flips its settings too."""
+    import dataclasses
+
+    from lib import scales
+    from lib.experiments.ablations import PAPER_SIZE_GRID, ablation_grid
+
+    assert gptfluence_config("default") == gptfluence_config(scales.DEFAULT_READS)
+    flipped = dataclasses.replace(scales.REGIMES["paper_size"], name="default")
+    monkeypatch.setitem(scales.SCALES, "default", flipped)
+    assert gptfluence_config("default") == gptfluence_config("paper_size")
+    assert gptfluence_config("default").batch_size is None
+    assert ablation_grid("default") == PAPER_SIZE_GRID
+    assert gptfluence_config("full_fine_tuning").lr == pytest.approx(1e-3)

@@ -12,8 +12,8 @@ def test_unknown_collection_lists_known_ones():
         collection_config("huge", "sst2")
 
 
-def test_default_dynamics_live_in_the_repo_and_smoke_in_build():
-    assert dynamics_folder("default", "sst2").parts[-4:] == ("data", "dynamics", "default", "sst2")
+def test_committed_dynamics_live_in_the_repo_and_smoke_in_build():
+    assert dynamics_folder("full_fine_tuning", "sst2").parts[-4:] == ("data", "dynamics", "default", "sst2")
     assert dynamics_folder("smoke", "sst2").parts[-4:] == ("build", "dynamics", "smoke", "sst2")
     assert dynamics_folder("paper_size", "rte").parts[-4:] == ("data", "dynamics", "paper_size", "rte")
 
@@ -49,3 +49,16 @@ def test_a_committed_scale_reads_its_checked_in_collection_and_never_collects(mo
     config = collection_config("paper_size", "sst2")
     assert (sst2.n_runs, sst2.n_steps, sst2.n_tests) == (config.runs.total, config.training.steps,
                                                          config.data.test_size)
+
+
+def test_a_scale_reads_its_regimes_folder_not_its_name(monkeypatch):
+    import dataclasses
+
+    from lib import scales
+
+    assert dynamics_folder("full_fine_tuning", "sst2") == dynamics_folder("default", "sst2")
+    assert collection_config("full_fine_tuning", "sst2").config_hash == collection_config("default", "sst2").config_hash
+    monkeypatch.setitem(scales.SCALES, "default", dataclasses.replace(scales.REGIMES["paper_size"], name="default"))
+    assert dynamics_folder("default", "sst2").parts[-4:] == ("data", "dynamics", "paper_size", "sst2")
+    assert collection_config("default", "sst2").training.steps == collection_config("paper_size", "sst2").training.steps
+    assert "rte_unseen" in collections_table("default").index  # a paper-size-only collection
