@@ -18,7 +18,7 @@ from lib.attribution.batches import example_set
 from lib.attribution.ekfac import EKFACSettings, ekfac_scores, ekfac_self_scores
 from lib.attribution.result import AttributionResult
 from lib.attribution.self_influence import SelfInfluence
-from lib.attribution.store import METHODS, save_scores, save_self_scores
+from lib.attribution.store import METHODS, save_scores, save_self_scores, score_path, self_score_path
 from lib.attribution.trained_part import TrainedPart
 from lib.attribution.trak import TRAKSettings, trak_scores, trak_self_scores
 from lib.collect.folder import read_header
@@ -31,6 +31,15 @@ log = logging.getLogger("lib.attribution")
 def held_out_runs(collection: str | os.PathLike) -> list[int]:
     """Indices of the collection's test-split runs."""
     return [int(r["run"]) for r in read_header(Path(collection))["runs"] if r["split"] == "test"]
+
+
+def unscored_methods(collection: str | os.PathLike, run_index: int, methods: Sequence[str] = METHODS, *,
+                     self_influence: bool = False) -> list[str]:
+    """Those of `methods` with no stored file for this run (pairwise scores, or self-influence with
+    `self_influence`): what is left to compute, in the given order."""
+    _check_methods(methods)
+    path = self_score_path if self_influence else score_path
+    return [m for m in methods if not path(collection, m, run_index).is_file()]
 
 
 def _check_methods(methods: Sequence[str]) -> None:

@@ -1,7 +1,12 @@
 """Helpers of the attribution tests (a uniquely named module: the test folders are not packages)."""
 from dataclasses import dataclass
+from pathlib import Path
 
+from lib.collect import collect, load_config
 from lib.collect.head import LMParts
+from lib.paths import REPO_ROOT
+
+SMOKE = REPO_ROOT / "tests" / "collect" / "fixtures" / "configs" / "smoke_sst2.toml"
 
 TRAIN_TEXTS = [
     ("the movie was great", " positive"), ("awful film, boring", " negative"), ("I loved every minute", " positive"),
@@ -25,3 +30,10 @@ class TinyTop:
     states: dict
     train_ids: list[int]
     test_ids: list[int]
+
+
+def top_block_collection(tmp: Path) -> Path:
+    """The smoke SST-2 collection (tiny-neox, 4 runs x 8 steps, held-out run 3) in the top-block regime, under tmp."""
+    config = load_config(SMOKE).with_overrides(model={"regime": "top", "top_blocks": 1},
+                                               runtime={"threads": 1, "cache_dir": str(tmp / "cache")})
+    return collect(config, tmp / "top", progress=False)

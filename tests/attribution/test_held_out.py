@@ -1,24 +1,19 @@
 """End to end on a tiny top-block collection: replay its held-out run, score it, store, load, simulate."""
 import numpy as np
 import pytest
+from attribution_helpers import top_block_collection
 
 from lib.attribution.held_out import held_out_runs, score_run
 from lib.attribution.store import load_scores, save_scores, score_path
 from lib.attribution.trak import TRAKSettings
-from lib.collect import collect, load_config, load_dynamics
-from lib.paths import REPO_ROOT
+from lib.collect import load_dynamics
 from lib.simulators.attribution_baselines import EKFACInfluence, TRAKSimulator
-
-SMOKE = REPO_ROOT / "tests" / "collect" / "fixtures" / "configs" / "smoke_sst2.toml"
 
 
 @pytest.fixture(scope="module")
 def scored(tmp_path_factory):
     """A tiny-neox top-block collection (4 runs x 8 steps, 1 held-out) with both methods' scores of its test run."""
-    tmp = tmp_path_factory.mktemp("attribution")
-    config = load_config(SMOKE).with_overrides(model={"regime": "top", "top_blocks": 1},
-                                               runtime={"threads": 1, "cache_dir": str(tmp / "cache")})
-    out = collect(config, tmp / "top", progress=False)
+    out = top_block_collection(tmp_path_factory.mktemp("attribution"))
     results = {}
     for run in held_out_runs(out):
         results[run] = score_run(out, run, trak=TRAKSettings(proj_dim=4))
