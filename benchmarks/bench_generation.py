@@ -1,27 +1,20 @@
 """Cost of the per-step evaluation with generation (BLEU / ROUGE-L) in the top-block regime, side by side in one
 process on the same model.
 
-    .venv/bin/python benchmarks/bench_generation.py --decode [--steps 1] [--tests N]
-    .venv/bin/python benchmarks/bench_generation.py [--config configs/paper_size/webnlg.toml] [--steps 4]
-        [--tests N] [--threads 1]
+    .venv/bin/python benchmarks/bench_generation.py [--config FILE ...] [--steps 1] [--tests N] [--threads 1] [--wall]
     .venv/bin/python benchmarks/bench_generation.py --prefix [--repeats 2]
     .venv/bin/python benchmarks/bench_generation.py --sampler [--repeats 2]
 
---decode: for the paper-size WebNLG and WMT16 collections (or the --config files given), at the warm-started model
-and after each of the first --steps training steps of run 0, the whole evaluation with generation through
-transformers' `generate` ("old", the reference path) and through the lean decode loop ("new", lib/collect/decode.py,
-the default): CPU seconds of generation and of the whole evaluation, their ratio, and whether the generated texts,
-BLEU, ROUGE-L and losses are identical.
-
-Default: the first --steps training steps of run 0 (its curriculum, optimizer and learning-rate schedule, as in
-lib/collect/train_run.py) with, at every step, two evaluators on the same weights: "old" (the cached prompt prefix
-only) and "new" (also the frozen bottom reused along each prompt's previous continuation, lib/collect/bottom_cache.py).
-Prints per step the training seconds, both generations' and both whole evaluations' seconds (loss, generation,
-scoring), the share of row-steps the bottom did not run on, and whether the generations, BLEU and ROUGE-L are
-identical; then the seconds per training step (with its evaluation) before and after, over the steps after the
-first (the first evaluation fills both caches). The two evaluators alternate which runs first. Seconds are the
-process's CPU seconds (one torch thread: the time on a core of its own), since on shared cores wall time mostly
-measures the other processes; --wall times wall seconds instead.
+Default (--decode is the same): for the paper-size WebNLG and WMT16 collections (or the --config files given), at
+the warm-started model and after each of the first --steps training steps of run 0 (its curriculum, optimizer and
+learning-rate schedule, as in lib/collect/train_run.py), the whole evaluation with generation through transformers'
+`generate` ("old", the reference path) and through the lean decode loop ("new", lib/collect/decode.py, the
+default): CPU seconds of generation and of the whole evaluation, their ratio, and whether the generated texts, BLEU,
+ROUGE-L and losses are identical. The two evaluators alternate which runs first. Seconds are the process's CPU
+seconds (one torch thread: the time on a core of its own), since on shared cores wall time mostly measures the other
+processes; --wall times wall seconds instead. (An earlier path that reused the frozen bottom along each prompt's
+previous continuation saved about a tenth of an evaluation through `generate`, less than the lean loop's 1.5x; it
+was removed.)
 
 --sampler: decoding "sample" (transformers' temperature and top-p warpers, which sort the whole vocabulary at every
 token) against "sample_fast" (the same filter among the most probable tokens, lib/collect/nucleus.py) on the
@@ -80,11 +73,11 @@ class _GenerationClock:
             self.seconds += self.clock() - t
 
 
-def compare_steps(config, examples, start, tests, steps: int, clock=time.process_time, *,
-                  old_options: dict | None = None, new_options: dict | None = None) -> tuple[float, float, float, float]:
-    """Old against new evaluation at each of the first `steps` training steps of run 0 (Evaluator keyword options
-    of each; default: the bottom reused along continuations or not). Returns the mean seconds of both generations
-    and both evaluations over the steps after step 0 (whose evaluation also builds the prompt prefixes)."""
+def compare_steps(config, examples, start, tests, steps: int,
+                  clock=time.process_time) -> tuple[float, float, float, float]:
+    """`generate` ("old") against the lean decode loop ("new") at each of the first `steps` training steps of run 0.
+    Returns the mean seconds of both generations and both evaluations over the steps after step 0 (whose evaluation
+    also builds the prompt prefixes)."""
     t_cfg = config.training
     source = examples.unseen if config.run_split(0) in config.runs.unseen_splits else examples.pool
     curriculum = sample_curriculum(np.array([int(e.id) for e in source]), subset_size=t_cfg.subset_size,
@@ -95,16 +88,15 @@ def compare_steps(config, examples, start, tests, steps: int, clock=time.process
     batches = [make_batch([start.encoded[int(i)] for i in row], start.pad_id, start.states)
                for row in curriculum.batches[:steps]]
 
-    def evaluator(options: dict) -> Evaluator:
+    def evaluator(lean: bool) -> Evaluator:
         return Evaluator(start.tokenizer, tests, settings=config.evaluation, metrics=config.metrics,
                          max_length=config.model.max_length, append_eos=wants_eos, device=device, bf16=False,
-                         states=start.states, **options)
+                         states=start.states, lean=lean)
 
-    old = evaluator(old_options if old_options is not None else {"reuse_bottom": False, "lean": False})
-    new = evaluator(new_options if new_options is not None else {"reuse_bottom": True})
+    old, new = evaluator(False), evaluator(True)
     clocks = {"old": _GenerationClock(old, clock), "new": _GenerationClock(new, clock)}
     print(f"{'step':>4} {'train':>6} {'gen old':>8} {'gen new':>8} {'ratio':>6} {'eval old':>9} {'eval new':>9} "
-          f"{'ratio':>6} {'reused':>7} identical")
+          f"{'ratio':>6} identical")
     rows = []
     torch.manual_seed(run_seed(config.runs.seed, 0))
     for t in range(steps + 1):
@@ -120,33 +112,20 @@ def compare_steps(config, examples, start, tests, steps: int, clock=time.process
         results, seconds, generation = {}, {}, {}
         for name in (("old", "new") if t % 2 == 0 else ("new", "old")):
             before_gen = clocks[name].seconds
-            hits = sum(c.hits for c in new._continuations.values())
-            misses = sum(c.misses for c in new._continuations.values())
             t0 = clock()
             results[name] = (old if name == "old" else new)(model, parts)
             seconds[name] = clock() - t0
             generation[name] = clocks[name].seconds - before_gen
-            if name == "new":
-                hits = sum(c.hits for c in new._continuations.values()) - hits
-                misses = sum(c.misses for c in new._continuations.values()) - misses
         a, b = results["old"], results["new"]
         same = sum(x == y for x, y in zip(a.generations, b.generations))
         scores_equal = all(np.array_equal(a.scores[m], b.scores[m]) for m in a.scores)
-        reused = hits / max(hits + misses, 1)
         rows.append((train, generation["old"], generation["new"], seconds["old"], seconds["new"]))
         losses_equal = np.array_equal(a.losses, b.losses)
         print(f"{t:>4} {train:6.2f} {generation['old']:8.2f} {generation['new']:8.2f} "
               f"{generation['old'] / generation['new']:6.2f} {seconds['old']:9.2f} {seconds['new']:9.2f} "
-              f"{seconds['old'] / seconds['new']:6.2f} {reused:7.0%} {same}/{len(a.generations)} generations, "
+              f"{seconds['old'] / seconds['new']:6.2f} {same}/{len(a.generations)} generations, "
               f"scores {'equal' if scores_equal else 'DIFFER'}, losses {'equal' if losses_equal else 'DIFFER'}",
               flush=True)
-    later = np.array(rows[1:])
-    if len(later) and new.reuse_bottom:
-        train, gen_old, gen_new, ev_old, ev_new = later.mean(axis=0)
-        print(f"steps 1-{steps}, mean seconds: generation {gen_old:.2f} -> {gen_new:.2f} ({gen_old / gen_new:.2f}x), "
-              f"evaluation {ev_old:.2f} -> {ev_new:.2f} ({ev_old / ev_new:.2f}x)")
-        print(f"seconds per training step with its evaluation: {train + ev_old:.2f} before, {train + ev_new:.2f} after "
-              f"({(train + ev_old) / (train + ev_new):.2f}x); x {curriculum.steps} steps + step 0 per run")
     return tuple(float(x) for x in np.array(rows[1:] or rows)[:, 1:].mean(axis=0))
 
 
@@ -158,7 +137,7 @@ def compare_prefix(config, start, tests, repeats: int) -> None:
         settings = config.with_overrides(evaluation=overrides).evaluation if overrides else config.evaluation
         return Evaluator(start.tokenizer, tests, settings=settings, metrics=config.metrics,
                          max_length=config.model.max_length, append_eos=wants_eos, device=torch.device("cpu"),
-                         bf16=False, states=start.states, reuse_bottom=False)
+                         bf16=False, states=start.states)
 
     whole, cached = evaluator(), evaluator()
     with torch.inference_mode():
@@ -184,7 +163,7 @@ def compare_sampler(config, start, tests, repeats: int) -> None:
         settings = config.with_overrides(evaluation={"decoding": decoding}).evaluation
         return Evaluator(start.tokenizer, tests, settings=settings, metrics=config.metrics,
                          max_length=config.model.max_length, append_eos=wants_eos, device=torch.device("cpu"),
-                         bf16=False, states=start.states, reuse_bottom=False)
+                         bf16=False, states=start.states)
 
     warped, fast = evaluator("sample"), evaluator("sample_fast")
     seconds = {"sample": [], "sample_fast": []}
@@ -211,9 +190,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", nargs="+", default=None,
                         help="collection config(s); default webnlg (--decode: webnlg and wmt16_de_en), paper size")
-    parser.add_argument("--decode", action="store_true", help="compare generate and the lean decode loop")
+    parser.add_argument("--decode", action="store_true", help="compare generate and the lean decode loop (the default)")
     parser.add_argument("--steps", type=int, default=None,
-                        help="training steps of run 0 to compare after step 0 (default 4; --decode: 1)")
+                        help="training steps of run 0 to compare after step 0 (default 1)")
     parser.add_argument("--prefix", action="store_true", help="compare whole-model prefill and the prompt prefix")
     parser.add_argument("--sampler", action="store_true", help="compare decoding sample and sample_fast")
     parser.add_argument("--repeats", type=int, default=2, help="timing repeats of --prefix / --sampler")
@@ -222,8 +201,8 @@ def main() -> None:
     parser.add_argument("--wall", action="store_true", help="time wall seconds, not CPU seconds")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    configs = args.config or (list(DECODE_CONFIGS) if args.decode else [DECODE_CONFIGS[0]])
-    steps = args.steps if args.steps is not None else (1 if args.decode else 4)
+    configs = args.config or ([DECODE_CONFIGS[0]] if args.prefix or args.sampler else list(DECODE_CONFIGS))
+    steps = args.steps if args.steps is not None else 1
     summary = []
     for path in configs:
         config = load_config(path)
@@ -240,15 +219,11 @@ def main() -> None:
             compare_prefix(config, start, tests, args.repeats)
         elif args.sampler:
             compare_sampler(config, start, tests, args.repeats)
-        elif args.decode:
+        else:
             print("old: transformers' generate; new: the lean decode loop (lib/collect/decode.py)")
             means = compare_steps(config, examples, start, tests, steps,
-                                  clock=time.perf_counter if args.wall else time.process_time,
-                                  old_options={"lean": False}, new_options={"lean": True})
+                                  clock=time.perf_counter if args.wall else time.process_time)
             summary.append((config.name, len(tests), *means))
-        else:
-            compare_steps(config, examples, start, tests, steps,
-                          clock=time.perf_counter if args.wall else time.process_time)
     if summary:
         print(f"\nmean over steps {1 if steps else 0}-{steps} ({'wall' if args.wall else 'CPU'} seconds per evaluation; "
               f"step 0 also builds the prompt prefixes; --tests/--steps make the run shorter):")

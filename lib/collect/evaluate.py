@@ -6,14 +6,11 @@ batch under `torch.inference_mode` (and bf16 autocast when enabled), gathers
 the hidden states that predict target tokens, applies the output projection there and reports each
 example's mean NLL over its target tokens. Generation metrics sample a continuation of each prompt
 (top-p / temperature with a fixed seed, or greedy), cut at the first newline when asked, and score it
-against the references; in the top-block regime from a cached prompt prefix (`PromptPrefix`), optionally
-(`reuse_bottom`) with the frozen bottom's outputs along the previous evaluation's continuations reused
-(`ContinuationCache`). Decoding runs the lean loop of lib/collect/decode.py (transformers' `generate`'s token ids,
+against the references; in the top-block regime from a cached prompt prefix (`PromptPrefix`). Decoding runs the lean loop of lib/collect/decode.py (transformers' `generate`'s token ids,
 bit for bit, with finished rows dropped) where it is exact, else `generate`.
 """
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -22,7 +19,6 @@ import torch
 
 from lib.precision import bf16_autocast
 
-from .bottom_cache import ContinuationCache
 from .config import EvalSettings
 from .decode import sample_tokens
 from .encoding import EncodedExample, TargetBatch, encode_examples, length_sorted_batches
@@ -69,7 +65,7 @@ class Evaluator:
 
     def __init__(self, tokenizer, tests: Sequence, *, settings: EvalSettings, metrics: Sequence[str],
                  max_length: int, append_eos, device: torch.device, bf16: bool,
-                 states: Mapping[int, torch.Tensor] | None = None, reuse_bottom: bool = False, lean: bool = True):
+                 states: Mapping[int, torch.Tensor] | None = None, lean: bool = True):
         self.tokenizer = tokenizer
         self.tests = list(tests)
         self.test_ids = np.array([int(e.id) for e in self.tests], dtype=np.int64)
@@ -86,8 +82,6 @@ class Evaluator:
         self.references = [references_of(e) for e in self.tests]
         self.max_prompt = max(1, max_length - settings.max_new_tokens)
         self._prefixes: dict[int, PromptPrefix] = {}  # per generation batch (its start in length order)
-        self.reuse_bottom = reuse_bottom  # top-block regime: reuse the bottom along unchanged continuations
-        self._continuations: dict[int, ContinuationCache] = {}  # per generation batch, like _prefixes
         self.lean = lean  # decode with `sample_tokens` (same token ids as `generate`, finished rows dropped)
         self._stop_ids: list[int] = []  # tokens that end a generation (newlines, when asked to stop there)
         if self.generation_metrics and settings.stop_at_newline:
@@ -128,18 +122,16 @@ class Evaluator:
         return losses, (HeadStats.concat(stats) if want_stats else None)
 
     def _lean_applies(self) -> bool:
-        """Whether `sample_tokens` reproduces `generate` here: asked for, no continuation cache (it hooks into
-        `generate`'s batch), an EOS id (else `generate` does not pad finished rows), the CPU generator's draws, fp32
-        (the row-by-row equality of the matrix products is measured for the fp32 CPU kernels)."""
-        return (self.lean and not self.reuse_bottom and self.tokenizer.eos_token_id is not None
-                and self.device.type == "cpu" and not self.bf16)
+        """Whether `sample_tokens` reproduces `generate` here: asked for, an EOS id (else `generate` does not pad
+        finished rows), the CPU generator's draws, fp32 (the row-by-row equality of the matrix products is measured for
+        the fp32 CPU kernels)."""
+        return self.lean and self.tokenizer.eos_token_id is not None and self.device.type == "cpu" and not self.bf16
 
     def _generate(self, model, top: TopBlocks | None = None) -> list[str]:
         """One generation per test example (batched by prompt length, fixed sampling seed), in test order.
 
         In the top-block regime each batch continues from a `PromptPrefix` cache (the frozen bottom's keys and
-        values over the prompt are computed at the first call only) and, with `reuse_bottom`, the bottom runs only
-        where a row's tokens leave its previous continuation (`ContinuationCache`)."""
+        values over the prompt are computed at the first call only)."""
         from transformers import GenerationConfig, LogitsProcessorList, StoppingCriteriaList
 
         from .nucleus import CandidateNucleus  # imports transformers, as this function does
@@ -171,25 +163,20 @@ class Evaluator:
                     ids[r, width - len(p):] = torch.tensor(p, dtype=torch.long)
                     mask[r, width - len(p):] = 1
                 ids, mask = ids.to(self.device), mask.to(self.device)
-                cache, reuse = None, contextlib.nullcontext()
+                cache = None
                 if PromptPrefix.applies(model, top, width):
                     if start not in self._prefixes:
                         self._prefixes[start] = PromptPrefix(model, top, ids, mask)
                     cache = self._prefixes[start].cache()
-                    if self.reuse_bottom:
-                        if start not in self._continuations:
-                            self._continuations[start] = ContinuationCache(top, len(chunk), s.max_new_tokens)
-                        reuse = self._continuations[start].generating()
                 if self._lean_applies():
                     new = sample_tokens(model, ids, mask, cache=cache, decoding=s.decoding, top_p=s.top_p,
                                         temperature=s.temperature, max_new_tokens=s.max_new_tokens,
                                         pad_id=int(self.tokenizer.pad_token_id), eos_id=self.tokenizer.eos_token_id,
                                         stop_ids=self._stop_ids)
                 else:
-                    with reuse:
-                        new = model.generate(input_ids=ids, attention_mask=mask, past_key_values=cache,
-                                             generation_config=config, stopping_criteria=stopping,
-                                             logits_processor=processors)[:, width:]
+                    new = model.generate(input_ids=ids, attention_mask=mask, past_key_values=cache,
+                                         generation_config=config, stopping_criteria=stopping,
+                                         logits_processor=processors)[:, width:]
                 for r, i in enumerate(chunk):
                     text = self.tokenizer.decode(new[r].tolist(), skip_special_tokens=True)
                     if s.stop_at_newline:
