@@ -869,9 +869,58 @@ def paper_order_facts() -> dict[str, object]:
     return out
 
 
+CLAIM_PARTS = ("said", "claim", "diff", "interval", "n", "flat", "why", "groups")
+"""The keys `comparisons.claim_facts` glues per claim, after its prefix."""
+
+
+def _claim_keys(*prefixes: str) -> tuple[str, ...]:
+    return tuple(f"{prefix}_{part}" for prefix in prefixes for part in CLAIM_PARTS)
+
+
+PART_KEYS: dict[str, tuple[str, ...]] = {
+    "interval": ("interval_steps", "interval_list", "interval_max", "interval_min_checkpoints", "interval_task_names",
+                 "interval_gpt_mse_first", "interval_gpt_mse_last", "interval_gpt_spearman_first",
+                 "interval_gpt_spearman_last", "interval_sim_mse_last", "interval_sim_spearman_last",
+                 *_claim_keys("interval_dense", "interval_gs_last", "interval_gr_first", "interval_gr_last")),
+    "order": ("order_steps", "order_list", "order_dropped", "order_max", "order_prefix",
+              *(f"order_{task}_loss_{key}" for task in ORDER_TARGETS for key in
+                ("rho_first_same", "rho_last_same", "best_mse_same", "best_mse_own")),
+              *_claim_keys("order_high", "order_gs", "order_gr_low", "order_gr_high")),
+    "encoder": ("encoder_best_mse", "encoder_best_mse_kind", "encoder_runner_up", "encoder_default",
+                "encoder_train_runs", "encoder_test_runs", "encoder_same_runs",
+                *(f"encoder_{role}_{metric}" for role in ("mean", "cls", "gpt", "sim") for metric in ("mse", "spearman")),
+                *_claim_keys("encoder_top", "encoder_gs", "encoder_gr")),
+    "size": ("size_largest", "size_train_runs", "size_val_runs", "size_test_runs", "size_same_held_out",
+             *_claim_keys("size_gs", "size_gr", "size_sr")),
+}
+"""Every key the chapter's text cites per ablation, beyond those glued at every scale: a part left out glues them
+too (`left_out_facts`), so that the page builds and says why, whichever collections are complete."""
+NUMBER_KEYS = frozenset(
+    [f"interval_{m}_{k}" for m in ("gpt", "sim") for k in ("mse_first", "mse_last", "spearman_first",
+                                                            "spearman_last")]
+    + [f"order_{task}_loss_rho_{end}_same" for task in ORDER_TARGETS for end in ("first", "last")]
+    + [f"encoder_{role}_{metric}" for role in ("mean", "cls", "gpt", "sim") for metric in ("mse", "spearman")])
+"""The keys the text formats as numbers (e.g. `:#.3g`): a left-out part glues NaN there, which formats as 'nan'."""
+
+
+def left_out_facts(skipped: Sequence[Skipped], glued: Mapping[str, object]) -> dict[str, object]:
+    """For every part left out (`skipped`, whole or for some collections), each key of PART_KEYS its text cites that
+    was not glued: the computed left-out sentence for a claim's `_why`, 'not testable' for its `_claim`, NaN for a
+    number, 'n/a' for the rest. Nothing where nothing is left out."""
+    out: dict[str, object] = {}
+    for part in skipped:
+        for key in PART_KEYS.get(part.ablation, ()):
+            if key in glued or key in out:
+                continue
+            out[key] = (part.sentence if key.endswith("_why") else "not testable" if key.endswith("_claim")
+                        else float("nan") if key in NUMBER_KEYS else "n/a")
+    return out
+
+
 def facts(result: AblationResult) -> dict[str, object]:
-    """Gluable facts of the chapter: the settings, then each ablation's (interval_, order_, encoder_, size_ keys), and
-    the comparisons with their intervals (`comparison_facts`)."""
+    """Gluable facts of the chapter: the settings, then each ablation's (interval_, order_, encoder_, size_ keys), the
+    comparisons with their intervals (`comparison_facts`), and for a part left out its keys saying so
+    (`left_out_facts`)."""
     steps = result.interval_steps
     out: dict[str, object] = {
         "scale_name": result.scale, "encoder_name": result.encoder_name, "gpt_lr": result.gptfluence.lr,
@@ -895,4 +944,5 @@ def facts(result: AblationResult) -> dict[str, object]:
         out.update(size_facts(result.sizes))
     out.update(paper_order_facts())
     out.update(comparison_facts(result))
+    out.update(left_out_facts(result.skipped, out))
     return out

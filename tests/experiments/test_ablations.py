@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lib.book_runner import NOTEBOOKS
 from lib.experiments import ablations
 from lib.experiments.ablations import (PAPER_SIZE_GRID, FitMemo, ablation_grid, checkpoint_interval_ablation,
                                        encoder_ablation, encoder_facts, interval_facts, markov_order_ablation,
@@ -390,9 +391,33 @@ def test_a_part_on_an_incomplete_collection_is_left_out_and_named(sst2, monkeypa
     assert "sst2_size2: 3 of 24 runs collected" in ablations.skipped_text(result.skipped, "size")
     assert f"{INSTRUCTION_TUNING}: 3 of 24" in ablations.skipped_text(result.skipped, "encoder")
     facts = ablations.facts(result)  # no numbers for the parts left out, the others' as always
-    assert not any(k.startswith(("encoder_best", "size_", "order_webnlg")) for k in facts)
+    assert facts["encoder_best_mse"] == "n/a" and np.isnan(facts["encoder_mean_mse"])
+    assert facts["size_gs_claim"] == "not testable" and "sst2_size2: 3 of 24 runs collected" in facts["size_gs_why"]
+    assert np.isnan(facts["order_webnlg_loss_rho_first_same"]) and facts["order_webnlg_loss_best_mse_same"] == "n/a"
     assert "interval_dense_claim" in facts and "order_sst2_loss_best_mse_same" in facts
+    assert facts["interval_dense_claim"] != "not testable" or "webnlg" not in facts["interval_dense_why"]
     assert facts["interval_task_names"] == "SST-2"  # the text names the tasks averaged, not "the five"
+    cited = {k for k in cited_keys(NOTEBOOKS / "05_ablations.ipynb") if not k.startswith("sv_")}  # sv_: variants
+    assert cited <= set(facts), sorted(cited - set(facts))  # the page builds whatever is left out
+
+
+def cited_keys(notebook):
+    """The glue keys the markdown cells of `notebook` cite."""
+    import re
+
+    import nbformat
+
+    cells = nbformat.read(notebook, as_version=4).cells
+    return {m.split(":")[0] for c in cells if c.cell_type == "markdown"
+            for m in re.findall(r"\{glue:[a-z]+\}`([^`]+)`", c.source)}
+
+
+def test_nothing_is_glued_for_left_out_parts_when_nothing_is_left_out():
+    assert ablations.left_out_facts([], {}) == {}
+    skipped = [ablations.Skipped("encoder", "the encoder ablation", (Progress("s", "mixture", 0, 24),))]
+    facts = ablations.left_out_facts(skipped, {"encoder_default": "kept"})
+    assert facts["encoder_top_why"].endswith("the encoder ablation (mixture: 0 of 24 runs collected).")
+    assert "encoder_default" not in facts and not any(k.startswith("size_") for k in facts)
 
 
 def test_nothing_is_left_out_when_every_collection_is_complete(monkeypatch):
