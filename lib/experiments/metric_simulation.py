@@ -117,12 +117,14 @@ def facts(result: MetricResult) -> dict[str, object]:
         out.update(table4_facts(result.t4_results[TARGETS[0]]))
         tables.append(("4", result.t4_scores, result.t4_paper, result.t4_differences))
     else:  # no complete fine-tuning generation collection: every key says so instead of a number
-        out.update(unchecked_facts("4", TARGETS) | {"t4_tests": "n/a", "t4_runs": "n/a"}
-                   | {f"t4_gpt_ref_{target}": "n/a" for target in TARGETS})
+        left_out = [p for p in result.skipped if p != result.mixture]
+        out.update(unchecked_facts("4", TARGETS, why=skipped_sentence(left_out, "Table 4's simulations"))
+                   | {"t4_tests": "n/a", "t4_runs": "n/a"} | {f"t4_gpt_ref_{target}": "n/a" for target in TARGETS})
     if result.has_t3:
         tables.append(("3", result.t3_scores, result.t3_paper, result.t3_differences))
     else:
-        out.update(unchecked_facts("3", TARGETS))
+        incomplete = [result.mixture] if result.mixture is not None and not result.mixture.complete else []
+        out.update(unchecked_facts("3", TARGETS, why=skipped_sentence(incomplete, "Table 3's simulations")))
     for table, ours, paper, differences in tables:
         comparison = head_to_head(ours, paper, GPT, SIM, per="target", per_labels=GENERATION_NAMES)
         out.update(comparison_facts(table, comparison, ours, TARGETS, reference=table == "4"))
@@ -155,13 +157,14 @@ def comparison_facts(table: str, comparison: pd.DataFrame, ours: pd.DataFrame, t
     return out
 
 
-def unchecked_facts(table: str, targets: Sequence[str]) -> dict[str, object]:
-    """The keys of `comparison_facts` and of the claims when the collection recorded no BLEU / ROUGE-L to compare."""
+def unchecked_facts(table: str, targets: Sequence[str], *, why: str = "") -> dict[str, object]:
+    """The keys of `comparison_facts` and of the claims when no collection has BLEU / ROUGE-L to compare; `why`, the
+    sentence naming the collections left out as incomplete (if that is the reason), is each claim's `_why`."""
     out: dict[str, object] = {}
     for target in targets:
         for pair in ("gs", "gr", "sr"):
             for part in ("said", "diff", "interval", "n", "flat", "why", "groups"):
-                out[f"t{table}_{pair}_{target}_{part}"] = "n/a"
+                out[f"t{table}_{pair}_{target}_{part}"] = why if part == "why" and why else "n/a"
             out[f"t{table}_{pair}_{target}_claim"] = "not testable"
         for key in ("wins", "red"):
             for side in SIDES:

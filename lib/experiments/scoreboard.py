@@ -121,6 +121,10 @@ def row(claim: Claim, values: Mapping[str, object] | None) -> dict[str, str]:
     out["paper"] = _fill(claim.paper, values)
     if claim.key is not None and f"{claim.key}_diff" in values:
         n = f", {values[f'{claim.key}_n']}" if f"{claim.key}_n" in values else ""
+        if values[f"{claim.key}_diff"] == "n/a" and values.get(f"{claim.key}_n", "n/a") == "n/a":
+            out["ours"] = str(values.get(f"{claim.key}_why") or "not computed")  # e.g. its collections incomplete
+            out["verdict"] = str(values.get(f"{claim.key}_claim", "not testable"))
+            return out
         if values[f"{claim.key}_diff"] == "n/a" and f"{claim.key}_flat" in values:
             out["ours"] = f"{values[f'{claim.key}_flat']} of the true trajectories flat{n}"
         else:

@@ -15,6 +15,14 @@ def test_no_complete_collection_gives_no_tables_and_says_so(monkeypatch):
     assert facts["t3_gs_rougeL_claim"] == "not testable" and facts["t4_runs"] == "n/a"
     assert f"{INSTRUCTION_TUNING}: 1 of 24 runs collected" in facts["t3_status"]
     assert facts["metric_lds_cells"] == 0
+    # each claim says why it is not testable: the collections left out, with their runs collected vs planned
+    assert "webnlg: 1 of 24 runs collected" in facts["t4_gs_rougeL_why"]
+    assert f"{INSTRUCTION_TUNING}: 1 of 24 runs collected" in facts["t3_gs_bleu_why"]
+
+
+def test_a_table_without_generation_metrics_keeps_no_reason():
+    facts = metric_simulation.unchecked_facts("3", ["bleu"])
+    assert facts["t3_gs_bleu_why"] == "n/a" and facts["t3_gs_bleu_claim"] == "not testable"
 
 
 def test_every_collection_of_the_chapter_is_complete_at_default():
