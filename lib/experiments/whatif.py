@@ -31,6 +31,7 @@ from lib.experiments.store import collection_config, collects_missing, committed
 from lib.experiments.uncertainty import REASONS, interval, paired_difference, spearman_interval
 from lib.paths import REPO_ROOT
 from lib.scales import get_scale
+from lib.simulators.attribution_baselines import scores_for_runs
 from lib.whatif.designs import DesignSettings, drop_group, longer, ordered, repeated, with_unseen
 
 DATA_SCALE = {"default": "paper_size"}
@@ -143,7 +144,10 @@ def designed_runs(scale: str, designs: list[Design], *, data_dir=None, collect_m
 
 
 GRADIENT_METHODS = ("TracIn-CP (10 ckpts)", "Grad-Dot")
-METHODS = ("GPTfluence", "Simfluence", *GRADIENT_METHODS)
+ATTRIBUTION_METHODS = ("EK-FAC", "TRAK")
+"""Fitted on the held-out runs with stored scores (lib/attribution) and simulated through their mean per pair."""
+GPT = "GPTfluence"
+METHODS = (GPT, "Simfluence", *GRADIENT_METHODS, *ATTRIBUTION_METHODS)
 
 
 @dataclass
@@ -173,14 +177,17 @@ def run(scale: str, *, encoder, data_dir=None, gptfluence=None, methods=METHODS,
     train, val, held = dyn.select_runs("train"), split_or_none(dyn, "val"), dyn.select_runs("test")
     unseen_rows = stored(source, UNSEEN_COLLECTION, data_dir=data_dir).examples()
     texts = {int(i): str(t) for i, t in zip(unseen_rows["id"], unseen_rows["text"]) if int(i) not in dyn.train_texts}
-    models = _fit(methods, train, val, held, encoder=encoder, gptfluence=gptfluence or gptfluence_config(scale))
-    truth, predictions, refusals, missing = {}, {}, {}, {}
+    models, unfit = _fit(methods, train, val, held, encoder=encoder,
+                         gptfluence=gptfluence or gptfluence_config(scale), folder=base.folder)
+    truth, predictions, missing = {}, {}, {}
+    refusals = {(method, "held-out runs"): why for method, why in unfit.items()}
     for name in DESIGNS:
         done = [d for d in designs if d.design == name and d.name in runs]
         missing[name] = sum(d.design == name for d in designs) - len(done)
         if not done:
             continue
         truth[name] = _as_dynamics([runs[d.name] for d in done], dyn)
+        refusals.update({(method, name): why for method, why in unfit.items()})
         for method, model in models.items():
             try:
                 predictions[(method, name)] = _simulate(model, truth[name], texts)
@@ -206,18 +213,30 @@ def run(scale: str, *, encoder, data_dir=None, gptfluence=None, methods=METHODS,
                         source_scale=source, n_held_out=held.n_runs)
 
 
-def _fit(methods, train: Dynamics, val: Dynamics | None, held: Dynamics, *, encoder, gptfluence) -> dict:
-    """Each method fitted as the book fits it (the gradient baselines' rescaling on the held-out runs, as both papers)."""
+def _fit(methods, train: Dynamics, val: Dynamics | None, held: Dynamics, *, encoder, gptfluence,
+         folder) -> tuple[dict, dict[str, str]]:
+    """Each method fitted as the book fits it (the gradient baselines' rescaling on the held-out runs, as both papers;
+    EK-FAC and TRAK on the held-out runs whose scores are stored with the collection in `folder`, as the loss
+    chapter), and why each method that could not be fitted was not (method -> reason)."""
     from lib.whatif.saved import fitted  # lazy: torch
 
-    out = {}
+    out, unfit = {}, {}
     for method in methods:
+        if method in ATTRIBUTION_METHODS:
+            scores = scores_for_runs(folder, method, held.run_ids)
+            if not scores:
+                unfit[method] = (f"{method} has no stored scores for any held-out run ({held.run_ids.tolist()}); "
+                                 f"compute them with `python -m lib.attribution <collection> --runs ...`")
+                continue
+            scored = held.select_runs(np.isin(held.run_ids, list(scores)))
+            out[method] = fitted(make_simulator(method, scores=scores).fit(scored), scored)
+            continue
         simulator = make_simulator(method, encoder=encoder, gptfluence=gptfluence)
         if method in GRADIENT_METHODS:
             out[method] = fitted(simulator.fit(held), held)
         else:
             out[method] = fitted(simulator.fit(train, val), train, val)
-    return out
+    return out, unfit
 
 
 def _as_dynamics(runs: list[DesignedRun], like: Dynamics) -> Dynamics:
@@ -257,12 +276,15 @@ def squared_errors(prediction: np.ndarray, truth: np.ndarray, order: int = 1) ->
 
 
 def mse_table(truth: dict[str, Dynamics], predictions: dict[tuple[str, str], np.ndarray]) -> pd.DataFrame:
-    """Per design and method: all-steps MSE with its interval, and the paired difference to the REFERENCE."""
+    """Per design and method: all-steps MSE with its interval, the paired difference to the REFERENCE, and (where
+    GPTfluence simulated the design) the paired difference to GPTfluence (gpt_diff, gpt_verdict: "better" when the
+    method's MSE is lower)."""
     rows = []
     for (method, name), prediction in predictions.items():
         values = truth[name].values
         errors = squared_errors(prediction, values)
         reference = squared_errors(predictions[(REFERENCE, name)], values)
+        gpt = predictions.get((GPT, name))
         level = interval(errors)
         row = {"design": name, "method": method, "mse": level.estimate, "mse_low": level.low, "mse_high": level.high,
                "runs": values.shape[0], "tests": values.shape[2]}
@@ -270,6 +292,9 @@ def mse_table(truth: dict[str, Dynamics], predictions: dict[tuple[str, str], np.
             diff = paired_difference(errors, reference)
             row.update(diff=diff.estimate, diff_low=diff.low, diff_high=diff.high, verdict=diff.verdict,
                        why=REASONS.get(diff.reason, "") if diff.reason else "")
+        if method not in (REFERENCE, GPT) and gpt is not None:
+            diff = paired_difference(errors, squared_errors(gpt, values))
+            row.update(gpt_diff=diff.estimate, gpt_diff_low=diff.low, gpt_diff_high=diff.high, gpt_verdict=diff.verdict)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -372,7 +397,8 @@ def design_text(result: WhatIfResult, name: str) -> str:
         parts.append(text + ".")
     refused = [m for (m, d) in result.refusals if d == name]
     if refused:
-        parts.append(f"Refused: {', '.join(refused)} (no parameters or gradients for examples they were not fitted on).")
+        parts.append(f"Refused: {', '.join(refused)} (no parameters, gradients or scores for the examples of this "
+                     f"design; the table of refusals says which).")
     pick = trusted(result, name)
     parts.append(f"A practitioner asking this should trust: **{pick}**" + (
         " (no method's MSE interval against the curriculum-blind reference excludes 0)." if pick == "undecided" else "."))
@@ -408,6 +434,8 @@ def facts(result: WhatIfResult) -> dict[str, object]:
         out[f"{key}_mse"] = float(row["mse"])
         if row["method"] != REFERENCE:
             out[f"{key}_verdict"] = str(row["verdict"])
+        if isinstance(row.get("gpt_verdict"), str):
+            out[f"{key}_vs_gpt"] = row["gpt_verdict"]
     for _, row in result.effects.iterrows():
         key = f"whatif_{row['design'].replace(' ', '_')}_{_method_key(row['method'])}"
         out[f"{key}_sign"] = float(row["sign_agreement"])
@@ -417,7 +445,7 @@ def facts(result: WhatIfResult) -> dict[str, object]:
 
 def _method_key(method: str) -> str:
     return {"GPTfluence": "gpt", "Simfluence": "sim", "TracIn-CP (10 ckpts)": "tracin", "Grad-Dot": "graddot",
-            REFERENCE: "ref"}[method]
+            "EK-FAC": "ekfac", "TRAK": "trak", REFERENCE: "ref"}[method]
 
 
 def scores_display(result: WhatIfResult) -> pd.DataFrame:
@@ -431,6 +459,9 @@ def scores_display(result: WhatIfResult) -> pd.DataFrame:
                                                           table.get("diff_low", np.nan), table.get("diff_high", np.nan))],
         "verdict": table.get("verdict", pd.Series([""] * len(table))).fillna("").replace({"better": "beats reference",
                                                                                          "worse": "worse than reference"}),
+        "minus GPTfluence [95%]": [("" if not np.isfinite(d) else f"{_fmt(d)} {_range(lo, hi)}")
+                                   for d, lo, hi in table.reindex(columns=["gpt_diff", "gpt_diff_low", "gpt_diff_high"])
+                                   .astype(float).itertuples(index=False)],
         "effect sign right [95%]": [("" if not np.isfinite(s) else f"{s:.0%} {_range(lo, hi)}")
                                     for s, lo, hi in zip(table["sign_agreement"], table["sign_low"], table["sign_high"])],
         "effect Spearman [95%]": [("" if not np.isfinite(s) else f"{_fmt(s)} {_range(lo, hi)}")

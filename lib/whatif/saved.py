@@ -2,7 +2,8 @@
 
 The file (torch.save of plain values and tensors, read with weights_only=True) holds the simulator's class, its
 constructor settings, its fitted attributes (names ending in `_`) and module weights, the hash of the runs it
-was fit on, their texts and mean initial values, and for the gradient baselines their recorded pair scores.
+was fit on, their texts and mean initial values, and for the gradient and attribution baselines their pair scores
+(EK-FAC and TRAK also keep the stored score matrices of the runs they were fitted on).
 """
 from __future__ import annotations
 
@@ -21,13 +22,14 @@ import torch
 
 from lib.dynamics import Dynamics
 from lib.simulators import GPTfluence, GradDot, Simfluence, SimfluenceSGD, Simulator, TracInCP
+from lib.simulators.attribution_baselines import AttributionSimulator, EKFACInfluence, TRAKSimulator
 from lib.simulators.gradient_baselines import GradientSimulator
-from lib.whatif.pair_scores import PairScores, pair_scores
+from lib.whatif.pair_scores import PairScores, attribution_pair_scores, pair_scores
 
 FORMAT = "lib.whatif fitted simulator"
 FORMAT_VERSION = 1
 SAVABLE: dict[str, type[Simulator]] = {cls.__name__: cls for cls in (Simfluence, SimfluenceSGD, GPTfluence, TracInCP,
-                                                                     GradDot)}
+                                                                     GradDot, EKFACInfluence, TRAKSimulator)}
 ARGUMENT_ATTRIBUTES = {"checkpoints": "setting"}
 """Constructor arguments stored under another attribute name (TracInCP keeps `checkpoints` as `setting`)."""
 
@@ -57,7 +59,16 @@ def fitted(simulator: Simulator, train: Dynamics, val: Dynamics | None = None) -
         simulator=simulator, dynamics_hash=dynamics_hash(runs), collection_hash=runs.config.get("config_hash"),
         train_texts=dict(runs.train_texts), test_texts=dict(runs.test_texts),
         initial={int(t): tuple(float(v) for v in first[:, m]) for m, t in enumerate(runs.test_ids)},
-        pairs=pair_scores(runs, simulator.setting) if isinstance(simulator, GradientSimulator) else None)
+        pairs=_pairs(simulator, runs))
+
+
+def _pairs(simulator: Simulator, runs: Dynamics) -> PairScores | None:
+    """The per-pair scores a gradient or attribution baseline simulates new curricula with (None for the others)."""
+    if isinstance(simulator, AttributionSimulator):
+        return attribution_pair_scores(simulator, runs)
+    if isinstance(simulator, GradientSimulator):
+        return pair_scores(runs, simulator.setting)
+    return None
 
 
 def dynamics_hash(runs: Dynamics) -> str:
@@ -133,7 +144,7 @@ def _encode(value: Any, where: str) -> Any:
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in "iufb":
             raise ValueError(f"cannot save {where}: array of dtype {value.dtype}")
-        return {"__ndarray__": torch.tensor(value)}
+        return {"__ndarray__": torch.tensor(np.ascontiguousarray(value))}  # torch refuses negative strides
     if isinstance(value, pd.DataFrame):
         return {"__dataframe__": {str(k): _encode(v.to_numpy(), where) for k, v in value.items()}}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):

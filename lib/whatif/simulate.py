@@ -24,7 +24,7 @@ def simulate_curriculum(model: FittedSimulator, initial: Mapping[int, float | Se
     simulator); None takes the fitted runs' mean for every fitted test example. texts: texts of training
     ids the fitted runs do not hold (e.g. a collection's unseen examples). A text in the curriculum that is
     no known training text gets a new, negative id. Only GPTfluence simulates such unseen examples (from their
-    texts); Simfluence and the gradient baselines refuse them with a ValueError naming their ids.
+    texts); Simfluence and the gradient and attribution baselines refuse them with a ValueError naming their ids.
     """
     sim = model.simulator
     known_texts = {**model.train_texts, **{int(k): str(v) for k, v in (texts or {}).items()}}
@@ -100,12 +100,13 @@ def _initial(model: FittedSimulator, initial) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _refuse_unseen(model: FittedSimulator, batches: np.ndarray, texts: Mapping[int, str]) -> None:
-    """Simfluence and the gradient baselines know only their fitted examples: refuse the others by id (and text)."""
+    """Simfluence and the gradient and attribution baselines know only their fitted examples: refuse the others by id
+    (and text)."""
     sim = model.simulator
     if hasattr(sim, "train_ids_"):
         known, why = sim.train_ids_, "it learns one factor per training example it was fitted on"
     elif model.pairs is not None:
-        known, why = model.pairs.train_ids, "it needs gradients recorded for each training example"
+        known, why = model.pairs.train_ids, f"it needs {model.pairs.source} for each training example"
     else:
         return  # GPTfluence: every example with a text
     unseen = np.setdiff1d(batches, known)

@@ -61,6 +61,23 @@ def test_scores_of_a_perfect_and_a_sign_flipped_method():
     assert effects.loc["perfect", "sign_low"] == 1 and effects.loc["perfect", "spearman_low"] == pytest.approx(1)
 
 
+def test_every_method_is_compared_with_gptfluence_on_the_same_trajectories():
+    design = _runs(_decaying(3, 6, 12, seed=3))
+    reference = whatif.blind_reference(_runs(_decaying(5, 6, 12, seed=4)), design)
+    noisy = design.values + np.random.default_rng(0).normal(scale=0.1, size=design.values.shape)
+    predictions = {("perfect", "d"): design.values.copy(), (whatif.GPT, "d"): noisy, (REFERENCE, "d"): reference}
+    mse = whatif.mse_table({"d": design}, predictions).set_index("method")
+    errors = whatif.squared_errors(noisy, design.values)
+    assert mse.loc["perfect", "gpt_diff"] == pytest.approx(-errors.mean())
+    assert mse.loc["perfect", "gpt_diff_high"] < 0 and mse.loc["perfect", "gpt_verdict"] == "better"
+    assert pd.isna(mse.loc[whatif.GPT, "gpt_diff"]) and pd.isna(mse.loc[REFERENCE, "gpt_diff"])
+    result = whatif.WhatIfResult(designs=[], truth={"d": design}, predictions=predictions, refusals={}, mse=mse.reset_index(),
+                                 effects=whatif.effect_table({"d": design}, predictions, design,
+                                                             {"perfect": design.values, whatif.GPT: noisy}))
+    shown = whatif.scores_display(result).set_index("method")["minus GPTfluence [95%]"]
+    assert shown["perfect"].startswith(f"{-errors.mean():.3g} [") and shown[whatif.GPT] == shown[REFERENCE] == ""
+
+
 def test_trusted_needs_an_interval_below_zero():
     def result(rows):
         return whatif.WhatIfResult(designs=[], truth={}, predictions={}, refusals={}, mse=pd.DataFrame(rows),
@@ -73,9 +90,35 @@ def test_trusted_needs_an_interval_below_zero():
     assert whatif.trusted(result([{**r, "verdict": "worse"} for r in rows]), "d") == "the reference"
 
 
+def test_attribution_methods_are_fitted_on_the_scored_held_out_runs(tmp_path):
+    """EK-FAC with stored scores for one of the two held-out runs: fitted on that run only (sigma as the loss chapter's
+    EKFACInfluence on it), pair scores from it; TRAK, with none stored, is not fitted and says why."""
+    from lib.attribution.result import AttributionResult
+    from lib.attribution.store import save_scores
+    from lib.experiments.store import stored
+    from lib.simulators.attribution_baselines import EKFACInfluence
+
+    dyn = stored("smoke", whatif.COLLECTION).dynamics("loss", require_complete=True)
+    held = dyn.select_runs("test")
+    assert held.n_runs == 2
+    train_ids = np.unique(held.curricula[1])
+    result = AttributionResult(scores=np.random.default_rng(0).normal(size=(len(train_ids), held.n_tests)),
+                               train_ids=train_ids, test_ids=held.test_ids, seconds={}, info={"method": "ekfac"})
+    run = int(held.run_ids[1])
+    save_scores(tmp_path, run, result)
+    models, unfit = whatif._fit(("EK-FAC", "TRAK"), dyn.select_runs("train"), None, held, encoder=None,
+                                gptfluence=None, folder=tmp_path)
+    assert list(models) == ["EK-FAC"] and list(unfit) == ["TRAK"]
+    assert unfit["TRAK"].startswith(f"TRAK has no stored scores for any held-out run ({held.run_ids.tolist()})")
+    expected = EKFACInfluence({run: result}).fit(held.select_runs([1]))
+    assert models["EK-FAC"].simulator.sigma_ == pytest.approx(expected.sigma_, rel=1e-12)
+    assert models["EK-FAC"].pairs.train_ids.tolist() == train_ids.tolist()
+    np.testing.assert_allclose(models["EK-FAC"].pairs.scores, result.scores)
+
+
 @pytest.fixture(scope="module")
 def smoke_result():
-    return whatif.run("smoke", encoder=None, methods=("Simfluence", "TracIn-CP (10 ckpts)"))
+    return whatif.run("smoke", encoder=None, methods=("Simfluence", "TracIn-CP (10 ckpts)", "EK-FAC"))
 
 
 def test_smoke_designs_are_what_they_say(smoke_result):
@@ -106,6 +149,9 @@ def test_smoke_facts(smoke_result):
     assert facts["whatif_trained"] == facts["whatif_planned"] == len(whatif.DESIGNS) * len(whatif.SEEDS)
     assert facts["whatif_missing"] == 0
     assert ("Simfluence", "half unseen") in smoke_result.refusals  # it has no factors for unseen examples
+    for where in (*whatif.DESIGNS, "held-out runs"):  # the smoke collections store no attribution scores
+        assert smoke_result.refusals[("EK-FAC", where)].startswith("EK-FAC has no stored scores for any held-out run")
+    assert not any(method == "EK-FAC" for method, _ in smoke_result.predictions)
     assert "half_unseen_sim_mse" not in " ".join(facts)
     for name in whatif.DESIGNS:
         key = name.replace(" ", "_")

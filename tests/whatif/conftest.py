@@ -4,13 +4,16 @@ from __future__ import annotations
 from contextlib import contextmanager
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 
+from lib.attribution.result import AttributionResult
 from lib.collect import collect, load_config, load_dynamics
 from lib.encoders import load_encoder
 from lib.paths import REPO_ROOT
 from lib.simulators import GPTfluence, Simfluence, TracInCP
+from lib.simulators.attribution_baselines import EKFACInfluence
 from lib.whatif import fitted
 
 SMOKE = REPO_ROOT / "tests" / "collect" / "fixtures" / "configs" / "smoke_sst2.toml"
@@ -64,3 +67,17 @@ def gptfluence(runs, encoder):
 def tracin(runs):
     """TracIn-CP (every step) with sigma fitted on the run that recorded gradients (the papers' oracle)."""
     return fitted(TracInCP("all").fit(runs.test), runs.test)
+
+
+@pytest.fixture(scope="session")
+def ekfac(runs):
+    """EK-FAC as the loss chapter fits it (sigma on the held-out run) on made-up scores of the held-out run: one score
+    per (training example of its subset, test example), the test columns stored in reverse order."""
+    rng = np.random.default_rng(0)
+    scores = {}
+    for r, run in enumerate(runs.test.run_ids):
+        train_ids = np.unique(runs.test.curricula[r])
+        scores[int(run)] = AttributionResult(scores=rng.normal(size=(len(train_ids), runs.test.n_tests)),
+                                             train_ids=train_ids, test_ids=runs.test.test_ids[::-1],
+                                             seconds={"fit": 0.0, "score": 0.0}, info={"method": "ekfac"})
+    return fitted(EKFACInfluence(scores).fit(runs.test), runs.test)

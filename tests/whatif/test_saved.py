@@ -49,6 +49,20 @@ def test_sgd_simfluence_and_tracin_round_trip(tmp_path, runs, tracin):
         np.testing.assert_array_equal(getattr(loaded.pairs, field.name), getattr(tracin.pairs, field.name))
 
 
+def test_ekfac_round_trip_predicts_identically(tmp_path, runs, ekfac):
+    """EK-FAC (TRAK shares its class) keeps its stored scores, sigma and pair scores through a save."""
+    from lib.whatif.simulate import simulate_curriculum
+
+    save(ekfac, tmp_path / "ekfac.pt")
+    loaded = load(tmp_path / "ekfac.pt")
+    assert type(loaded.simulator) is type(ekfac.simulator) and loaded.simulator.sigma_ == ekfac.simulator.sigma_
+    np.testing.assert_array_equal(loaded.simulator.simulate(runs.test), ekfac.simulator.simulate(runs.test))
+    for field in dataclasses.fields(ekfac.pairs):
+        np.testing.assert_array_equal(getattr(loaded.pairs, field.name), getattr(ekfac.pairs, field.name))
+    curriculum = runs.test.curricula[0][::-1]
+    assert simulate_curriculum(loaded, None, curriculum).equals(simulate_curriculum(ekfac, None, curriculum))
+
+
 def test_validation_runs_join_the_texts_and_the_hash(runs, gptfluence):
     both = fitted(gptfluence.simulator, runs.train, runs.val)
     assert set(both.train_texts) == set(runs.train.train_texts) | set(runs.val.train_texts)

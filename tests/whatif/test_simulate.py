@@ -94,6 +94,27 @@ def test_tracin_on_its_own_run_uses_the_recorded_pair_scores(runs, tracin):
     np.testing.assert_allclose(decrement, expected, rtol=1e-9)
 
 
+def test_ekfac_on_its_own_run_is_the_loss_chapters_simulation(runs, ekfac):
+    """On the held-out run its scores come from, the what-if rollout (pair scores, stretched schedule) is exactly the
+    loss chapter's simulation of that run (the run's own scores and learning rates, the same sigma)."""
+    run, batches, initial = _run_as_table_input(runs.test, 0)
+    table = simulate_curriculum(ekfac, initial, batches)
+    wide = table.pivot(index="step", columns="test_id", values="value")[list(run.test_ids)].to_numpy()
+    np.testing.assert_allclose(wide, ekfac.simulator.simulate(run)[0], rtol=1e-12)
+    assert ekfac.pairs.source == "stored ekfac scores"
+    assert not np.allclose(wide[-1], wide[0])  # the scores move the trajectories
+
+
+def test_ekfac_refuses_examples_outside_its_scored_runs(runs, ekfac):
+    known = int(runs.test.curricula[0, 0, 0])
+    never = int(np.setdiff1d(runs.all.train_ids, runs.test.train_ids)[0])  # a pool example the scored run never saw
+    with pytest.raises(ValueError, match=rf"EKFACInfluence cannot simulate unseen training examples \(it needs stored "
+                                         rf"ekfac scores for each training example\): ids {never}"):
+        simulate_curriculum(ekfac, None, [[known, never]])
+    with pytest.raises(ValueError, match=r"ids -1 \('a review nobody scored'\)"):
+        simulate_curriculum(ekfac, None, [[known, "a review nobody scored"]])
+
+
 def test_bad_curricula_and_initial_values(runs, simfluence, gptfluence):
     with pytest.raises(ValueError, match="every step the same number"):
         as_batches([[1, 2], [3]], {})
