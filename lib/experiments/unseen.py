@@ -19,7 +19,9 @@ fitted on, and unseen tests, withheld from fitting. The four scenarios simulate:
 | test  (unseen test data) | seen-pool | unseen |
 | both | unseen-pool | unseen |
 
-`run` reads the collection, assigns the roles and simulates every scenario; `facts` says it in words.
+`run` reads the collection, assigns the roles and simulates every scenario; `facts` says it in words. `run_all` does it
+for every unseen-data collection of a scale (`collections`: SST-2, RTE, WebNLG where configured), leaving out and
+naming the incomplete ones; `lib.experiments.unseen_diagnosis` measures why rollouts diverge.
 """
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ from lib.experiments.comparisons import CLAIM, Case, claim_facts, difference_row
 from lib.experiments.scoring import REFERENCE, mean_value
 from lib.experiments.settings import gptfluence_config, task_label
 from lib.experiments.simulation import make_simulator, split_or_none
-from lib.experiments.store import collection_config, dynamics
+from lib.experiments.store import CONFIGS, Progress, collection_config, dynamics, progress, skipped_sentence
 from lib.experiments.uncertainty import REASONS, unpaired_difference, unpaired_spearman_difference
 from lib.experiments.wording import cell, compared, fmt, interval_text, published, relative
 from lib.metrics import SCORES, trajectory_errors
@@ -48,7 +50,9 @@ SCENARIOS = ("none", "train", "test", "both")
 SCENARIO_TITLES = {"none": "nothing unseen", "train": "unseen training data", "test": "unseen test data",
                    "both": "unseen training and test data"}
 COLLECTION = "sst2_unseen"
-"""The chapter's collection, `configs/<scale>/sst2_unseen.toml`."""
+"""The chapter's main collection, `configs/<scale>/sst2_unseen.toml`: the text's numbers are its."""
+COLLECTIONS = ("sst2_unseen", "rte_unseen", "webnlg_unseen")
+"""Every unseen-data collection the chapter reads where its scale has a config (`collections`), main one first."""
 PAIR_KEYS = {("GPTfluence", REFERENCE): "gr", ("Simfluence", REFERENCE): "sr", ("GPTfluence", "Simfluence"): "gs"}
 """The glue-key names of the paired comparisons within a scenario (`unseen_<key>_<scenario>_...`)."""
 
@@ -176,6 +180,46 @@ def run(scale: str, *, encoder, gptfluence: GPTfluenceConfig | None = None, coll
     return result
 
 
+@dataclass
+class UnseenChapter:
+    """Every complete unseen-data collection of a scale, by collection name (main one first), and those left out."""
+
+    results: dict[str, UnseenResult]
+    skipped: list[Progress] = field(default_factory=list)
+
+    @property
+    def main(self) -> UnseenResult:
+        """The main collection's result (`COLLECTION` where complete, else the first complete one)."""
+        return self.results[COLLECTION] if COLLECTION in self.results else next(iter(self.results.values()))
+
+    @property
+    def labels(self) -> dict[str, UnseenResult]:
+        """The results by the task label of their collection (SST-2, RTE, ...)."""
+        return {task_label(r.config.data.task) if r.config else name: r for name, r in self.results.items()}
+
+    @property
+    def skipped_text(self) -> str:
+        """The sentence naming the collections left out with their runs collected ('' when none is)."""
+        return skipped_sentence(self.skipped, "the unseen-data experiment on these collections")
+
+
+def collections(scale: str) -> list[str]:
+    """The names of COLLECTIONS that have a config at `scale`."""
+    return [name for name in COLLECTIONS if (CONFIGS / scale / f"{name}.toml").is_file()]
+
+
+def run_all(scale: str, *, encoder, gptfluence: GPTfluenceConfig | None = None, data_dir=None,
+            **split_options) -> UnseenChapter:
+    """`run` on every complete collection of `collections(scale)`; an incomplete one is left out and listed."""
+    states = [progress(scale, name, data_dir) for name in collections(scale)]
+    results = {p.name: run(scale, encoder=encoder, gptfluence=gptfluence, collection=p.name, data_dir=data_dir,
+                           **split_options) for p in states if p.complete}
+    if not results:
+        raise ValueError(f"no complete unseen-data collection at scale {scale!r}: "
+                         + "; ".join(f"{p.name}: {p.runs_text}" for p in states))
+    return UnseenChapter(results, [p for p in states if not p.complete])
+
+
 def with_titles(table: pd.DataFrame) -> pd.DataFrame:
     """`table` with its scenario column written as the chapter's titles ("unseen training data", ...)."""
     return table.assign(scenario=table["scenario"].map(SCENARIO_TITLES))
@@ -296,6 +340,11 @@ def facts(result: UnseenResult, method: str = "GPTfluence") -> dict[str, object]
         for metric in SCORES:
             out[f"unseen_{name}_{metric}"] = mean_value(table, method=method, scenario=name, metric=metric)
             out[f"unseen_sim_{name}_{metric}"] = mean_value(table, method="Simfluence", scenario=name, metric=metric)
+        out[f"unseen_{name}_median_mse"] = mean_value(table, method=method, scenario=name, metric="median_mse")
+        out[f"unseen_ref_{name}_median_mse"] = mean_value(table, method=REFERENCE, scenario=name, metric="median_mse")
+        if (method, name) in result.health:
+            health = result.health[(method, name)]
+            out[f"unseen_{name}_diverged"] = f"{health.n_diverged} of {health.n_trajectories}"
     for name in ("train", "test", "both"):
         if name in result.truth and "none" in result.truth:
             out[f"unseen_{name}_vs_none_mse"] = relative(out[f"unseen_{name}_mse"], out["unseen_none_mse"])

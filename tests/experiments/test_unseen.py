@@ -148,3 +148,14 @@ def test_the_papers_values_are_glued_with_the_digits_it_printed(result):
     for name in ("train", "test"):
         assert float(facts_[f"unseen_paper_rho_{name}"]) == paper[f"unseen={name}"]
         assert not facts_[f"unseen_paper_rho_{name}"].endswith("0")  # '-0.024', not '-0.0240'
+
+
+def test_the_facts_put_the_median_and_the_diverged_rollouts_beside_the_mean(result):
+    from lib.experiments.scoring import REFERENCE
+    facts_ = facts(result)
+    table = result.table.set_index(["method", "scenario", "metric"])["value"]
+    for name in SCENARIOS:
+        health = result.health[("GPTfluence", name)]
+        assert facts_[f"unseen_{name}_diverged"] == f"{health.n_diverged} of {health.n_trajectories}"
+        assert facts_[f"unseen_{name}_median_mse"] == table[("GPTfluence", name, "median_mse")]
+        assert facts_[f"unseen_ref_{name}_median_mse"] == table[(REFERENCE, name, "median_mse")]
