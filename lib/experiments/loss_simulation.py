@@ -5,7 +5,7 @@ intervals, the scores across runs, the gradient baselines' rescaling) and the si
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import pandas as pd
@@ -16,7 +16,7 @@ from lib.experiments.scoring import (REFERENCE, best_method, cells_won, fine_tun
                                      instruction_scores, methods_beating, value_of, wins)
 from lib.experiments.settings import FINE_TUNING_TASKS, INSTRUCTION_TUNING, PAPER_MODEL
 from lib.experiments.simulation import SimulationResult
-from lib.experiments.store import stored
+from lib.experiments.store import Progress, progress, skipped_sentence, stored
 from lib.experiments.uncertainty import REASONS
 from lib.experiments.wording import change_phrase, fmt, interval_text
 from lib.metrics import SCORES
@@ -40,57 +40,110 @@ class LossResult:
     tasks: list[str]
     groups: dict[str, list[int]]            # instruction tuning: task -> test ids of the mixture
     tasks_of: dict[int, str]                # mixture test id -> task
-    instruction: SimulationResult
+    instruction: SimulationResult | None    # None: the mixture is left out (incomplete at this scale)
     t1_scores: pd.DataFrame
     t1_paper: pd.DataFrame
     t1_differences: pd.DataFrame
     t1_across: pd.DataFrame
     rescaling: pd.DataFrame
-    fine_tuning: dict[str, SimulationResult]
+    fine_tuning: dict[str, SimulationResult]  # the complete fine-tuning collections
     t2_scores: pd.DataFrame
     t2_paper: pd.DataFrame
     t2_differences: pd.DataFrame
     t2_across: pd.DataFrame
+    skipped: list[Progress] = field(default_factory=list)  # collections left out: incomplete at this scale
+
+    @property
+    def has_t1(self) -> bool:
+        """Whether the instruction-tuning collection was simulated (a Table 1 counterpart)."""
+        return self.instruction is not None
+
+    @property
+    def t2_tasks(self) -> list[str]:
+        """The fine-tuning tasks of Table 2 whose collections are complete, in the order asked."""
+        return [t for t in self.tasks if t in self.fine_tuning]
+
+    @property
+    def skipped_text(self) -> str:
+        """The sentence naming the collections left out with their runs collected ('' when none is)."""
+        return skipped_sentence(self.skipped, "the loss simulations on these collections")
 
 
 def run(scale: str, *, encoder, instruction: str = INSTRUCTION_TUNING,
         tasks: Sequence[str] = FINE_TUNING_TASKS, data_dir=None) -> LossResult:
     """Fit and score every method of Table 1 on the instruction-tuning collection and Simfluence and GPTfluence on
-    each fine-tuning collection of Table 2, with the curriculum-blind reference everywhere."""
+    each fine-tuning collection of Table 2, with the curriculum-blind reference everywhere. A collection that is
+    incomplete at this scale is left out and listed in `skipped` (no mixture: no Table 1; Table 2 on the others)."""
     tasks = list(tasks)
-    result, scores = instruction_scores(scale, instruction, PAPER_METHODS + RAW, tasks=tasks, encoder=encoder,
-                                        data_dir=data_dir)
-    tasks_of = stored(scale, instruction, data_dir=data_dir).test_tasks()
-    groups = {t: list(ids) for t, ids in ids_by_task(tasks_of, tasks, result.truth.test_ids).items()}
-    t1_cases = cases_of(result, groups)
-    results2, scores2 = fine_tuning_scores(scale, tasks, [SIM, GPT], encoder=encoder, data_dir=data_dir)
-    t2_cases = [cases_of(results2[t], label=t)[0] for t in tasks]
-    return LossResult(
-        tasks=tasks, groups=groups, tasks_of=dict(tasks_of), instruction=result,
-        t1_scores=scores[~scores["method"].isin(RAW)].reset_index(drop=True),
-        t1_paper=paper_rows(table="1", model=PAPER_MODEL, target="loss"),
-        t1_differences=difference_table([c for c in t1_cases if c.group in tasks], T1_PAIRS, shared_runs=True),
-        t1_across=across_runs_table(t1_cases, PAPER_METHODS + [REFERENCE]),
-        rescaling=gradient_rescaling(result), fine_tuning=results2, t2_scores=scores2,
-        t2_paper=paper_rows(table="2", model=PAPER_MODEL, target="loss"),
-        t2_differences=difference_table(t2_cases, T2_PAIRS, shared_runs=False, average_of=tasks),
-        t2_across=across_runs_table(t2_cases, [SIM, GPT, REFERENCE]))
+    mixture = progress(scale, instruction, data_dir)
+    progresses = [progress(scale, task, data_dir) for task in tasks]
+    complete = [p.name for p in progresses if p.complete]
+    out = LossResult(tasks=tasks, groups={}, tasks_of={}, instruction=None, t1_scores=pd.DataFrame(),
+                     t1_paper=paper_rows(table="1", model=PAPER_MODEL, target="loss"), t1_differences=pd.DataFrame(),
+                     t1_across=pd.DataFrame(), rescaling=pd.DataFrame(), fine_tuning={}, t2_scores=pd.DataFrame(),
+                     t2_paper=paper_rows(table="2", model=PAPER_MODEL, target="loss"), t2_differences=pd.DataFrame(),
+                     t2_across=pd.DataFrame(), skipped=[p for p in [mixture, *progresses] if not p.complete])
+    if mixture.complete:
+        result, scores = instruction_scores(scale, instruction, PAPER_METHODS + RAW, tasks=tasks, encoder=encoder,
+                                            data_dir=data_dir)
+        tasks_of = stored(scale, instruction, data_dir=data_dir).test_tasks()
+        groups = {t: list(ids) for t, ids in ids_by_task(tasks_of, tasks, result.truth.test_ids).items()}
+        t1_cases = cases_of(result, groups)
+        out.groups, out.tasks_of, out.instruction = groups, dict(tasks_of), result
+        out.t1_scores = scores[~scores["method"].isin(RAW)].reset_index(drop=True)
+        out.t1_differences = difference_table([c for c in t1_cases if c.group in tasks], T1_PAIRS, shared_runs=True)
+        out.t1_across = across_runs_table(t1_cases, PAPER_METHODS + [REFERENCE])
+        out.rescaling = gradient_rescaling(result)
+    results2, scores2 = fine_tuning_scores(scale, complete, [SIM, GPT], encoder=encoder, data_dir=data_dir)
+    t2_cases = [cases_of(results2[t], label=t)[0] for t in complete]
+    out.fine_tuning, out.t2_scores = results2, scores2
+    out.t2_differences = difference_table(t2_cases, T2_PAIRS, shared_runs=False, average_of=complete)
+    out.t2_across = across_runs_table(t2_cases, [SIM, GPT, REFERENCE])
+    return out
 
 
 def facts(result: LossResult) -> dict[str, object]:
     """Every value the chapter glues: Tables 1 and 2 in words (win counts beside the paper's), the claims read from
-    the paired intervals, the rescaling, and whether the score across runs could be computed."""
-    out = table1_facts(result.t1_scores, result.t1_paper, result.groups, result.instruction.truth.n_runs,
-                       result.tasks, PAPER_METHODS)
-    out.update(table2_facts(result.t2_scores, result.t2_paper))
-    out.update(rescaling_facts(result.rescaling))
-    for key, table in (("t1", result.t1_differences), ("t2", result.t2_differences)):
+    the paired intervals, the rescaling, and whether the score across runs could be computed. Without the mixture
+    (left out: incomplete), Table 1's keys say so (`table1_left_out_facts`)."""
+    out = table2_facts(result.t2_scores, result.t2_paper)
+    tables = [("t2", result.t2_differences)]
+    if result.has_t1:
+        out.update(table1_facts(result.t1_scores, result.t1_paper, result.groups, result.instruction.truth.n_runs,
+                                result.tasks, PAPER_METHODS))
+        out.update(rescaling_facts(result.rescaling))
+        tables.append(("t1", result.t1_differences))
+        out.update(claim_facts(result.t1_differences, GPT, "TracIn-CP (10 ckpts)", "t1_gt"))
+        out.update(claim_facts(result.t1_differences, GPT, "Grad-Dot", "t1_gd"))
+    else:
+        out.update(table1_left_out_facts(result.t1_paper, result.tasks, result.skipped))
+    for key, table in tables:
         out.update(claim_facts(table, GPT, SIM, f"{key}_gs"))
         out.update(claim_facts(table, GPT, REFERENCE, f"{key}_gr"))
         out.update(claim_facts(table, SIM, REFERENCE, f"{key}_sr"))
-    out.update(claim_facts(result.t1_differences, GPT, "TracIn-CP (10 ckpts)", "t1_gt"))
-    out.update(claim_facts(result.t1_differences, GPT, "Grad-Dot", "t1_gd"))
-    out.update(across_facts(pd.concat([result.t1_across, result.t2_across], ignore_index=True), "loss"))
+    across = [t for t in (result.t1_across, result.t2_across) if not t.empty]
+    out.update(across_facts(pd.concat(across, ignore_index=True), "loss"))
+    return out
+
+
+def table1_left_out_facts(paper: pd.DataFrame, tasks: Sequence[str], skipped: Sequence[Progress]) -> dict[str, object]:
+    """Table 1's keys when the instruction-tuning collection is left out: the paper's values as always, ours 'n/a',
+    each claim 'not testable' with the sentence naming the incomplete collection as its why."""
+    why = skipped_sentence([p for p in skipped if p.name == INSTRUCTION_TUNING], "Table 1's simulations")
+    out: dict[str, object] = {"t1_tests": "n/a", "t1_runs": "n/a", "t1_n_beat_ref": "n/a", "t1_beat_ref": "n/a"}
+    out["t1_cells_paper"] = count_text(*cells_won(paper, GPT, PAPER_METHODS, only=tasks))
+    out["t1_best_mse_paper"] = best_method(paper, "mse", PAPER_METHODS, task="average")
+    out["t1_best_rho_paper"] = best_method(paper, "spearman", PAPER_METHODS, task="average")
+    for metric in SCORES:
+        out[f"t1_wins_{metric}_paper"] = count_text(*wins(paper, GPT, SIM, metric, only=tasks))
+        out[f"t1_wins_{metric}_ours"] = "n/a"
+        out.update({f"t1_{key}_{metric}": "n/a" for key in ("gpt", "sim", "ref")})
+    out.update({f"t1_{key}_ours": "n/a" for key in ("cells", "best_mse", "best_rho")})
+    out.update(dict.fromkeys(("sigma_tracin", "sigma_graddot", "raw_mse_tracin", "resc_mse_tracin"), "n/a"))
+    for key in ("gs", "gr", "sr", "gt", "gd"):
+        for part in ("said", "diff", "interval", "n", "flat", "groups"):
+            out[f"t1_{key}_{part}"] = "n/a"
+        out[f"t1_{key}_claim"], out[f"t1_{key}_why"] = "not testable", why
     return out
 
 
