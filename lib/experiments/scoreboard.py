@@ -24,6 +24,7 @@ CHAPTERS_DIR = {"default": "book/notebooks", "smoke": "build/smoke-book/notebook
 does not say (`chapters_dir`)."""
 VERDICTS = ("holds", "does not hold", "undecided", "not testable", "pending")
 UNDER_REDESIGN = "pending (chapter under redesign)"
+NOT_EXECUTED = "pending (chapter not executed in this build)"
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ def row(claim: Claim, values: Mapping[str, object] | None) -> dict[str, str]:
         out["verdict"] = UNDER_REDESIGN
         return out
     if values is None:
-        out["verdict"] = "pending (chapter not executed in this build)"
+        out["verdict"] = NOT_EXECUTED
         return out
     out["paper"] = _fill(claim.paper, values)
     if claim.key is not None and f"{claim.key}_diff" in values:
@@ -150,12 +151,14 @@ def scoreboard(folder: str | Path) -> pd.DataFrame:
 
 
 def as_markdown(board: pd.DataFrame) -> str:
-    """The scoreboard as a Markdown table whose chapter cells link to the chapters."""
+    """The scoreboard as a Markdown table whose chapter cells link to the chapters (to those executed in this build:
+    a book built from some chapters only has no page to link to for the others)."""
     lines = ["| claim | paper | ours: difference [95% interval], n | verdict | chapter |", "|---|---|---|---|---|"]
     for _, r in board.iterrows():
         paper = f"{r['paper']} ({r['source']})" if r["paper"] else r["source"]
-        lines.append(f"| {r['claim']} | {paper} | {r['ours'] or '-'} | **{r['verdict']}** | "
-                     f"[{r['chapter'][3:].replace('_', ' ')}]({r['chapter']}.ipynb) |")
+        name = r["chapter"][3:].replace("_", " ")
+        chapter = name if r["verdict"] == NOT_EXECUTED else f"[{name}]({r['chapter']}.ipynb)"
+        lines.append(f"| {r['claim']} | {paper} | {r['ours'] or '-'} | **{r['verdict']}** | {chapter} |")
     return "\n".join(lines)
 
 

@@ -95,3 +95,9 @@ def test_every_scale_has_a_book_folder_the_intro_reads_by_default():
 
     assert set(CHAPTERS_DIR) == set(SCALES)
     assert CHAPTERS_DIR["default"] == "book/notebooks" and len(set(CHAPTERS_DIR.values())) == len(SCALES)
+
+
+def test_a_chapter_not_executed_in_this_build_is_named_but_not_linked(tmp_path):
+    board = scoreboard(tmp_path)  # no chapter executed here
+    text = as_markdown(board)
+    assert "](" not in text and "| mislabels |" in text
