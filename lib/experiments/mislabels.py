@@ -113,9 +113,9 @@ TOP_REGIME = {"regime": "top", "top_blocks": 2, "head": "untied"}
 """The paper-size pilot's top-block regime (configs/paper_size/sst2.toml, lib/scales.py): ~10x cheaper runs."""
 PAPER_TOP_REGIME = {"regime": "top", "top_blocks": PAPER_SIZE_REGIME.top_blocks, "head": PAPER_SIZE_REGIME.head}
 """The paper-size collections' top-block regime (lib/scales.py PAPER_SIZE_REGIME), read rather than retyped."""
-SETTINGS = {
+SETTINGS = {  # keyed by data regime (lib.scales: a scale's `regime`); settings_for(scale) picks a scale's
     "smoke": MislabelSettings(random_seeds=2, retrain_seeds=2, accuracy_tests=24, fractions=(0.0, 0.2, 0.4)),
-    "default": MislabelSettings(random_seeds=10, retrain_seeds=3, accuracy_tests=200, retrain_model=TOP_REGIME,
+    "full_fine_tuning": MislabelSettings(random_seeds=10, retrain_seeds=3, accuracy_tests=200, retrain_model=TOP_REGIME,
                                 retrain_training={"lr": 1e-4},
                                 retrain_warmup={"examples": 64, "steps": 32, "batch_size": 4, "lr": 1e-4}),
     # The paper's size: the whole cleaned pool of 200 (batch 4, 3 epochs = 150 steps) in the paper-size top-block
@@ -133,6 +133,14 @@ SETTINGS = {
         retrain_warmup={"examples": PAPER_SIZE_REGIME.warmup_examples, "steps": PAPER_SIZE_REGIME.warmup_steps,
                         "batch_size": 4, "lr": PAPER_SIZE_REGIME.warmup_lr}, run_seconds=40.0),
 }
+
+
+def settings_for(scale: str) -> MislabelSettings:
+    """The retraining settings of `scale`: those of the data regime it reads."""
+    regime = get_scale(scale).regime
+    if regime not in SETTINGS:
+        raise ValueError(f"no mislabel settings for regime {regime!r} (scale {scale!r}); have {', '.join(SETTINGS)}")
+    return SETTINGS[regime]
 
 
 def rank_by_score(scores: Mapping[int, float], pool_ids: Sequence[int]) -> np.ndarray:
@@ -527,7 +535,7 @@ def detection_at(scale: str, *, data_dir: str | os.PathLike | None = None) -> De
     missing.update({name: f"GPTfluence is not fitted on this collection's {train_runs} training runs here"
                     for name in GPTFLUENCE_RANKINGS})
     scores = {TRACIN: tracin_scores(collection.dynamics(require_complete=True)), **attribution}
-    return detect(scale, scores, pool, flipped, random_seeds=SETTINGS[scale].random_seeds, missing=missing)
+    return detect(scale, scores, pool, flipped, random_seeds=settings_for(scale).random_seeds, missing=missing)
 
 
 @dataclass
@@ -568,7 +576,7 @@ def run(scale: str, *, encoder, fractions: Sequence[float] | None = None, settin
     """The chapter: rank the noisy pool (GPTfluence twice, TracIn-CP, EK-FAC and TRAK where stored, random), fix the
     top fractions, retrain on the whole cleaned pool (or read the stored retrainings), tabulate, compare the rankings'
     accuracy after retraining (`accuracy_differences`) and how well each finds the flipped labels (`detect`)."""
-    settings = settings or SETTINGS[scale]
+    settings = settings or settings_for(scale)
     fractions = settings.fractions if fractions is None else fractions
     if collect_missing is None:
         collect_missing = collects_missing(scale)
@@ -844,7 +852,7 @@ def main(argv: Sequence[str] | None = None, say=print) -> None:
     parser.add_argument("--store", default=None, help="folder of the runs (default: the scale's mislabel_retrain)")
     parser.add_argument("--data-dir", default=None)
     args = parser.parse_args(argv)
-    settings = SETTINGS[args.scale]
+    settings = settings_for(args.scale)
     collection = stored(args.scale, NOISY, collect_missing=False, data_dir=args.data_dir)
     noisy_dyn = collection.dynamics(require_complete=True)
     noisy = collection_config(args.scale, NOISY, args.data_dir)

@@ -11,7 +11,7 @@ from lib.collect.curricula import sample_curriculum
 from lib.collect.examples import draw_examples
 from lib.collect.retraining import RetrainScore, RetrainingStore
 from lib.experiments import mislabels
-from lib.experiments.mislabels import (GPT_AII, GPT_EFFECT, RANDOM, SETTINGS, TRACIN, MislabelResult,
+from lib.experiments.mislabels import (GPT_AII, GPT_EFFECT, RANDOM, SETTINGS, TRACIN, MislabelResult, settings_for,
                                        accuracy_differences, checked, checked_table, correct_by_seed,
                                        differences_display, facts, fixes, fraction_found, rank_by_score,
                                        random_ranking, rankings, retrain_config, retraining_plan, self_effect, summary,
@@ -48,13 +48,21 @@ def test_random_rankings_are_seeded_and_independent_of_input_order():
     assert set(ranks) == {(GPT_AII, 0), (RANDOM, 0), (RANDOM, 1), (RANDOM, 2)}
 
 
-@pytest.mark.parametrize("scale", ["smoke", "default", "paper_size"])
+@pytest.mark.parametrize("scale", ["smoke", "default", "full_fine_tuning", "paper_size"])
 def test_each_scale_checks_fractions_up_to_half_and_default_meets_the_issue(scale):
-    s = SETTINGS[scale]
+    s = settings_for(scale)
     assert s.fractions[0] == 0.0 and list(s.fractions) == sorted(s.fractions) and max(s.fractions) <= 0.5
     if scale != "smoke":
         assert s.fractions == (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
         assert s.random_seeds >= 10 and s.retrain_seeds >= 3 and s.accuracy_tests >= 200
+
+
+def test_a_scale_reads_the_mislabel_settings_of_its_data_regime():
+    from lib.scales import DEFAULT_READS
+
+    assert set(SETTINGS) == {"smoke", "full_fine_tuning", "paper_size"}
+    assert settings_for("default") is SETTINGS[DEFAULT_READS]
+    assert settings_for("paper_size") is SETTINGS["paper_size"]
 
 
 def test_paper_size_retrains_the_whole_pool_of_200_in_the_paper_size_regime_on_200_tests():

@@ -15,6 +15,7 @@ from lib.collect.examples import draw_examples
 from lib.collect.retraining import RetrainScore, RetrainingStore
 from lib.experiments import mislabels
 from lib.experiments.mislabels import (EKFAC, GPT_AII, RANDOM, SETTINGS, STAGES, TRACIN, TRAK, accuracy_differences,
+                                       settings_for,
                                        attribution_self_scores, detect, detection_display, detection_facts,
                                        detection_table, facts, rank_by_score, random_ranking, rankings,
                                        retrain_config, retraining_plan)
@@ -159,7 +160,7 @@ def test_accuracy_pairs_of_absent_rankings_are_left_out_and_the_facts_say_why():
     assert out["mis_det_missing"] == "TRAK: no TRAK, because"
 
 
-@pytest.mark.parametrize("scale", ["default", "paper_size"])
+@pytest.mark.parametrize("scale", ["full_fine_tuning", "paper_size"])
 def test_every_committed_retraining_run_keeps_its_key(scale):
     """The retraining config of each committed fixed set hashes to its folder's name: adding rankings moved no run."""
     folder = dynamics_folder(scale, mislabels.RETRAIN_FOLDER)
@@ -169,7 +170,7 @@ def test_every_committed_retraining_run_keeps_its_key(scale):
     for path in described:
         stored_hash = json.loads(path.read_text())["config_hash"]
         fixed = json.loads(path.read_text())["config"]["data"]["fixed_ids"]
-        assert retrain_config(noisy, fixed, SETTINGS[scale]).config_hash == stored_hash
+        assert retrain_config(noisy, fixed, settings_for(scale)).config_hash == stored_hash
         assert path.parent.name == stored_hash[:16]
 
 
