@@ -24,7 +24,7 @@ import pandas as pd
 from lib.dynamics import Dynamics
 from lib.experiments.scoring import REFERENCE
 from lib.experiments.uncertainty import paired_difference
-from lib.experiments.wording import interval_text, number
+from lib.experiments.wording import interval_text, number, relative
 from lib.experiments.unseen import SCENARIO_TITLES, UnseenResult, reference_prediction
 from lib.metrics import trajectory_errors
 
@@ -164,13 +164,15 @@ def diagnosis_text(label: str, divergence: pd.DataFrame, growth: pd.DataFrame, d
                      f"factor above 1, against {growth.loc[SCENARIO_TITLES['none'], 'tests with mean factor > 1']} "
                      f"seen ones.")
     seen, unseen = distance.iloc[0], distance.iloc[1]
-    farther = "farther from" if unseen["median"] < seen["median"] else "no farther from"
-    parts.append(f"In the encoder's space the unseen test examples are {farther} the seen ones than the seen ones are "
-                 f"from each other (median cosine to the nearest seen one {number(unseen['median'])}, against "
-                 f"{number(seen['median'])})")
+    word = relative(unseen["median"], seen["median"])
+    meaning = {"higher": "the unseen ones lie closer", "lower": "the unseen ones lie farther",
+               "about the same": "as close"}.get(word, "not comparable")
+    parts.append(f"In the encoder's space the unseen test examples' median cosine to the nearest seen one is "
+                 f"{number(unseen['median'])}, the seen ones' to each other {number(seen['median'])} ({word}: {meaning})")
     if distance.iloc[2]["n"]:
         parts[-1] += (f"; the ones with a diverged rollout have {number(distance.iloc[2]['lowest'])} to "
-                      f"{number(distance.iloc[2]['highest'])}")
+                      f"{number(distance.iloc[2]['highest'])}, all unseen ones {number(unseen['lowest'])} to "
+                      f"{number(unseen['highest'])}")
     parts[-1] += "."
     fit, val = roles.iloc[0], roles.iloc[1] if len(roles) > 1 else None
     text = (f"On its own fit runs {method}'s rollouts reach MSE {number(fit[method])}, the reference (there the fit "
