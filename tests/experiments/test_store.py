@@ -56,8 +56,9 @@ def test_a_scale_reads_its_regimes_folder_not_its_name(monkeypatch):
 
     from lib import scales
 
-    assert dynamics_folder("full_fine_tuning", "sst2") == dynamics_folder("default", "sst2")
-    assert collection_config("full_fine_tuning", "sst2").config_hash == collection_config("default", "sst2").config_hash
+    reads = scales.DEFAULT_READS
+    assert dynamics_folder(reads, "sst2") == dynamics_folder("default", "sst2")
+    assert collection_config(reads, "sst2").config_hash == collection_config("default", "sst2").config_hash
     monkeypatch.setitem(scales.SCALES, "default", dataclasses.replace(scales.REGIMES["paper_size"], name="default"))
     assert dynamics_folder("default", "sst2").parts[-4:] == ("data", "dynamics", "paper_size", "sst2")
     assert collection_config("default", "sst2").training.steps == collection_config("paper_size", "sst2").training.steps
