@@ -200,8 +200,30 @@ class BookRun:
             say(f"[book] not started after the failure: {', '.join(p.name for p in pending)}")
         return failures
 
+    def scope_toc(self, toc: Path = REPO_ROOT / "_toc.yml") -> list[str]:
+        """Make <out>/_toc.yml list only the chapters executed under out/notebooks when some listed one is not (a
+        scratch book of some chapters then builds with -W), else the symlink to the book's; the committed book keeps
+        its symlink. Returns the chapters left out of the toc."""
+        entries = yaml.safe_load(toc.read_text())
+        missing = [c["file"] for c in entries.get("chapters", [])
+                   if not (self.out / f"{c['file']}.ipynb").exists()]
+        if self.out.resolve() == COMMITTED_BOOK.resolve():
+            return missing
+        target = self.out / "_toc.yml"
+        target.unlink(missing_ok=True)
+        if not missing:
+            target.symlink_to(os.path.relpath(toc, self.out.resolve()))
+        else:
+            kept = {**entries, "chapters": [c for c in entries["chapters"] if c["file"] not in missing]}
+            target.write_text("# This book's chapters only (lib.book_runner.BookRun.scope_toc); the book's: _toc.yml\n"
+                              + yaml.safe_dump(kept, sort_keys=False))
+        return missing
+
     def build(self) -> None:
-        """`jupyter-book build <out> -W`: warnings are errors."""
+        """`jupyter-book build <out> -W`: warnings are errors. A book of some chapters lists only those
+        (`scope_toc`)."""
+        for chapter in self.scope_toc():
+            print(f"[book] {chapter} is not executed in {self.out}: left out of its table of contents", flush=True)
         exe = Path(sys.executable).with_name("jupyter-book")
         cmd = [str(exe), "build", str(self.out), "-W", "-n", "--keep-going"]
         if subprocess.run(cmd).returncode != 0:

@@ -141,6 +141,25 @@ def test_executed_pages_carry_no_stderr_and_the_kernel_runs_without_progress_bar
     assert [(o.name, o.text) for o in outputs] == [("stdout", "1 1\n")]
 
 
+def test_a_book_of_some_chapters_lists_only_those_and_a_whole_book_keeps_the_link(tmp_path):
+    import yaml
+
+    run = BookRun(scale="paper_size", out=tmp_path / "book", data_dir=tmp_path)
+    run.prepare()
+    listed = yaml.safe_load((book_runner.REPO_ROOT / "_toc.yml").read_text())
+    for stem in [listed["root"], *(c["file"] for c in listed["chapters"])]:
+        (run.out / f"{stem}.ipynb").write_text("{}")
+    assert run.scope_toc() == [] and (run.out / "_toc.yml").is_symlink()
+    first = listed["chapters"][0]["file"]
+    (run.out / f"{first}.ipynb").unlink()
+    assert run.scope_toc() == [first]
+    scoped = yaml.safe_load((run.out / "_toc.yml").read_text())
+    assert not (run.out / "_toc.yml").is_symlink() and scoped["root"] == listed["root"]
+    assert [c["file"] for c in scoped["chapters"]] == [c["file"] for c in listed["chapters"][1:]]
+    (run.out / f"{first}.ipynb").write_text("{}")  # executed later: the whole book's toc again
+    assert run.scope_toc() == [] and (run.out / "_toc.yml").is_symlink()
+
+
 def test_a_book_root_links_the_top_level_config_toc_and_page_style(tmp_path):
     run = BookRun(scale="smoke", out=tmp_path / "book", data_dir=tmp_path)
     run.prepare()
