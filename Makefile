@@ -5,8 +5,6 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SCALE ?= default
 COLLECT ?= 0
-# where lib/experiments/store.py reads each scale's dynamics
-DYNAMICS := $(if $(filter default paper_size,$(SCALE)),data/dynamics,build/dynamics)/$(SCALE)
 STAMP := $(VENV)/.installed
 
 .PHONY: venv book collect test clean
@@ -28,10 +26,13 @@ book: venv
 	GPTFLUENCE_COLLECT=$(COLLECT) $(PY) -m lib.book_runner --scale $(SCALE) --out $(BOOK_OUT)
 	$(PY) -m lib.html_check $(BOOK_OUT)/_build/html
 
-## Collect (or finish collecting) every collection of $(SCALE) into $(DYNAMICS) (resumable).
+## Collect (or finish collecting) every collection of $(SCALE) (resumable): the configs and dynamics folders of
+## the data regime the scale reads (lib/scales.py; lib/experiments/store.py builds the paths).
 collect: venv
-	for config in configs/$(SCALE)/*.toml; do \
-	  $(PY) -m lib.collect $$config --out $(DYNAMICS)/$$(basename $$config .toml) || exit 1; done
+	folder=$$($(PY) -c "from lib.scales import get_scale; print(get_scale('$(SCALE)').folder)") && \
+	out=$$($(PY) -c "from lib.experiments.store import dynamics_folder; print(dynamics_folder('$(SCALE)', ''))") && \
+	for config in configs/$$folder/*.toml; do \
+	  $(PY) -m lib.collect $$config --out $$out/$$(basename $$config .toml) || exit 1; done
 
 ## Unit tests, the notebooks at smoke scale into build/smoke-book, then the HTML check of that book and of the
 ## committed default book (rendered from book/ into build/default-book; never touches tracked files).
