@@ -31,6 +31,7 @@ from lib.experiments.store import collection_config, collects_missing, committed
 from lib.experiments.uncertainty import REASONS, interval, paired_difference, spearman_interval
 from lib.paths import REPO_ROOT
 from lib.scales import get_scale
+from lib.simulators import GPTfluenceConfig
 from lib.simulators.attribution_baselines import scores_for_runs
 from lib.whatif.designs import DesignSettings, drop_group, longer, ordered, repeated, with_unseen
 
@@ -67,10 +68,16 @@ def data_scale(scale: str) -> str:
 
 
 def designed_folder(scale: str, collection: str) -> Path:
-    """`data/designed/<data scale>/<collection>` for committed scales, `build/designed/...` for the others."""
-    source = data_scale(scale)
-    root = REPO_ROOT / ("data" if get_scale(source).committed else "build") / "designed"
-    return root / source / collection
+    """`data/designed/<data folder>/<collection>` for committed scales, `build/designed/...` for the others."""
+    source = get_scale(data_scale(scale))
+    root = REPO_ROOT / ("data" if source.committed else "build") / "designed"
+    return root / source.folder / collection
+
+
+def gptfluence_for(scale: str) -> GPTfluenceConfig:
+    """GPTfluence's settings for the collections the chapter reads at `scale` (those of their regime, not of the
+    book's scale: the default book's what-if reads the paper-size collections)."""
+    return gptfluence_config(data_scale(scale))
 
 
 def _how(scale: str) -> str:
@@ -178,7 +185,7 @@ def run(scale: str, *, encoder, data_dir=None, gptfluence=None, methods=METHODS,
     unseen_rows = stored(source, UNSEEN_COLLECTION, data_dir=data_dir).examples()
     texts = {int(i): str(t) for i, t in zip(unseen_rows["id"], unseen_rows["text"]) if int(i) not in dyn.train_texts}
     models, unfit = _fit(methods, train, val, held, encoder=encoder,
-                         gptfluence=gptfluence or gptfluence_config(scale), folder=base.folder)
+                         gptfluence=gptfluence or gptfluence_for(scale), folder=base.folder)
     truth, predictions, missing = {}, {}, {}
     refusals = {(method, "held-out runs"): why for method, why in unfit.items()}
     for name in DESIGNS:

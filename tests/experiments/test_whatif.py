@@ -174,3 +174,15 @@ def test_the_command_line_without_collect_reports_what_is_trained(monkeypatch, c
     assert len(lines) == designs + 1 and all(line.endswith(": not trained") for line in lines[:-1])
     assert lines[-1] == (f"0 of {designs} designed runs trained; train the rest with "
                          "`python -m lib.experiments.whatif --scale default --collect`")
+
+
+def test_the_chapter_fits_gptfluence_with_the_settings_of_the_collections_it_reads():
+    """The default book's what-if reads the paper-size collections, so it fits with their regime's settings (the
+    full fine-tuning settings make an epoch 1,188 AdamW steps there), and its designed runs live in their folder."""
+    from lib.experiments.settings import gptfluence_config
+
+    assert whatif.data_scale("default") == "paper_size"
+    assert whatif.gptfluence_for("default") == gptfluence_config("paper_size")
+    assert whatif.gptfluence_for("smoke") == gptfluence_config("smoke")
+    assert whatif.designed_folder("default", "sst2").parts[-3:] == ("designed", "paper_size", "sst2")
+    assert whatif.designed_folder("default", "sst2").is_dir()
