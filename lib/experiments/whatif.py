@@ -423,7 +423,8 @@ def webnlg_reason() -> str:
 def facts(result: WhatIfResult) -> dict[str, object]:
     """The chapter's glued numbers: sizes, every design's trust verdict, and each (design, method)'s scores."""
     out: dict[str, object] = {
-        "whatif_scale": result.source_scale, "whatif_designs": len(DESIGNS),
+        "whatif_scale": result.source_scale, "whatif_regime": get_scale(result.source_scale).label,
+        "whatif_designs": len(DESIGNS),
         "whatif_trained": sum(t.n_runs for t in result.truth.values()),
         "whatif_planned": len(result.designs), "whatif_missing": sum(result.missing.values()),
         "whatif_held_out": result.n_held_out, "whatif_repeated_id": result.repeated_id,

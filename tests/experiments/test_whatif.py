@@ -148,6 +148,7 @@ def test_smoke_facts(smoke_result):
     facts = whatif.facts(smoke_result)
     assert facts["whatif_trained"] == facts["whatif_planned"] == len(whatif.DESIGNS) * len(whatif.SEEDS)
     assert facts["whatif_missing"] == 0
+    assert facts["whatif_regime"] == "smoke" and "_" not in facts["whatif_regime"]
     assert ("Simfluence", "half unseen") in smoke_result.refusals  # it has no factors for unseen examples
     for where in (*whatif.DESIGNS, "held-out runs"):  # the smoke collections store no attribution scores
         assert smoke_result.refusals[("EK-FAC", where)].startswith("EK-FAC has no stored scores for any held-out run")
