@@ -407,9 +407,18 @@ def design_text(result: WhatIfResult, name: str) -> str:
         parts.append(f"Refused: {', '.join(refused)} (no parameters, gradients or scores for the examples of this "
                      f"design; the table of refusals says which).")
     pick = trusted(result, name)
-    parts.append(f"A practitioner asking this should trust: **{pick}**" + (
-        " (no method's MSE interval against the curriculum-blind reference excludes 0)." if pick == "undecided" else "."))
+    parts.append(f"A practitioner asking this should trust: **{pick}**" + _trust_note(rows, pick))
     return " ".join(parts)
+
+
+def _trust_note(rows: pd.DataFrame, pick: str) -> str:
+    """The end of the trust sentence: why nothing is trusted, or how much of the reference's error the trusted method
+    still makes (beating the reference is not being close to the truth)."""
+    if pick == "undecided":
+        return " (no method's MSE interval against the curriculum-blind reference excludes 0)."
+    if pick == "the reference":
+        return "."
+    return f", whose all-steps MSE is still {rows.loc[pick, 'mse'] / rows.loc[REFERENCE, 'mse']:.0%} of the reference's."
 
 
 def webnlg_reason() -> str:

@@ -187,3 +187,10 @@ def test_the_chapter_fits_gptfluence_with_the_settings_of_the_collections_it_rea
     assert whatif.gptfluence_for("smoke") == gptfluence_config("smoke")
     assert whatif.designed_folder("default", "sst2").parts[-3:] == ("designed", "paper_size", "sst2")
     assert whatif.designed_folder("default", "sst2").is_dir()
+
+
+def test_the_trust_sentence_says_how_much_error_the_trusted_method_still_makes():
+    rows = pd.DataFrame([{"method": "A", "mse": 18.1}, {"method": REFERENCE, "mse": 23.7}]).set_index("method")
+    assert whatif._trust_note(rows, "A") == ", whose all-steps MSE is still 76% of the reference's."
+    assert whatif._trust_note(rows, "the reference") == "."
+    assert "excludes 0" in whatif._trust_note(rows, "undecided")
