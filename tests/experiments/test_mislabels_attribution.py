@@ -15,10 +15,9 @@ from lib.collect.examples import draw_examples
 from lib.collect.retraining import RetrainScore, RetrainingStore
 from lib.experiments import mislabels
 from lib.experiments.mislabels import (EKFAC, GPT_AII, RANDOM, SETTINGS, STAGES, TRACIN, TRAK, accuracy_differences,
-                                       settings_for,
                                        attribution_self_scores, detect, detection_display, detection_facts,
                                        detection_table, facts, rank_by_score, random_ranking, rankings,
-                                       retrain_config, retraining_plan)
+                                       retrain_config, retraining_plan, settings_for)
 from lib.experiments.store import collection_config, dynamics_folder, stored
 
 
