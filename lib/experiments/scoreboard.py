@@ -63,7 +63,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("GPTfluence simulates runs with unseen data; Simfluence cannot", "06_unseen_data", None,
           "simulates every scenario", "GPTfluence Tables 11, 12", verdict_key="unseen_structural",
           ours="Simfluence refused {unseen_sim_refused_count} of 3 unseen scenarios"),
-    Claim("Unseen training data is simulated better than unseen test data (Spearman)", "06_unseen_data", "unseen_tt_rho",
+    Claim("Unseen training data is simulated better than unseen test data (Spearman)", "06_unseen_data", "unseen_claim_tt_rho",
           "Spearman {unseen_paper_rho_train} against {unseen_paper_rho_test} on RTE", "GPTfluence Table 11", verdict_key="unseen_claim_train_easier"),
     Claim("Fixing the mislabels GPTfluence ranks first gives a more accurate classifier than TracIn-CP's",
           "07_mislabels", "mislabel", "higher test accuracy after fixing and retraining, especially early (curves)",

@@ -52,6 +52,9 @@ SCENARIO_TITLES = {"none": "nothing unseen", "train": "unseen training data", "t
 COLLECTION = "sst2_unseen"
 """The chapter's main collection, `configs/<scale>/sst2_unseen.toml`: the text's numbers are its."""
 COLLECTIONS = ("sst2_unseen", "rte_unseen", "webnlg_unseen")
+PAPER_TASK = "rte"
+"""The task of the paper's unseen-data finding (GPTfluence Table 11, fine-tuning): the scoreboard tests it there."""
+_CLAIM_N = "unseen_claim_tt_rho_n"
 """Every unseen-data collection the chapter reads where its scale has a config (`collections`), main one first."""
 PAIR_KEYS = {("GPTfluence", REFERENCE): "gr", ("Simfluence", REFERENCE): "sr", ("GPTfluence", "Simfluence"): "gs"}
 """The glue-key names of the paired comparisons within a scenario (`unseen_<key>_<scenario>_...`)."""
@@ -289,7 +292,29 @@ def train_vs_test(result: UnseenResult, method: str = "GPTfluence") -> dict[str,
                     f"unseen_tt_{key}_why": sentence(REASONS.get(diff.reason, "")),
                     f"unseen_tt_{key}_n": (f"{a.truth.n_runs} x {a.truth.n_tests} against "
                                            f"{b.truth.n_runs} x {b.truth.n_tests} held-out runs x test examples")})
-    out["unseen_claim_train_easier"] = out["unseen_tt_rho_claim"] = CLAIM[rho.verdict]
+    out["unseen_tt_rho_claim"] = CLAIM[rho.verdict]
+    return out
+
+
+def paper_task_facts(chapter: UnseenChapter, method: str = "GPTfluence") -> dict[str, object]:
+    """The paper's finding (unseen training data simulated better than unseen test data) tested on the paper's task
+    (PAPER_TASK, its Table 11) when this scale has it complete, else on the main collection: `train_vs_test` under
+    the prefix `unseen_claim_tt_`, the task (`unseen_claim_task`), why that task, and the verdict the scoreboard
+    reads (`unseen_claim_train_easier`)."""
+    by_task = {r.config.data.task: r for r in chapter.results.values() if r.config is not None}
+    result = by_task.get(PAPER_TASK, chapter.main)
+    task = result.config.data.task if result.config is not None else "?"
+    facts_ = train_vs_test(result, method)
+    if not facts_:
+        return {"unseen_claim_task": task_label(task), "unseen_claim_train_easier": "not testable",
+                "unseen_claim_why": f"{task_label(task)} has no unseen training and unseen test scenarios."}
+    out = {key.replace("unseen_tt_", "unseen_claim_tt_"): value for key, value in facts_.items()}
+    out[_CLAIM_N] = f"{task_label(task)}: {out[_CLAIM_N]}"
+    out["unseen_claim_task"] = task_label(task)
+    out["unseen_claim_train_easier"] = out["unseen_claim_tt_rho_claim"]
+    out["unseen_claim_why"] = (f"on {task_label(task)}, the paper's task" if task == PAPER_TASK else
+                               f"on {task_label(task)}: this scale has no complete {task_label(PAPER_TASK)} "
+                               f"unseen-data collection, the paper's task")
     return out
 
 

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from lib.experiments.store import collection_config, dynamics
-from lib.experiments.unseen import SCENARIOS, facts, refusals_table, run, split_unseen, unseen_beside
+from lib.experiments.unseen import (SCENARIOS, UnseenChapter, facts, paper_task_facts, refusals_table, run, split_unseen,
+                                   unseen_beside)
 from lib.paper import paper_rows
 from lib.simulators import GPTfluenceConfig
 
@@ -97,7 +98,7 @@ def test_summary_and_paper_table(result):
     assert facts_["unseen_sim_refused_count"] == 3
     assert facts_["unseen_train_mse"] == pytest.approx(
         result.table.query("method == 'GPTfluence' and scenario == 'train' and metric == 'mse'")["value"].iloc[0])
-    assert facts_["unseen_claim_train_easier"] in ("holds", "does not hold", "undecided")
+    assert facts_["unseen_tt_rho_claim"] in ("holds", "does not hold", "undecided")
     assert facts_["unseen_tt_rho_interval"].startswith("[") or facts_["unseen_tt_rho_why"]
     table = unseen_beside(result.table, task="sst2")
     assert table.columns.tolist() == ["ours SST-2 (FT)", "paper RTE (FT, T11)", "paper WebNLG (FT, T11)",
@@ -138,7 +139,6 @@ def test_the_chapter_facts_describe_the_roles_and_every_comparison(result):
         row = result.differences.query("A == @a and B == @b and scenario == @name").iloc[0]
         assert facts_[f"unseen_{key}_{name}_n"].startswith(f"{row['runs']} held-out run")
         assert facts_[f"unseen_{key}_{name}_claim"] in ("holds", "does not hold", "undecided", "not testable")
-    assert facts_["unseen_tt_rho_claim"] == facts_["unseen_claim_train_easier"]
     assert facts_["unseen_tt_rho_n"].startswith(f"{result.truth['train'].n_runs} x {result.truth['train'].n_tests}")
 
 
@@ -159,3 +159,27 @@ def test_the_facts_put_the_median_and_the_diverged_rollouts_beside_the_mean(resu
         assert facts_[f"unseen_{name}_diverged"] == f"{health.n_diverged} of {health.n_trajectories}"
         assert facts_[f"unseen_{name}_median_mse"] == table[("GPTfluence", name, "median_mse")]
         assert facts_[f"unseen_ref_{name}_median_mse"] == table[(REFERENCE, name, "median_mse")]
+
+
+def _as_task(result, task):
+    """`result` as if its collection were of `task` (only the config's task changes)."""
+    import dataclasses
+    config = dataclasses.replace(result.config, data=dataclasses.replace(result.config.data, task=task))
+    return dataclasses.replace(result, config=config)
+
+
+def test_the_papers_finding_is_tested_on_the_papers_task_where_the_scale_has_it(result, monkeypatch):
+    main_only = paper_task_facts(UnseenChapter({"sst2_unseen": result}))
+    assert main_only["unseen_claim_task"] == "SST-2" and "no complete RTE" in main_only["unseen_claim_why"]
+    assert main_only["unseen_claim_train_easier"] == facts(result)["unseen_tt_rho_claim"]
+    assert main_only["unseen_claim_tt_rho_n"] == "SST-2: " + facts(result)["unseen_tt_rho_n"]
+    rte = _as_task(result, "rte")
+    tested = []
+    from lib.experiments import unseen as module
+    real = module.train_vs_test
+    monkeypatch.setattr(module, "train_vs_test", lambda r, m="GPTfluence": tested.append(r) or real(r, m))
+    both = paper_task_facts(UnseenChapter({"sst2_unseen": result, "rte_unseen": rte}))
+    assert tested == [rte]  # RTE's result, not the main collection's
+    assert both["unseen_claim_task"] == "RTE" and both["unseen_claim_why"] == "on RTE, the paper's task"
+    assert both["unseen_claim_tt_rho_n"].startswith("RTE: ")
+    assert both["unseen_claim_train_easier"] == both["unseen_claim_tt_rho_claim"]
