@@ -36,6 +36,11 @@ def collection_config(scale: str, name: str, data_dir: str | os.PathLike | None 
     return config if data_dir is None else config.with_overrides(runtime={"data_dir": str(data_dir)})
 
 
+def has_config(scale: str, name: str) -> bool:
+    """Whether `scale` has a collection `name` (`configs/<folder>/<name>.toml`)."""
+    return (CONFIGS / get_scale(scale).folder / f"{name}.toml").is_file()
+
+
 def committed(folder: str) -> StoredCollection:
     """A committed collection outside the scales, by its folder under data/dynamics (e.g. "paper_size/sst2")."""
     return StoredCollection(REPO_ROOT / "data" / "dynamics" / folder)

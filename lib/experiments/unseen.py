@@ -37,7 +37,7 @@ from lib.experiments.comparisons import CLAIM, Case, claim_facts, difference_row
 from lib.experiments.scoring import REFERENCE, mean_value
 from lib.experiments.settings import gptfluence_config, task_label
 from lib.experiments.simulation import make_simulator, split_or_none
-from lib.experiments.store import CONFIGS, Progress, collection_config, dynamics, progress, skipped_sentence
+from lib.experiments.store import Progress, collection_config, dynamics, has_config, progress, skipped_sentence
 from lib.experiments.uncertainty import REASONS, unpaired_difference, unpaired_spearman_difference
 from lib.experiments.wording import cell, compared, fmt, interval_text, published, relative
 from lib.metrics import SCORES, trajectory_errors
@@ -208,7 +208,7 @@ class UnseenChapter:
 
 def collections(scale: str) -> list[str]:
     """The names of COLLECTIONS that have a config at `scale`."""
-    return [name for name in COLLECTIONS if (CONFIGS / scale / f"{name}.toml").is_file()]
+    return [name for name in COLLECTIONS if has_config(scale, name)]
 
 
 def run_all(scale: str, *, encoder, gptfluence: GPTfluenceConfig | None = None, data_dir=None,

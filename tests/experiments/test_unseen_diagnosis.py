@@ -121,6 +121,8 @@ def test_run_all_reads_every_complete_collection_and_names_the_others(monkeypatc
     assert "webnlg_unseen: 3 of 22 runs collected" in chapter.skipped_text
 
 
-def test_collections_of_a_scale_are_those_with_a_config():
-    assert unseen.collections("default") == ["sst2_unseen"]
+def test_collections_of_a_scale_are_those_with_a_config_in_the_folder_it_reads():
+    from lib.scales import DEFAULT_READS
+    assert unseen.collections("full_fine_tuning") == ["sst2_unseen"]
     assert {"sst2_unseen", "rte_unseen"} <= set(unseen.collections("paper_size"))
+    assert unseen.collections("default") == unseen.collections(DEFAULT_READS)  # configs/<folder>, not configs/<scale>
