@@ -16,6 +16,7 @@ from typing import Mapping
 import pandas as pd
 
 from lib.book_glue import glued_values
+from lib.experiments.store import has_config, progress
 from lib.paths import REPO_ROOT
 
 CHAPTERS_DIR = {"default": "book/notebooks", "smoke": "build/smoke-book/notebooks",
@@ -83,6 +84,29 @@ CLAIMS: tuple[Claim, ...] = (
           "GPTfluence Fig 6"),
 )
 """The papers' claims the scoreboard lists, in the book's order."""
+
+COUNTERPARTS: tuple[tuple[str, str, str], ...] = (
+    ("Table 12, unseen data in instruction tuning", "mixture_unseen",
+     "not collected: the instruction-tuning mixture is the costliest collection here, and an unseen-data variant "
+     "would cost as much again"),
+    ("Table 11's unseen data on BLEU / ROUGE-L (WebNLG)", "webnlg_unseen", "no collection at this scale"),
+    ("Table 11's unseen data on RTE", "rte_unseen", "no collection at this scale"),
+)
+"""Counterparts of the papers' tables that need a collection of their own: (what, collection, why when the scale has
+no config for it)."""
+
+
+def missing_counterparts(scale: str, data_dir=None) -> str:
+    """The sentence listing the COUNTERPARTS this scale does not have yet, each with its reason or its runs collected
+    (or saying that it has them all)."""
+    parts = []
+    for what, name, why in COUNTERPARTS:
+        if not has_config(scale, name):
+            parts.append(f"{what} ({why})")
+        elif not (state := progress(scale, name, data_dir)).complete:
+            parts.append(f"{what} (its collection: {state.runs_text})")
+    return (f"Not yet here: {'; '.join(parts)}." if parts else
+            "Every counterpart that needs a collection of its own is here.")
 
 
 def chapter_values(folder: str | Path, chapter: str) -> dict[str, object] | None:

@@ -101,3 +101,21 @@ def test_a_chapter_not_executed_in_this_build_is_named_but_not_linked(tmp_path):
     board = scoreboard(tmp_path)  # no chapter executed here
     text = as_markdown(board)
     assert "](" not in text and "| mislabels |" in text
+
+
+def test_missing_counterparts_name_each_missing_collection_with_its_reason_or_its_runs(monkeypatch):
+    from lib.experiments import scoreboard as board
+    from lib.experiments.store import Progress
+    configured = {"webnlg_unseen", "rte_unseen"}
+    monkeypatch.setattr(board, "has_config", lambda scale, name: name in configured)
+    runs = {"webnlg_unseen": (3, 22), "rte_unseen": (22, 22)}
+    monkeypatch.setattr(board, "progress", lambda scale, name, data_dir=None: Progress(scale, name, *runs[name]))
+    text = board.missing_counterparts("paper_size")
+    assert text.startswith("Not yet here: Table 12") and "(not collected: " in text
+    assert "(WebNLG) (its collection: 3 of 22 runs collected)" in text
+    assert "RTE" not in text  # complete: not missing
+    configured.clear()
+    assert "Table 11's unseen data on RTE (no collection at this scale)" in board.missing_counterparts("paper_size")
+    configured.update({"mixture_unseen", "webnlg_unseen", "rte_unseen"})
+    runs.update({"mixture_unseen": (4, 4), "webnlg_unseen": (22, 22)})
+    assert board.missing_counterparts("paper_size") == "Every counterpart that needs a collection of its own is here."
