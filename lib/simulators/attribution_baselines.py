@@ -28,13 +28,17 @@ class AttributionSimulator(GradientSimulator):
 
     def _decrements(self, runs: Dynamics) -> np.ndarray:
         """eta_t / B * sum over the batch of the run's scores for each test, [runs, steps, tests]."""
+        self.check_runs(runs)
+        return runs.learning_rates[:, :, None] * self.step_scores(runs).mean(axis=2)
+
+    def check_runs(self, runs: Dynamics) -> None:
+        """Refuse runs this simulator cannot simulate: without learning rates, or without stored scores (by run)."""
         if runs.learning_rates is None:
             raise ValueError(f"{type(self).__name__} needs Dynamics.learning_rates; these runs have none")
         missing = [int(r) for r in runs.run_ids if int(r) not in self.scores]
         if missing:
             raise ValueError(f"{self.setting} scores are missing for runs {missing[:10]}: simulate only runs whose "
                              f"scores were computed (python -m lib.attribution <collection> --runs ...)")
-        return runs.learning_rates[:, :, None] * self.step_scores(runs).mean(axis=2)
 
     def step_scores(self, runs: Dynamics) -> np.ndarray:
         """The scores of each step's batch for each test: [runs, steps, batch, tests] (as Dynamics.grad_dots)."""

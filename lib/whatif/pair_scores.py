@@ -67,7 +67,7 @@ def attribution_pair_scores(simulator: AttributionSimulator, runs: Dynamics) -> 
     """The mean per (training id, test id) of the simulator's stored scores (EK-FAC or TRAK of each run's final
     model) over `runs`, every one of which must have scores: each run's scores counted at every step the example
     was in its batch, exactly as `pair_scores` counts recorded dot products."""
-    simulator._decrements(runs)  # refuses runs without scores or learning rates, as the loss chapter's simulation does
+    simulator.check_runs(runs)  # refuses runs without scores or learning rates, as the loss chapter's simulation does
     return _mean_per_pair(runs, simulator.step_scores(runs), source=f"stored {simulator.setting} scores",
                           coverage=f"only examples in the training subset of a run with stored {simulator.setting} "
                                    f"scores (python -m lib.attribution <collection> --runs ...) can be simulated")

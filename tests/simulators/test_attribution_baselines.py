@@ -84,6 +84,20 @@ def test_refuses_what_tracin_refuses():
         AttributionSimulator(zero, "trak").fit(runs)
 
 
+def test_check_runs_is_the_refusal_of_fit_and_simulate():
+    """The public check (used by the what-if pair scores) refuses exactly the runs fit refuses, and passes the
+    others without touching them."""
+    runs, scores = scored_runs()
+    EKFACInfluence(scores).check_runs(runs)  # every run scored, learning rates recorded
+    partial = TRAKSimulator({k: v for k, v in scores.items() if k != 23})
+    with pytest.raises(ValueError, match="trak scores are missing for runs \\[23\\]"):
+        partial.check_runs(runs)
+    partial.check_runs(runs.select_runs([0, 1, 2]))
+    no_lr = Dynamics.from_arrays(runs.curricula, runs.values, runs.test_ids, "loss", run_ids=runs.run_ids)
+    with pytest.raises(ValueError, match="needs Dynamics.learning_rates"):
+        EKFACInfluence(scores).check_runs(no_lr)
+
+
 def test_scores_for_runs_returns_exactly_the_stored_runs_asked_for(tmp_path):
     from lib.attribution.store import save_scores
     from lib.simulators.attribution_baselines import scores_for_runs
