@@ -16,6 +16,7 @@ import json
 import multiprocessing
 import os
 import platform
+import resource
 import subprocess
 import sys
 import time
@@ -105,7 +106,7 @@ class BookRun:
 
         target = self.out / "notebooks" / notebook.name
         partial = target.with_suffix(".running.ipynb")
-        start = time.perf_counter()
+        start, cpu_before = time.perf_counter(), children_cpu_seconds()
         os.environ.update(KERNEL_ENV)
         try:
             pm.execute_notebook(str(notebook), str(partial), parameters=self.notebook_parameters(notebook),
@@ -116,21 +117,25 @@ class BookRun:
             first_line = (err.source or "").strip().splitlines()[0] if (err.source or "").strip() else ""
             raise NotebookFailed(f"notebook {notebook.name} failed in the cell starting {first_line!r} "
                                  f"({err.ename}: {err.evalue}); executed copy with the traceback: {failed}") from None
-        for line in tidy_executed(partial):
+        for line in tidy_executed(partial, cpu_seconds=children_cpu_seconds() - cpu_before):
             print(f"[book] {notebook.name} stderr (kept off the page): {line}", flush=True)
         os.replace(partial, target)
         return time.perf_counter() - start
 
     def record(self, timings: dict[str, float], *, jobs: int | None = None, wall_seconds: float | None = None) -> None:
-        """Write <out>/parameters.json; a partial run (--only) keeps the other notebooks' recorded timings
-        when they were executed at the same scale. `jobs` and `wall_seconds` (the whole execution, chapters side by
-        side) are recorded when given; `wall_seconds` only for a full run (not --only)."""
+        """Write <out>/parameters.json: each chapter's wall seconds and its kernel's CPU seconds (read from the page:
+        on a shared machine the CPU seconds are what the chapter costs, the wall grows with the load); a partial run
+        (--only) keeps the other notebooks' recorded timings when they were executed at the same scale. `jobs` and
+        `wall_seconds` (the whole execution, chapters side by side) are recorded when given; `wall_seconds` only for a
+        full run (not --only)."""
         path = self.out / "parameters.json"
         if self.only and path.exists():
             previous = json.loads(path.read_text())
             if previous.get("parameters", {}).get("scale") == self.scale:
                 timings = {**previous.get("notebook_seconds", {}), **timings}
-        record = {"parameters": self.parameters(), "notebook_seconds": timings,
+        pages = {stem: self.out / "notebooks" / f"{stem}.ipynb" for stem in timings}
+        cpu = {stem: seconds for stem, page in pages.items() if page.exists() and (seconds := cpu_seconds(page))}
+        record = {"parameters": self.parameters(), "notebook_seconds": timings, "kernel_cpu_seconds": cpu,
                   "python": platform.python_version(), "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
         if jobs is not None:
             record["jobs"] = jobs
@@ -245,7 +250,20 @@ def _relative_paths(record: dict) -> None:
             record[key] = os.path.relpath(value, REPO_ROOT)
 
 
-def tidy_executed(path: Path) -> list[str]:
+def children_cpu_seconds() -> float:
+    """CPU seconds (user + system) of this process's finished children: a chapter's kernel, once papermill has shut
+    it down. Unlike the wall time it does not grow when other jobs share the cores."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def cpu_seconds(path: Path) -> float | None:
+    """The kernel CPU seconds recorded in an executed notebook's metadata (None for one executed before they were)."""
+    seconds = json.loads(path.read_text()).get("metadata", {}).get("book_runner", {}).get("kernel_cpu_seconds")
+    return None if seconds is None else float(seconds)
+
+
+def tidy_executed(path: Path, cpu_seconds: float | None = None) -> list[str]:
     """Make an executed notebook a page: papermill's recorded paths made relative, stderr streams (warnings,
     progress bars) and both parameters cells (the default and the injected one; the run's parameters are in
     parameters.json) removed; return the removed stderr's distinct lines."""
@@ -253,6 +271,8 @@ def tidy_executed(path: Path) -> list[str]:
 
     notebook = nbformat.read(path, as_version=4)
     _relative_paths(notebook.metadata.get("papermill", {}))
+    if cpu_seconds is not None:
+        notebook.metadata["book_runner"] = {"kernel_cpu_seconds": round(cpu_seconds, 1)}
     removed: list[str] = []
     for cell in notebook.cells:
         if cell.cell_type != "code":

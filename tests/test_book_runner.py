@@ -264,8 +264,10 @@ def test_jobs_default_to_the_cores_this_process_may_use_and_are_recorded(tmp_pat
 def test_chapters_run_in_worker_processes_on_one_thread_and_the_intro_reads_them(tmp_path, monkeypatch):
     src = tmp_path / "src"
     src.mkdir()
+    burn = "import time\nstart = time.process_time()\nwhile time.process_time() - start < 3: pass\n"  # 3 CPU s in 01_a
     for stem in ("01_a", "02_b"):
-        _notebook(src / f"{stem}.ipynb", "import os\nprint('threads', os.environ['OMP_NUM_THREADS'])")
+        code = "import os\nprint('threads', os.environ['OMP_NUM_THREADS'])"
+        _notebook(src / f"{stem}.ipynb", (burn if stem == "01_a" else "") + code)
     _notebook(src / "00_intro.ipynb", "import os\npages = sorted(p for p in os.listdir(chapters_dir) if '.running' not in p)\n"
                                       "assert pages == ['01_a.ipynb', '02_b.ipynb'], pages")
     monkeypatch.setattr(book_runner, "NOTEBOOKS", src)
@@ -278,3 +280,6 @@ def test_chapters_run_in_worker_processes_on_one_thread_and_the_intro_reads_them
         assert [o.text for o in outputs] == ["threads 1\n"]
     record = json.loads((out / "parameters.json").read_text())
     assert set(record["notebook_seconds"]) == {"00_intro", "01_a", "02_b"} and record["jobs"] == 2
+    cpu = record["kernel_cpu_seconds"]  # each kernel's own CPU time, measured in the worker that ran it
+    assert set(cpu) == {"00_intro", "01_a", "02_b"} and cpu["01_a"] - cpu["02_b"] >= 2.5
+    assert book_runner.cpu_seconds(out / "notebooks" / "01_a.ipynb") == cpu["01_a"]
