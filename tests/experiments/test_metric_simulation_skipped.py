@@ -25,5 +25,7 @@ def test_a_table_without_generation_metrics_keeps_no_reason():
     assert facts["t3_gs_bleu_why"] == "n/a" and facts["t3_gs_bleu_claim"] == "not testable"
 
 
-def test_every_collection_of_the_chapter_is_complete_at_default():
-    assert all(progress("default", name).complete for name in (INSTRUCTION_TUNING, *GENERATION_TASKS))
+def test_every_full_fine_tuning_collection_of_the_chapter_is_committed_complete():
+    # Named by regime, not by the scale "default" (which reads lib.scales.DEFAULT_READS): a paper-size collection
+    # may still be incomplete, and the chapter leaves it out (test above).
+    assert all(progress("full_fine_tuning", name).complete for name in (INSTRUCTION_TUNING, *GENERATION_TASKS))

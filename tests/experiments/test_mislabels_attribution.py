@@ -74,7 +74,7 @@ def test_detection_differences_are_paired_and_decided_by_their_interval():
 
 
 def test_rankings_without_stored_self_influence_say_why_from_the_config(tmp_path):
-    full = collection_config("default", "sst2_mislabel")
+    full = collection_config("full_fine_tuning", "sst2_mislabel")
     top = collection_config("paper_size", "sst2_mislabel")
     scores, reasons = attribution_self_scores(tmp_path, full)
     assert scores == {} and set(reasons) == {EKFAC, TRAK} and "trains the 'full' regime, EK-FAC covers" in reasons[EKFAC]

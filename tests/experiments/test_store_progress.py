@@ -20,8 +20,8 @@ def test_a_scale_that_collects_on_first_use_counts_as_complete(tmp_path, monkeyp
 
 
 def test_a_committed_complete_collection_is_complete():
-    sst2 = progress("default", "sst2")
-    assert sst2.complete and sst2.finished == sst2.planned == collection_config("default", "sst2").runs.total
+    sst2 = progress("full_fine_tuning", "sst2")
+    assert sst2.complete and sst2.finished == sst2.planned == collection_config("full_fine_tuning", "sst2").runs.total
 
 
 def test_the_skipped_sentence_names_each_collection_with_its_runs():
