@@ -12,6 +12,7 @@ from lib.curriculum_signal import curriculum_signal
 from .config import ConfigError, load_config
 from .examples import draw_examples
 from .folder import StorageError, completed_runs, read_header
+from .reuse import plan_for_folder
 from .stored import load_dynamics
 
 
@@ -30,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--only", type=_run_list, help="run only these run indices, e.g. 0-2,23 (a partial collection)")
     parser.add_argument("--max-runs", type=int, help="run at most this many of the pending runs")
     parser.add_argument("--check", action="store_true", help="validate the config and draw the examples, then stop")
+    parser.add_argument("--plan-reuse", action="store_true",
+                        help="only print the runs [runtime] reuse_runs_from would take over into --out (no writing)")
     parser.add_argument("--summary", action="store_true",
                         help="only print the curriculum-signal summary of the collection in --out")
     parser.add_argument("--no-progress", action="store_true", help="no tqdm bars (log lines only)")
@@ -84,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{config.name}: valid (hash {config.config_hash[:12]}); {config.runs.total} runs x "
                   f"{config.training.steps} steps; pool {len(examples.pool)}, test {len(examples.test)}, "
                   f"metrics {', '.join(config.metrics)}")
+            return 0
+        if args.plan_reuse:
+            print(plan_for_folder(config, args.out or default_out_dir(config)).describe(config))
             return 0
         if args.summary:
             out = args.out or default_out_dir(config)

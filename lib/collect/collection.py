@@ -3,7 +3,8 @@
 Resumable: a run is written only when finished (atomic folder rename), so an interrupted collection
 (Ctrl-C, kill -9) loses at most the runs in progress, and calling `collect` again with the same config
 and folder runs only the missing ones. Temporary folders of killed writers are removed at start, under
-an exclusive lock on the folder.
+an exclusive lock on the folder. A config naming a sibling collection (`[runtime] reuse_runs_from`) first takes
+over the runs that collection already recorded that are runs of this one (lib/collect/reuse.py).
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from .examples import draw_examples
 from .executors import make_executor
 from .folder import check_output_folder, clean_temp, collection_lock, completed_runs, prepare_folder, run_folder
 from .preflight import preflight
+from .reuse import reuse_runs, reuse_source
 from .run_schema import RunRecord, read_run_meta, set_aside_corrupt_runs, write_run
 
 log = logging.getLogger("lib.collect")
@@ -62,6 +64,8 @@ def collect(config: CollectionConfig | str | os.PathLike | dict, out_dir: str | 
     `only` restricts this call to some run indices and `max_runs` to the first few pending ones (a partial
     collection, finished by a later call); the runs themselves do not depend on either. With `wait`, a folder
     another process is writing is waited for (its finished runs are then not run again) instead of refused.
+    With `[runtime] reuse_runs_from`, every run the sibling collection holds that is a run of this config is taken over
+    first (whatever `only` and `max_runs` say: it trains nothing).
     """
     from tqdm.auto import tqdm
 
@@ -70,6 +74,7 @@ def collect(config: CollectionConfig | str | os.PathLike | dict, out_dir: str | 
     if executor not in ("local", "ray"):
         raise ValueError(f"unknown executor {executor!r}; valid: local, ray")
     out = Path(out_dir) if out_dir is not None else default_out_dir(config)
+    source = reuse_source(config, out)
     if only is not None:
         bad = [i for i in only if not 0 <= int(i) < config.runs.total]
         if bad:
@@ -88,6 +93,9 @@ def collect(config: CollectionConfig | str | os.PathLike | dict, out_dir: str | 
             log.info("removed %d temporary item(s) of an interrupted collection: %s", len(removed), removed)
         header = prepare_folder(out, config, examples, environment)
         set_aside_corrupt_runs(out, config.config_hash)
+        if source is not None:
+            plan = reuse_runs(config, examples, out, source, done=completed_runs(out, config.config_hash))
+            log.info("%s", plan.summary())
         done = set(completed_runs(out, config.config_hash))
         if done:
             warn_on_other_environment(out, header, sorted(done), environment)

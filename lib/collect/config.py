@@ -274,21 +274,28 @@ class WarmupSettings:
 
 @dataclass(frozen=True)
 class RuntimeSettings:
-    """How the collection runs (not hashed): torch threads, data and cache folders.
+    """How the collection runs (not hashed): torch threads, data and cache folders, a sibling collection to reuse.
 
     threads None = all cores of the process. On a shared, oversubscribed machine fewer threads can be
     much faster (2 cores at load ~5: one SmolLM2 evaluation 12.5 s with 1 thread, 30 s with 2): OpenMP
     threads wait for each other when one is descheduled. Thread count can change the last bits of results.
+    `reuse_runs_from`: the name of a sibling folder of the output folder, a collection whose runs that are the same
+    runs as some of this one's are taken over instead of trained again (lib/collect/reuse.py).
     """
 
     threads: int | None = None
     data_dir: str | None = None
     cache_dir: str | None = None
+    reuse_runs_from: str | None = None
 
     def check(self) -> None:
         """Raise ConfigError naming the first invalid [runtime] value."""
         if self.threads is not None and self.threads < 1:
             raise ConfigError(f"[runtime] threads must be >= 1, got {self.threads}")
+        name = self.reuse_runs_from
+        if name is not None and (not name or name in (".", "..") or "/" in name or "\\" in name):
+            raise ConfigError(f"[runtime] reuse_runs_from must name a sibling folder of the output folder (a plain "
+                              f"folder name such as \"webnlg\"), got {name!r}")
 
 
 @dataclass(frozen=True)

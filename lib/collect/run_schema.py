@@ -59,6 +59,7 @@ class RunRecord:
     environment: dict = field(default_factory=dict)
     finished: str = ""  # when the run folder was written (ISO time); empty until it is
     files: dict[str, str] = field(default_factory=dict)  # file name -> sha256, as run.json lists them
+    reused_from: dict | None = None  # a run taken over from a sibling collection (lib/collect/reuse.py): its origin
 
     @property
     def steps(self) -> int:
@@ -131,6 +132,7 @@ def _write_run_files(folder: Path, record: RunRecord, config_hash: str) -> None:
         "timing": {k: float(v) for k, v in record.timing.items()},
         "environment": record.environment, "files": {p.name: sha256(p) for p in sorted(folder.iterdir())},
         "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        **({"reused_from": dict(record.reused_from)} if record.reused_from else {}),
     }
     write_json(folder / RUN_META_FILE, meta)
     fsync_dir(folder)
@@ -239,4 +241,5 @@ def _parse_run(path: Path, meta: dict, config_hash: str) -> RunRecord:
         self_influence=self_influence,
         checkpoints=None if meta.get("checkpoints") is None else np.asarray(meta["checkpoints"], dtype=np.int64),
         timing=dict(meta.get("timing", {})), environment=dict(meta.get("environment", {})),
-        finished=str(meta.get("finished", "")), files=dict(meta.get("files", {})))
+        finished=str(meta.get("finished", "")), files=dict(meta.get("files", {})),
+        reused_from=dict(meta["reused_from"]) if meta.get("reused_from") else None)
