@@ -30,6 +30,9 @@ RAW = [f"{m}, raw" for m in PAPER_METHODS[:3]]
 T1_PAIRS = [(GPT, SIM), (GPT, "TracIn-CP (10 ckpts)"), (GPT, "Grad-Dot"), (GPT, REFERENCE), (SIM, REFERENCE)]
 """The comparisons of Table 1: the paper's claims (GPTfluence beats each) and both simulators against the reference."""
 T2_PAIRS = [(GPT, SIM), (GPT, REFERENCE), (SIM, REFERENCE)]
+CROSS_CHECK_PAIRS = [(GPT, SIM), (GPT, REFERENCE)]
+"""The comparisons both Table 2 and the cross-check section (`paper_size_loss`: GPTfluence against each method) make:
+whether the two regimes rank the methods alike is read from these (`ranking_agreement`)."""
 
 
 @dataclass

@@ -10,6 +10,7 @@ from typing import Sequence
 
 import pandas as pd
 
+from lib.experiments.comparisons import AVERAGE
 from lib.experiments.settings import task_label
 from lib.experiments.uncertainty import SHORT_REASONS
 
@@ -40,11 +41,12 @@ def _verdicts(differences: pd.DataFrame, a: str, b: str, column: str) -> dict[st
 def agreement_table(here: pd.DataFrame, there: pd.DataFrame, pairs: Sequence[tuple[str, str]], *,
                     column: str = "task") -> pd.DataFrame:
     """Per pair (A, B) and group compared in both difference tables (`comparisons.difference_table` rows, verdict
-    on A): the verdict here, the verdict there, their reasons, and whether they agree. Groups in `here`'s order."""
+    on A): the verdict here, the verdict there, their reasons, and whether they agree. Groups in `here`'s order; the
+    average rows are left out, as each pools its own table's groups."""
     rows = []
     for a, b in pairs:
         mine, theirs = _verdicts(here, a, b, column), _verdicts(there, a, b, column)
-        for group in [g for g in mine if g in theirs]:
+        for group in [g for g in mine if g in theirs and g != AVERAGE]:  # an average pools each side's own tasks
             (v_here, r_here), (v_there, r_there) = mine[group], theirs[group]
             rows.append({column: group, "A": a, "B": b, "here": v_here, "here reason": r_here, "there": v_there,
                          "there reason": r_there, "agreement": agreement(v_here, v_there)})
@@ -86,7 +88,10 @@ def sentence(table: pd.DataFrame, here: str, there: str, *, column: str = "task"
     if table.empty:
         return f"No comparison of methods was made on the same collection in both {regimes}."
     counts = table["agreement"].value_counts()
-    pairs = _join([f"{a} against {b}" for a, b in zip(table["A"], table["B"])])
+    against: dict[str, list[str]] = {}
+    for a, b in zip(table["A"], table["B"]):
+        against.setdefault(a, []).append(b)
+    pairs = "; ".join(f"{a} against {_join(bs)}" for a, bs in against.items())
     groups = _join([task_label(g) for g in table[column]])
     each = "; ".join(f"{task_label(r[column])}, {r['A']} against {r['B']}: {_verdict_text(r['here'], r['here reason'])} "
                      f"here, {_verdict_text(r['there'], r['there reason'])} in the cross-check"

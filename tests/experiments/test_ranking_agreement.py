@@ -22,13 +22,15 @@ def test_two_decided_verdicts_agree_or_disagree_and_any_undecided_one_is_undecid
 
 def test_rankings_that_decide_alike_agree():
     here = table({("sst2", "Simfluence"): "better", ("sst2", "Reference"): "worse", ("average", "Simfluence"): "better"})
-    there = table({("sst2", "Simfluence"): "better", ("sst2", "Reference"): "worse", ("rte", "Simfluence"): "worse"})
+    there = table({("sst2", "Simfluence"): "better", ("sst2", "Reference"): "worse", ("rte", "Simfluence"): "worse",
+                   ("average", "Simfluence"): "worse"})  # an average of other tasks: not compared
     compared = agreement_table(here, there, PAIRS)
     assert list(zip(compared["task"], compared["B"])) == [("sst2", "Simfluence"), ("sst2", "Reference")]  # both have
     assert overall(compared) == "agrees"
     out = facts(here, there, PAIRS, here_label="full", there_label="top")
     assert out["rank_agreement"] == "agrees" and out["rank_counts"] == "2 agree, 0 disagree, 0 undecided of 2"
     assert out["rank_answer"].startswith("yes")
+    assert "GPTfluence against Simfluence and Reference on SST-2" in out["rank_sentence"]
 
 
 def test_one_opposite_decision_makes_the_rankings_disagree():
@@ -57,3 +59,16 @@ def test_without_a_cross_check_nothing_is_compared_and_the_sentence_says_so():
     out = facts(table({("sst2", "Simfluence"): "better"}), None, PAIRS, here_label="a", there_label="b")
     assert out["rank_agreement"] == "not compared" and "No comparison" in out["rank_sentence"]
     assert "nan" not in " ".join(map(str, out.values()))
+
+
+def test_the_loss_chapter_cites_only_keys_the_agreement_glues_and_compares_pairs_both_sections_make():
+    from lib.book_runner import NOTEBOOKS
+    from lib.experiments import loss_simulation
+
+    from test_ablations import cited_keys
+
+    cited = {k for k in cited_keys(NOTEBOOKS / "03_loss_simulation.ipynb") if k.startswith("rank_")}
+    glued = facts(table({("sst2", "Simfluence"): "better"}), None, PAIRS, here_label="a", there_label="b")
+    assert cited and cited <= set(glued), sorted(cited - set(glued))
+    assert set(loss_simulation.CROSS_CHECK_PAIRS) <= set(loss_simulation.T2_PAIRS)
+    assert all(a == "GPTfluence" for a, _ in loss_simulation.CROSS_CHECK_PAIRS)  # the section compares GPTfluence
