@@ -40,6 +40,11 @@ class DesignSettings:
         subset = max(len(np.unique(run)) for run in curricula)
         return cls(subset_size=subset, batch_size=curricula.shape[2], steps=curricula.shape[1], seed=seed)
 
+    @classmethod
+    def of_config(cls, training, seed: int = 0) -> "DesignSettings":
+        """The layout a collection config's [training] gives its runs (known before any run is collected)."""
+        return cls(subset_size=training.subset_size, batch_size=training.batch_size, steps=training.steps, seed=seed)
+
 
 def drop_group(pool: Sequence[int], groups: Mapping[int, Hashable], group: Hashable,
                settings: DesignSettings) -> Curriculum:

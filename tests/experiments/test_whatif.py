@@ -150,9 +150,12 @@ def test_smoke_facts(smoke_result):
     assert facts["whatif_missing"] == 0
     assert facts["whatif_regime"] == "smoke" and "_" not in facts["whatif_regime"]
     assert ("Simfluence", "half unseen") in smoke_result.refusals  # it has no factors for unseen examples
-    for where in (*whatif.DESIGNS, "held-out runs"):  # the smoke collections store no attribution scores
-        assert smoke_result.refusals[("EK-FAC", where)].startswith("EK-FAC has no stored scores for any held-out run")
-    assert not any(method == "EK-FAC" for method, _ in smoke_result.predictions)
+    # the smoke collections store no attribution scores: EK-FAC is not fitted, which is said once for every design
+    assert smoke_result.unfit["EK-FAC"].startswith("EK-FAC has no stored scores for any held-out run")
+    assert not any(method == "EK-FAC" for method, _ in (*smoke_result.predictions, *smoke_result.refusals))
+    shown = whatif.refusals_display(smoke_result)
+    assert shown[shown["method"] == "EK-FAC"]["design"].tolist() == ["every design"]
+    assert all("Refused: EK-FAC" in whatif.design_text(smoke_result, name) for name in whatif.DESIGNS)
     assert "half_unseen_sim_mse" not in " ".join(facts)
     for name in whatif.DESIGNS:
         key = name.replace(" ", "_")
@@ -160,7 +163,7 @@ def test_smoke_facts(smoke_result):
         assert np.isfinite(facts[f"whatif_{key}_ref_mse"])
         text = whatif.design_text(smoke_result, name)
         assert whatif.DESIGN_QUESTIONS[name] in text and f"trust: **{facts[f'whatif_{key}_trust']}**" in text
-    assert "WebNLG" in facts["whatif_webnlg"]
+    assert not any(key.startswith("whatif_sst2") for key in facts)  # SST-2's loss keeps the chapter's first keys
     shown = whatif.scores_display(smoke_result)
     assert len(shown) == len(smoke_result.mse) and set(shown["design"]) == set(whatif.DESIGNS)
 
@@ -177,16 +180,54 @@ def test_the_command_line_without_collect_reports_what_is_trained(monkeypatch, c
                          "`python -m lib.experiments.whatif --scale default --collect`")
 
 
-def test_the_chapter_fits_gptfluence_with_the_settings_of_the_collections_it_reads():
-    """The default book's what-if reads the paper-size collections, so it fits with their regime's settings (the
-    full fine-tuning settings make an epoch 1,188 AdamW steps there), and its designed runs live in their folder."""
-    from lib.experiments.settings import gptfluence_config
+@pytest.mark.parametrize("reads", ["full_fine_tuning", "paper_size"])
+def test_the_chapter_reads_the_paper_size_regime_whatever_the_default_book_reads(monkeypatch, reads):
+    """The designs exist in the paper-size regime only: the default scale reads its collections, designed runs and
+    GPTfluence settings whichever regime DEFAULT_READS names, and says so only when its other chapters read another."""
+    from dataclasses import replace
 
-    assert whatif.data_scale("default") == "paper_size"
+    from lib import scales
+    from lib.experiments.settings import gptfluence_config
+    from lib.experiments.store import collection_config
+
+    monkeypatch.setitem(scales.SCALES, "default", replace(scales.REGIMES[reads], name="default"))
+    source = whatif.data_scale("default")
+    assert scales.get_scale(source).regime == "paper_size"
+    assert collection_config(source, "sst2").config_hash == collection_config("paper_size", "sst2").config_hash
     assert whatif.gptfluence_for("default") == gptfluence_config("paper_size")
-    assert whatif.gptfluence_for("smoke") == gptfluence_config("smoke")
+    assert whatif.designed_folder("default", "sst2") == whatif.designed_folder("paper_size", "sst2")
     assert whatif.designed_folder("default", "sst2").parts[-3:] == ("designed", "paper_size", "sst2")
     assert whatif.designed_folder("default", "sst2").is_dir()
+    sentence = whatif.reads_sentence("default")
+    assert (sentence == "") == (reads == "paper_size")
+    assert reads == "paper_size" or scales.REGIMES[reads].label in sentence
+    assert whatif.data_scale("smoke") == "smoke" and whatif.reads_sentence("smoke") == ""
+    assert whatif.data_scale("full_fine_tuning") == "paper_size"
+
+
+def test_run_fits_gptfluence_with_the_settings_gptfluence_for_gives(monkeypatch):
+    """run() hands `gptfluence_for(scale)` to the fit (an explicit `gptfluence` overrides it): a run that fitted
+    with the book scale's own settings would fail here."""
+    from lib.simulators import GPTfluenceConfig
+
+    class Fitted(Exception):
+        pass
+
+    mine = {"smoke": GPTfluenceConfig(lr=0.123, max_epochs=1)}
+    seen = []
+
+    def fit(methods, train, val, held, *, encoder, gptfluence, folder):
+        seen.append(gptfluence)
+        raise Fitted
+
+    monkeypatch.setattr(whatif, "gptfluence_for", lambda scale: mine[scale])
+    monkeypatch.setattr(whatif, "_fit", fit)
+    with pytest.raises(Fitted):
+        whatif.run("smoke", encoder=None)
+    explicit = GPTfluenceConfig(lr=0.456)
+    with pytest.raises(Fitted):
+        whatif.run("smoke", encoder=None, gptfluence=explicit)
+    assert seen == [mine["smoke"], explicit]
 
 
 def test_the_trust_sentence_says_how_much_error_the_trusted_method_still_makes():

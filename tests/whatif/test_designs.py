@@ -87,3 +87,13 @@ def test_longer_continues_the_same_run():
     np.testing.assert_array_equal(twice.batches[:9], base.batches)
     np.testing.assert_array_equal(twice.subset, base.subset)
     assert longer(POOL, SETTINGS, factor=3).steps == 27
+
+
+def test_settings_of_a_config_are_those_of_its_runs():
+    """A collection's [training] gives the layout its runs have (48 steps: 3 epochs of 64 examples in batches of 4)."""
+    from lib.collect.config import TrainingSettings
+
+    training = TrainingSettings(subset_size=64, batch_size=4, epochs=3)
+    assert DesignSettings.of_config(training, seed=2) == DesignSettings(subset_size=64, batch_size=4, steps=48, seed=2)
+    runs = np.stack([shuffled(POOL, DesignSettings(12, 4, 9, seed=s)).batches for s in range(2)])
+    assert DesignSettings.of(runs) == DesignSettings.of_config(TrainingSettings(subset_size=12, batch_size=4, epochs=3))
