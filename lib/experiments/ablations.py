@@ -636,6 +636,8 @@ def complete_only(scale: str, names: Sequence[str], ablation: str, what: str,
 def skipped_text(skipped: Sequence[Skipped], ablation: str) -> str:
     """The sentences of the parts of `ablation` left out ('' when none is)."""
     return " ".join(part.sentence for part in skipped if part.ablation == ablation)
+
+
 PAPER_FIG3_STEPS = 288
 """Steps of the paper's Fig 3 runs: instruction-tuned Pythia-410M, 3 epochs of 96 batches (its Table 5)."""
 ENCODER_PAPER_NOTE = ("Figure 5's bars are not in the paper's text, only its axes (all-steps MAE 0.160-0.200, "
@@ -893,27 +895,22 @@ PART_KEYS: dict[str, tuple[str, ...]] = {
     "size": ("size_largest", "size_train_runs", "size_val_runs", "size_test_runs", "size_same_held_out",
              *_claim_keys("size_gs", "size_gr", "size_sr")),
 }
-"""Every key the chapter's text cites per ablation, beyond those glued at every scale: a part left out glues them
-too (`left_out_facts`), so that the page builds and says why, whichever collections are complete."""
-NUMBER_KEYS = frozenset(
-    [f"interval_{m}_{k}" for m in ("gpt", "sim") for k in ("mse_first", "mse_last", "spearman_first",
-                                                            "spearman_last")]
-    + [f"order_{task}_loss_rho_{end}_same" for task in ORDER_TARGETS for end in ("first", "last")]
-    + [f"encoder_{role}_{metric}" for role in ("mean", "cls", "gpt", "sim") for metric in ("mse", "spearman")])
-"""The keys the text formats as numbers (e.g. `:#.3g`): a left-out part glues NaN there, which formats as 'nan'."""
+"""Every key of a part's findings that the scoreboard or the chapter's computed text (`ablation_text`) may read: a part
+left out glues them too (`left_out_facts`), so that a reader of the glued values finds each key, saying why it has
+no number."""
 
 
 def left_out_facts(skipped: Sequence[Skipped], glued: Mapping[str, object]) -> dict[str, object]:
-    """For every part left out (`skipped`, whole or for some collections), each key of PART_KEYS its text cites that
-    was not glued: the computed left-out sentence for a claim's `_why`, 'not testable' for its `_claim`, NaN for a
-    number, 'n/a' for the rest. Nothing where nothing is left out."""
+    """For every part left out (`skipped`, whole or for some collections), each key of PART_KEYS that was not glued:
+    the computed left-out sentence for a claim's `_why`, 'not testable' for its `_claim`, 'n/a' for the rest (the
+    page shows no number of a left-out part: `ablation_text` writes its paragraphs). Nothing where nothing is left
+    out."""
     out: dict[str, object] = {}
     for part in skipped:
         for key in PART_KEYS.get(part.ablation, ()):
             if key in glued or key in out:
                 continue
-            out[key] = (part.sentence if key.endswith("_why") else "not testable" if key.endswith("_claim")
-                        else float("nan") if key in NUMBER_KEYS else "n/a")
+            out[key] = part.sentence if key.endswith("_why") else "not testable" if key.endswith("_claim") else "n/a"
     return out
 
 
