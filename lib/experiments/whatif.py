@@ -35,7 +35,7 @@ from lib.dynamics import Dynamics
 from lib.experiments.scoring import REFERENCE
 from lib.experiments.settings import TASK_LABELS, gptfluence_config
 from lib.experiments.simulation import make_simulator, split_or_none
-from lib.experiments.store import CONFIGS, collection_config, collects_missing, dynamics_folder, progress, stored
+from lib.experiments.store import collection_config, collects_missing, dynamics_folder, progress, stored
 from lib.experiments.uncertainty import REASONS, interval, paired_difference, spearman_interval
 from lib.paths import REPO_ROOT
 from lib.scales import REGIMES, get_scale
@@ -139,8 +139,11 @@ def _how(scale: str, task: str = "sst2") -> str:
 def unseen_collection(scale: str, task: Task) -> str:
     """The collection `half unseen` draws from: `task.unseen` where the scale has its config, else the task's own
     collection (its [data] unseen_size examples, which none of its runs trains on)."""
-    folder = get_scale(data_scale(scale)).folder
-    return task.unseen if (CONFIGS / folder / f"{task.unseen}.toml").is_file() else task.collection
+    try:
+        collection_config(data_scale(scale), task.unseen)
+    except ValueError:  # no such config at this scale (smoke has no webnlg_unseen)
+        return task.collection
+    return task.unseen
 
 
 def examples_table(scale: str, name: str, data_dir=None) -> pd.DataFrame:
