@@ -213,7 +213,7 @@ def demo_facts(table: pd.DataFrame | None, method: str = SIM) -> dict[str, objec
     `paper_size_loss.paper_size_section`): the n, and `method`'s and the reference's Spearman and LDS with their
     intervals ('n/a' when there is no table, or the reason a score is withheld)."""
     keys = ("demo_n", "demo_sim_rho", "demo_sim_rho_interval", "demo_ref_rho", "demo_ref_rho_interval",
-            "demo_sim_lds", "demo_sim_lds_interval", "demo_ref_lds")
+            "demo_sim_lds", "demo_sim_lds_interval", "demo_ref_lds", "demo_text")
     if table is None or table.empty:
         return dict.fromkeys(keys, "n/a")
     rows = table.set_index("method")
@@ -224,4 +224,17 @@ def demo_facts(table: pd.DataFrame | None, method: str = SIM) -> dict[str, objec
             reason = row[f"{label} reason"]
             out[f"demo_{key}_{score}"] = REASONS[reason] if reason else fmt(row[label])
             out[f"demo_{key}_{score}_interval"] = "" if reason else interval_text(row[f"{label} low"], row[f"{label} high"])
+    out["demo_text"] = demo_sentence(out, method, rows.loc[method, "LDS reason"])
     return {k: out[k] for k in keys}
+
+
+def demo_sentence(demo: Mapping[str, object], method: str, lds_reason: str) -> str:
+    """The two scores of `method` and of the reference in one sentence, whatever the collections allow: the
+    within-run Spearman, then the LDS or why there is none (e.g. fewer held-out runs than an LDS needs)."""
+    def shown(key: str) -> str:
+        return " ".join(str(v) for v in (demo[key], demo[f"{key}_interval"]) if v)
+    text = (f"On SST-2, {method} reaches a final-step Spearman (within a run) of {shown('demo_sim_rho')}, and the "
+            f"curriculum-blind reference, which reads no curriculum, {shown('demo_ref_rho')}.")
+    if lds_reason:
+        return f"{text} Across runs, {method} has no LDS here: {demo['demo_sim_lds']}."
+    return f"{text} Across runs, {method}'s LDS is {shown('demo_sim_lds')}; the reference's: {demo['demo_ref_lds']}."
