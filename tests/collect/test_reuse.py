@@ -142,6 +142,9 @@ def test_a_curriculum_or_an_example_that_differs_is_refused(reference_collection
     assert plan.runs == {} and plan.refused == f"test example {test[2].id}: its target differs"
     plan = plan_reuse(config, dataclasses.replace(examples, pool=examples.pool[:-1]), reference_collection)
     assert plan.refused == "the pool examples differ (16 in the source, 15 in the target)"
+    warmed = dataclasses.replace(examples, warmup=examples.unseen[:1])  # a warm-up set decides the starting model
+    assert plan_reuse(config, warmed, reference_collection).refused == ("the warmup examples differ (0 in the source, "
+                                                                        "1 in the target)")
     real = reuse.sample_curriculum
 
     def other_for_run_1(pool_ids, **kw):
