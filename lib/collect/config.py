@@ -54,6 +54,7 @@ class DataSettings:
     seed: int = 0
     flip_fraction: float = 0.0          # classification: this fraction of the pool gets the other label (seeded)
     fixed_ids: tuple[int, ...] = ()     # pool ids whose flip is undone ("fixed" after inspection)
+    unseen_avoids_warmup: bool = False  # the warm-up is drawn beside pool and test only, the unseen pool avoids it
 
     def check(self) -> None:
         """Raise ConfigError naming the first invalid [data] value."""
@@ -346,8 +347,9 @@ class CollectionConfig:
         out = self.to_dict()
         out.pop("name")
         out.pop("runtime")
-        for key, default in (("flip_fraction", 0.0), ("fixed_ids", [])):  # label noise: hashed only when used,
-            if out["data"][key] == default:                                # so older collections keep their hash
+        optional = (("flip_fraction", 0.0), ("fixed_ids", []), ("unseen_avoids_warmup", False))
+        for key, default in optional:  # label noise, the unseen draw: hashed only when used,
+            if out["data"][key] == default:  # so older collections keep their hash
                 out["data"].pop(key)
         if self.model.regime != "top":  # top-block settings and the warm-up: hashed only when used (idem)
             for key in ("top_blocks", "head"):
@@ -508,6 +510,9 @@ def validate(config: CollectionConfig) -> CollectionConfig:
         raise ConfigError(
             "[gradients] splits records LM-head gradient dot products, but [model] head = \"frozen\" is not "
             "trained in the top-block regime; use head = \"untied\" or [gradients] splits = []")
+    if d.unseen_avoids_warmup and not (d.unseen_size and config.warmup.enabled):
+        raise ConfigError(f"[data] unseen_avoids_warmup = true needs an unseen pool and a warm-up, got unseen_size = "
+                          f"{d.unseen_size} and [warmup] examples = {config.warmup.examples}")
     if r.unseen_splits and d.unseen_size < t.subset_size:
         raise ConfigError(
             f"[runs] unseen_splits={list(r.unseen_splits)} train on the unseen examples, so [data] unseen_size "

@@ -84,24 +84,40 @@ def draw_warmup(config: CollectionConfig, taken: Sequence) -> tuple:
     return tuple(chosen)
 
 
-def draw_examples(config: CollectionConfig) -> CollectionExamples:
-    """Draw the collection's splits with lib.data (deterministic for the config); DataError becomes ConfigError."""
+def _draw_splits(config: CollectionConfig, unseen_size: int, unseen_avoids: Sequence = ()):
+    """lib.data's draw of the collection's pool, test set and an unseen pool of `unseen_size` avoiding the examples
+    `unseen_avoids`; DataError becomes ConfigError."""
     d = config.data
+    avoid = [int(e.id) for e in unseen_avoids]
     try:
         if d.task == MIXTURE:
-            splits = instruction_mixture(pool_size=d.pool_size, test_size=d.test_size, unseen_size=d.unseen_size,
-                                         seed=d.seed, data_dir=config.runtime.data_dir)
-        else:
-            splits = draw_splits(d.task, pool_size=d.pool_size, test_size=d.test_size, unseen_size=d.unseen_size,
-                                 seed=d.seed, style=d.style, balanced=d.balanced, data_dir=config.runtime.data_dir)
+            return instruction_mixture(pool_size=d.pool_size, test_size=d.test_size, unseen_size=unseen_size,
+                                       seed=d.seed, data_dir=config.runtime.data_dir, unseen_avoids=avoid)
+        return draw_splits(d.task, pool_size=d.pool_size, test_size=d.test_size, unseen_size=unseen_size, seed=d.seed,
+                           style=d.style, balanced=d.balanced, data_dir=config.runtime.data_dir, unseen_avoids=avoid)
     except DataError as err:
         raise ConfigError(f"[data] cannot draw the examples: {err}") from None
+
+
+def draw_examples(config: CollectionConfig) -> CollectionExamples:
+    """Draw the collection's splits with lib.data (deterministic for the config).
+
+    The warm-up set is disjoint from every other example. By default it is drawn after the unseen pool, avoiding it;
+    with [data] unseen_avoids_warmup it is drawn beside the pool and test set only, as a collection without an unseen
+    pool draws it, and the unseen pool avoids it instead, so that such a collection's seen-pool runs are those of its
+    sibling without an unseen pool (lib/collect/reuse.py)."""
+    d = config.data
+    warmup: tuple = ()
+    if d.unseen_avoids_warmup:
+        seen = _draw_splits(config, 0)
+        warmup = draw_warmup(config, (*seen.pool, *seen.test))
+    splits = _draw_splits(config, d.unseen_size, warmup)
     examples = CollectionExamples(pool=tuple(splits.pool), test=tuple(splits.test), unseen=tuple(splits.unseen))
     if d.flip_fraction or d.fixed_ids:
         examples = apply_label_noise(examples, d)
     if config.warmup.enabled:
         examples = dataclasses.replace(
-            examples, warmup=draw_warmup(config, (*examples.pool, *examples.test, *examples.unseen)))
+            examples, warmup=warmup or draw_warmup(config, (*examples.pool, *examples.test, *examples.unseen)))
     ids = [int(e.id) for e in (*examples.pool, *examples.test, *examples.unseen, *examples.warmup)]
     if len(set(ids)) != len(ids):
         raise ConfigError("[data] the drawn pool, test, unseen and warm-up examples share ids")

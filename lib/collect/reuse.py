@@ -29,7 +29,8 @@ from .folder import HEADER_FILE, StorageError, completed_runs, read_examples, re
 from .run_schema import RunRecord, read_run, read_run_meta, write_run
 
 NOT_COMPARED: dict[str, tuple[str, ...] | None] = {
-    "runs": ("train", "val", "test", "unseen_splits"), "data": ("unseen_size",), "gradients": None}
+    "runs": ("train", "val", "test", "unseen_splits"), "data": ("unseen_size", "unseen_avoids_warmup"),
+    "gradients": None}
 """Hashed settings that say which runs a collection holds, not what a run computes (None: the whole section)."""
 COMPARED_ROLES = ("pool", "test", "warmup")
 """The example roles a seen-pool run depends on (the unseen pool is not trained on by a reused run)."""

@@ -90,6 +90,7 @@ def draw_splits(
     style: str = "plain",
     balanced: bool = True,
     data_dir: str | os.PathLike | None = None,
+    unseen_avoids: Iterable[int] = (),
 ) -> TaskSplits:
     """Draw a pool and an unseen pool from the train source split and a test set from the test source split.
 
@@ -97,7 +98,9 @@ def draw_splits(
     not depend on the pool sizes. Train examples whose source text also occurs in the test source split are never
     drawn, and each source text is drawn at most once (SST-2 repeats short phrases). With balanced=True each of
     pool/test/unseen gets equal counts per label (remainder to the lowest label indices), topped up from the other
-    labels when one runs out. Each list is in a seeded random order.
+    labels when one runs out. Each list is in a seeded random order. The unseen pool skips the training examples whose
+    ids are in `unseen_avoids` (e.g. a warm-up set drawn beside the pool); the pool and the test set never depend on
+    it or on `unseen_size`.
     """
     spec = get_task(task)
     check_style(task, style)
@@ -122,7 +125,12 @@ def draw_splits(
     test = _draw(test_src, test_order, test_size, set(), spec.num_labels, balanced)
     used: set[str] = set()
     pool = _draw(train_src, train_order, pool_size, used, spec.num_labels, balanced)
+    avoid = {int(i) for i in unseen_avoids}
+    used |= {key for key, example in zip(train_src.keys, train_src.examples) if int(example.id) in avoid}
     unseen = _draw(train_src, train_order, unseen_size, used, spec.num_labels, balanced)
+    if len(unseen) < unseen_size:
+        raise DataError(f"{task}: only {len(unseen)} training examples are left for unseen_size={unseen_size} besides "
+                        f"the pool and the {len(avoid)} examples the unseen pool avoids")
     return TaskSplits(task=task, pool=pool, test=test, unseen=unseen)
 
 
@@ -140,8 +148,10 @@ def instruction_mixture(
     seed: int = 0,
     tasks: Iterable[str] = TASK_NAMES,
     data_dir: str | os.PathLike | None = None,
+    unseen_avoids: Iterable[int] = (),
 ) -> TaskSplits:
-    """FLAN-style instruction-tuning mixture: balanced per-task draws in style "flan", sizes split evenly, shuffled."""
+    """FLAN-style instruction-tuning mixture: balanced per-task draws in style "flan", sizes split evenly, shuffled
+    (`unseen_avoids` as in `draw_splits`)."""
     tasks = tuple(tasks)
     if not tasks:
         raise DataError("mixture: tasks must name at least one task")
@@ -155,7 +165,8 @@ def instruction_mixture(
     sizes = zip(tasks, _even(pool_size, n), _even(test_size, n), _even(unseen_size, n), strict=True)
     parts = [
         draw_splits(
-            t, pool_size=p, test_size=q, unseen_size=u, seed=seed, style="flan", balanced=True, data_dir=data_dir
+            t, pool_size=p, test_size=q, unseen_size=u, seed=seed, style="flan", balanced=True, data_dir=data_dir,
+            unseen_avoids=unseen_avoids,
         )
         for t, p, q, u in sizes
     ]

@@ -217,6 +217,23 @@ def test_warmup_examples_are_disjoint_from_the_collection():
     assert not draw_examples(smoke_config()).warmup
 
 
+def test_an_unseen_pool_that_avoids_the_warm_up_keeps_the_siblings_warm_up():
+    warmup = {"examples": 12, "steps": 4, "batch_size": 2}
+    sibling = draw_examples(smoke_config(warmup=warmup))  # no unseen pool
+    default = draw_examples(smoke_config(data={"unseen_size": 20_000}, warmup=warmup))
+    assert [e.id for e in default.warmup] != [e.id for e in sibling.warmup]  # the unseen pool took some of them
+    config = smoke_config(data={"unseen_size": 20_000, "unseen_avoids_warmup": True}, warmup=warmup)
+    ex = draw_examples(config)
+    assert [e.id for e in ex.warmup] == [e.id for e in sibling.warmup]
+    assert [e.id for e in ex.pool] == [e.id for e in sibling.pool] and [e.id for e in ex.test] == [e.id for e in sibling.test]
+    assert len(ex.unseen) == 20_000 and not {e.id for e in ex.unseen} & {e.id for e in ex.warmup}
+    assert config.config_hash != smoke_config(data={"unseen_size": 20_000}, warmup=warmup).config_hash
+    assert "unseen_avoids_warmup" not in smoke_config(data={"unseen_size": 8}, warmup=warmup).hashed_dict()["data"]
+    with pytest.raises(ConfigError, match="unseen_avoids_warmup = true needs an unseen pool and a warm-up, got "
+                                          "unseen_size = 0"):
+        smoke_config(data={"unseen_avoids_warmup": True}, warmup=warmup)
+
+
 def test_top_regime_settings_are_validated_and_hashed_only_when_used():
     full = smoke_config()
     assert "top_blocks" not in full.hashed_dict()["model"] and "warmup" not in full.hashed_dict()

@@ -106,6 +106,19 @@ def test_synthetic_duplicates_and_shortfall(tmp_path, build):
     assert len(s.unseen) == 5 and all(e.label == 1 for e in s.unseen)
     _assert_disjoint(s)
     assert not any("pos 0" in e.prompt for e in s.pool + s.unseen)
+    with pytest.raises(DataError, match=r"only 4 training examples are left for unseen_size=5 .* 1 examples"):
+        draw_splits("sst2", pool_size=8, test_size=2, unseen_size=5, data_dir=root, unseen_avoids=[s.unseen[0].id])
+
+
+@pytest.mark.parametrize("draw", [lambda **kw: draw_splits("rte", **kw), lambda **kw: instruction_mixture(**kw)])
+def test_the_unseen_pool_avoids_the_ids_it_is_told_and_nothing_else_moves(real_dir, draw):
+    plain = draw(pool_size=60, test_size=12, unseen_size=30, seed=3)
+    avoid = [e.id for e in plain.unseen[::3]]
+    moved = draw(pool_size=60, test_size=12, unseen_size=30, seed=3, unseen_avoids=avoid)
+    assert (_ids(moved.pool), _ids(moved.test)) == (_ids(plain.pool), _ids(plain.test))
+    assert len(moved.unseen) == 30 and not set(avoid) & set(_ids(moved.unseen))
+    assert set(_ids(plain.unseen)) - set(avoid) <= set(_ids(moved.unseen))  # only the avoided ones are replaced
+    _assert_disjoint(moved)
 
 
 def test_instruction_mixture(real_dir):
