@@ -127,3 +127,53 @@ def test_the_chapter_says_why_webnlg_is_missing(monkeypatch):
     assert "`python -m lib.experiments.whatif --scale default --task webnlg --collect`" in why
     assert f"about {cost['core_hours']:.1f} core-hours" in why
     assert whatif.webnlg_sentence(why) == why and "Grad-Dot" in whatif.webnlg_sentence(None)
+
+
+@pytest.mark.parametrize("task", ["sst2", "webnlg"])
+def test_half_unseen_starts_from_the_collections_model(task):
+    """'half unseen' is trained under the unseen collection's config: at paper size its pool, test and warm-up
+    examples (hence the model every run starts from) are the collection's, so only the curriculum differs."""
+    from lib.collect.examples import draw_examples
+
+    spec = whatif.get_task(task)
+    own = draw_examples(collection_config("paper_size", spec.collection))
+    lender = draw_examples(collection_config("paper_size", spec.unseen))
+    np.testing.assert_array_equal(own.pool_ids, lender.pool_ids)
+    np.testing.assert_array_equal(own.test_ids, lender.test_ids)
+    assert [int(e.id) for e in own.warmup] == [int(e.id) for e in lender.warmup]
+    assert len(lender.unseen) and not set(lender.unseen_ids.tolist()) & set(own.by_id())
+
+
+def test_the_paper_size_webnlg_plan(monkeypatch):
+    """The designs the later session trains, laid out on the paper-size WebNLG collection (difficulty made up here,
+    as its start losses are computed with the first designed run): no dropped category, 'half unseen' under
+    webnlg_unseen's config with unseen examples that webnlg does not hold, every layout as its runs'."""
+    difficulty = {}
+
+    def start_losses(self, config, *, collect_missing, how, examples=None):
+        rows = whatif.examples_table("default", config.name)
+        ids = rows.loc[rows["role"].isin(["pool", "unseen"]), "id"].astype(int)
+        difficulty.update({int(i): float((int(i) * 7919) % 1000) for i in ids})
+        return dict(difficulty)
+
+    monkeypatch.setattr(whatif.DesignedRunStore, "start_losses", start_losses)
+    plan = whatif.build_plan("default", task="webnlg")
+    rows = whatif.examples_table("default", "webnlg")
+    pool = set(rows.loc[rows["role"] == "pool", "id"].astype(int))
+    config = collection_config(whatif.data_scale("default"), "webnlg")
+    categories = webnlg_categories(pool)
+    dropped = plan.group.removeprefix("category ")
+    assert len(plan.designs) == len(whatif.WEBNLG_DESIGNS) * len(whatif.SEEDS)
+    for design in plan.designs:
+        used = set(np.unique(design.curriculum.batches).tolist())
+        steps = config.training.steps * whatif.LENGTH_FACTOR.get(design.design, 1)
+        assert design.curriculum.batches.shape == (steps, config.training.batch_size)
+        if design.design == "category dropped":
+            assert used <= pool and dropped not in {categories[i] for i in used}
+        elif design.design == "half unseen":
+            assert design.collection == "webnlg_unseen"
+            new = used - pool
+            assert len(new) == config.training.subset_size // 2 and not new & set(rows["id"].astype(int))
+        else:
+            assert used <= pool and design.collection == "webnlg"
+    assert sum(c == dropped for c in categories.values()) > 0
