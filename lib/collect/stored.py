@@ -73,12 +73,14 @@ class StoredCollection:
         return {t: tasks[t] for t in test_ids}
 
     def timings(self) -> pd.DataFrame:
-        """One row per finished run: split, whether it recorded gradients, and the timing of its run.json."""
+        """One row per finished run: split, whether it recorded gradients, whether it was reused from a sibling
+        collection (its timing is then the source's: a collection's own cost sums the others), and the timing of its
+        run.json."""
         rows = []
         for run in self.run_indices():
             meta = self.run_meta(run)
             rows.append({"run": run, "split": meta["split"], "gradients": "gradients.parquet" in meta["files"],
-                         **meta["timing"]})
+                         "reused": bool(meta.get("reused_from")), **meta["timing"]})
         return pd.DataFrame(rows).set_index("run")
 
     def dynamics(self, metric: str = "loss", *, splits: Sequence[str] | None = None, require_complete: bool = False,

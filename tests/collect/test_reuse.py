@@ -68,6 +68,8 @@ def test_reused_runs_read_back_with_the_source_values_and_the_target_hash(reused
         assert json.loads((folder / "run.json").read_text())["reused_from"]["run"] == run.run_index
     dyn = load_dynamics(reused)
     assert dyn.split.tolist() == ["train", "train", "val"] and dyn.config["config_hash"] == config.config_hash
+    timings = StoredCollection(reused).timings()
+    assert timings["reused"].all() and not source.timings()["reused"].any()  # their cost was paid by the source
 
 
 def test_a_target_collected_without_reuse_gives_the_same_runs(reused, tmp_path):
