@@ -171,7 +171,8 @@ PAPER_SIZE_COLLECTIONS: tuple[PaperSizeCollection, ...] = (
     PaperSizeCollection(
         "webnlg_unseen", "15/2/5", 48, 32, "loss, BLEU, ROUGE-L",
         "The unseen-data experiment on WebNLG, with webnlg's reduced steps and test set (16 test examples seen by "
-        "the simulators, 16 unseen): 10 fitting runs, 5 future runs on the seen pool, 5 on an unseen pool of 200."),
+        "the simulators, 16 unseen): 10 fitting runs, 5 future runs on the seen pool, 5 on an unseen pool of 200. "
+        "Runs 0-16 are webnlg's, taken over from it (lib/collect/reuse.py): 5 runs are trained here."),
     PaperSizeCollection(
         "mixture", "18/2/4", 48, 48, "loss, BLEU, ROUGE-L",
         "Instruction tuning on the FLAN-style mixture of the six tasks (paper: pool 1200, 768 per run, batch 8, "
@@ -179,6 +180,11 @@ PAPER_SIZE_COLLECTIONS: tuple[PaperSizeCollection, ...] = (
         "(median 61 tokens), makes the paper's size out of reach here; the generation collections' reduced "
         "protocol with the paper's batch of 8: pool 240 (40 per task), 128 per run, 48 steps, 8 test examples "
         "per task."),
+    PaperSizeCollection(
+        "mixture_unseen", "15/2/5", 48, 48, "loss, BLEU, ROUGE-L",
+        "The unseen-data experiment in instruction tuning (Table 12) with the mixture's settings: 10 fitting runs, 5 "
+        "future runs on the seen pool, 5 on an unseen pool of 240 (40 per task). Runs 0-16 are the mixture's, taken "
+        "over from it (lib/collect/reuse.py): 5 runs are trained here."),
 )
 """The paper-size collections: measured cost and the size chosen for each (issue budget: about 12 hours here)."""
 

@@ -51,7 +51,7 @@ SCENARIO_TITLES = {"none": "nothing unseen", "train": "unseen training data", "t
                    "both": "unseen training and test data"}
 COLLECTION = "sst2_unseen"
 """The chapter's main collection, `configs/<scale>/sst2_unseen.toml`: the text's numbers are its."""
-COLLECTIONS = ("sst2_unseen", "rte_unseen", "webnlg_unseen")
+COLLECTIONS = ("sst2_unseen", "rte_unseen", "webnlg_unseen", "mixture_unseen")
 PAPER_TASK = "rte"
 """The task of the paper's unseen-data finding (GPTfluence Table 11, fine-tuning): the scoreboard tests it there."""
 _CLAIM_N = "unseen_claim_tt_rho_n"
