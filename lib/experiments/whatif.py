@@ -512,6 +512,13 @@ def main(argv=None) -> None:
               + ("" if len(done) == len(designs) else f"; {how.replace('them', 'the rest')}"))
         return
     designs = plan(args.scale, task=args.task, data_dir=args.data_dir, collect_missing=True)
+    try:
+        cost = planned_cost(args.scale, args.task, data_dir=args.data_dir)
+        print(f"{len(designs)} designed runs, about {cost['core_hours']:.1f} core-hours if none is trained yet "
+              f"({cost['run_equivalents']} runs' worth of steps x {cost['seconds_per_run']:,.0f} s a collected run)",
+              flush=True)
+    except ValueError:  # no collected run to measure the cost on
+        pass
     for design in designs:
         run = designed_runs(args.scale, [design], data_dir=args.data_dir, collect_missing=True,
                             task=args.task)[design.name]

@@ -177,3 +177,13 @@ def test_the_paper_size_webnlg_plan(monkeypatch):
         else:
             assert used <= pool and design.collection == "webnlg"
     assert sum(c == dropped for c in categories.values()) > 0
+
+
+def test_the_command_line_trains_a_tasks_designs_and_says_the_cost_first(capsys):
+    """`--task webnlg --collect` at smoke: the cost line, then one line per designed run (all trained already by the
+    fixtures above, so none is trained again)."""
+    whatif.main(["--scale", "smoke", "--task", "webnlg", "--collect"])
+    lines = capsys.readouterr().out.strip().splitlines()
+    cost = whatif.planned_cost("smoke", "webnlg")
+    assert lines[0].startswith(f"18 designed runs, about {cost['core_hours']:.1f} core-hours")
+    assert [line.split(":")[0] for line in lines[1:]] == [d.name for d in whatif.plan("smoke", task="webnlg")]
