@@ -63,3 +63,13 @@ def test_settings_follow_the_regime_a_scale_reads_not_its_name(monkeypatch):
     assert gptfluence_config("default").batch_size is None
     assert ablation_grid("default") == PAPER_SIZE_GRID
     assert gptfluence_config("full_fine_tuning").lr == pytest.approx(1e-3)
+
+
+def test_every_regime_says_why_its_gptfluence_settings_differ_and_the_reason_matches_them():
+    from lib.experiments.settings import GPTFLUENCE_WHY, gptfluence_config, gptfluence_why
+    from lib.scales import DEFAULT_READS, REGIMES
+    assert set(GPTFLUENCE_WHY) == set(REGIMES)
+    assert gptfluence_why("default") == GPTFLUENCE_WHY[DEFAULT_READS]
+    for regime in REGIMES:
+        full_batch = gptfluence_config(regime).batch_size is None
+        assert ("full-batch" in gptfluence_why(regime)) == full_batch, regime
