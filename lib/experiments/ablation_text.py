@@ -53,16 +53,16 @@ def interval_texts(f: Mapping[str, object], tasks: Sequence[str]) -> dict[str, s
             f"**Which $k$ mean something here.** Our runs on {names} have $T$ = "
             f"{f['interval_steps']} steps; the paper's Figure 3 runs have {f['interval_paper_checkpoints']} "
             f"checkpoints left at $k = 10$. Of the candidates {f['interval_candidates']} we use those below $T$ "
-            f"({f['interval_list']}), which leave at least one recorded checkpoint between step 0 and $T$; at $k$ = "
-            f"{k} only {f['interval_min_checkpoints']} recorded steps remain after step 0 in the shortest runs, so "
+            f"({f['interval_list']}), which leave at least one recorded checkpoint between step 0 and $T$; at "
+            f"$k = {k}$ only {f['interval_min_checkpoints']} recorded steps remain after step 0 in the shortest runs, so "
             "the large intervals here are much coarser approximations than the paper's $k = 10$: our curve covers "
             "the paper's range of $k$, not its range of checkpoints per run."),
         "interval_text_values": (
             f"Averaged over {names}, GPTfluence's all-steps MSE is "
-            f"{g3(f['interval_gpt_mse_first'])} at $k = 1$ and {g3(f['interval_gpt_mse_last'])} at $k$ = {k}, its "
+            f"{g3(f['interval_gpt_mse_first'])} at $k = 1$ and {g3(f['interval_gpt_mse_last'])} at $k = {k}$, its "
             f"final-step Spearman's $\\rho$ {g3(f['interval_gpt_spearman_first'])} and "
             f"{g3(f['interval_gpt_spearman_last'])}; Simfluence, trained on the same approximate runs, has MSE "
-            f"{g3(f['interval_sim_mse_last'])} and $\\rho$ {g3(f['interval_sim_spearman_last'])} at $k$ = {k}. The "
+            f"{g3(f['interval_sim_mse_last'])} and $\\rho$ {g3(f['interval_sim_spearman_last'])} at $k = {k}$. The "
             "paper reports the MSE rising and $\\rho$ falling with $k$, with GPTfluence's $\\rho$ still above "
             "Simfluence's at $k = 10$. The mean over tasks per interval, with in brackets the mean over tasks of each "
             "task's standard deviation across trajectories (across held-out runs for $\\rho$); the reference row of "
@@ -70,26 +70,26 @@ def interval_texts(f: Mapping[str, object], tasks: Sequence[str]) -> dict[str, s
             "examples of all tasks:"),
         "interval_text_how": (
             f"**How sure.** GPTfluence trained on every step against trained every {k} steps, against Simfluence at "
-            f"$k$ = {k}, and against the reference: the all-steps MSE difference A minus B (negative: A is better) "
+            f"$k = {k}$, and against the reference: the all-steps MSE difference A minus B (negative: A is better) "
             "with its 95% paired bootstrap interval, per task and over the tasks (each task's held-out runs are their "
             "own curricula, so the interval of the average draws whole (task, run) units and also covers how the "
             "difference varies between tasks):"),
         "interval_text_claims": then(
             f"Over {names} ({f['interval_dense_n']}), GPTfluence's MSE at $k = 1$ minus its MSE "
-            f"at $k$ = {k} is {f['interval_dense_diff']} (95% interval {f['interval_dense_interval']}): the paper's "
+            f"at $k = {k}$ is {f['interval_dense_diff']} (95% interval {f['interval_dense_interval']}): the paper's "
             f"finding that denser checkpoints help: **{f['interval_dense_claim']}** here.",
             str(f["interval_dense_why"]),
-            f"Task by task, the densest interval is {f['interval_dense_groups']}. At $k$ = {k}, GPTfluence's MSE "
+            f"Task by task, the densest interval is {f['interval_dense_groups']}. At $k = {k}$, GPTfluence's MSE "
             f"minus Simfluence's is {f['interval_gs_last_diff']} ({f['interval_gs_last_interval']}; that GPTfluence "
             f"is better there: {f['interval_gs_last_claim']}). Against the curriculum-blind reference, GPTfluence's "
             f"difference is {f['interval_gr_first_diff']} ({f['interval_gr_first_interval']}: "
             f"{f['interval_gr_first_claim']}) at $k = 1$ and {f['interval_gr_last_diff']} "
-            f"({f['interval_gr_last_interval']}: {f['interval_gr_last_claim']}) at $k$ = {k}."),
+            f"({f['interval_gr_last_interval']}: {f['interval_gr_last_claim']}) at $k = {k}$."),
         "reading_interval": (
-            f"Trained on runs recorded every $k$ steps and scored at every step, GPTfluence at $k = 1$ against $k$ = "
-            f"{k}: difference {f['interval_dense_diff']} (interval {f['interval_dense_interval']}, "
+            f"Trained on runs recorded every $k$ steps and scored at every step, GPTfluence at $k = 1$ against "
+            f"$k = {k}$: difference {f['interval_dense_diff']} (interval {f['interval_dense_interval']}, "
             f"{f['interval_dense_n']}): the paper's finding that denser checkpoints help "
-            f"**{f['interval_dense_claim']}** here. At $k$ = {k}, that GPTfluence beats Simfluence: "
+            f"**{f['interval_dense_claim']}** here. At $k = {k}$, that GPTfluence beats Simfluence: "
             f"{f['interval_gs_last_claim']} (the paper: better in $\\rho$ at $k = 10$)."),
     }
 
@@ -97,15 +97,15 @@ def interval_texts(f: Mapping[str, object], tasks: Sequence[str]) -> dict[str, s
 def order_task_sentence(f: Mapping[str, object], task: str) -> str:
     """One task's Markov-order values on the loss, given the same prefix (RTE and WebNLG with the paper's finding)."""
     key, top = f"order_{task}_loss", f["order_max"]
-    rho = (f"{g3(f[f'{key}_rho_first_same'])} at $n = 1$ and {g3(f[f'{key}_rho_last_same'])} at $n$ = {top}")
+    rho = (f"{g3(f[f'{key}_rho_first_same'])} at $n = 1$ and {g3(f[f'{key}_rho_last_same'])} at $n = {top}$")
     if task == "rte":
         return (f"Given the same prefix, GPTfluence's final-step $\\rho$ on RTE loss is {rho} (the paper's Table 10: "
-                f"{f['order_paper_rte_rho_first']} at $n = 1$ and {f['order_paper_rte_rho_last']} at $n$ = "
-                f"{f['order_paper_max']}), and its lowest all-steps MSE is at $n$ = {f[f'{key}_best_mse_same']} "
-                f"($n$ = {f[f'{key}_best_mse_own']} on each order's own steps).")
+                f"{f['order_paper_rte_rho_first']} at $n = 1$ and {f['order_paper_rte_rho_last']} at "
+                f"$n = {f['order_paper_max']}$), and its lowest all-steps MSE is at $n = {f[f'{key}_best_mse_same']}$ "
+                f"($n = {f[f'{key}_best_mse_own']}$ on each order's own steps).")
     paper = " (the paper: $\\rho$ does not rise with $n$ on WebNLG)" if task == "webnlg" else ""
-    return (f"On {task_label(task)} loss, given the same prefix, $\\rho$ is {rho}, and the lowest MSE is at $n$ = "
-            f"{f[f'{key}_best_mse_same']}{paper}.")
+    return (f"On {task_label(task)} loss, given the same prefix, $\\rho$ is {rho}, and the lowest MSE is at "
+            f"$n = {f[f'{key}_best_mse_same']}${paper}.")
 
 
 def order_texts(f: Mapping[str, object], tasks: Sequence[str]) -> dict[str, str]:
