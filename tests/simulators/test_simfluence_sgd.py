@@ -35,3 +35,28 @@ def test_paper_settings_and_batches_of_run_step_test_transitions(process):
 def test_sgd_bad_arguments():
     with pytest.raises(ValueError, match="lr=0"):
         SimfluenceSGD(lr=0)
+
+
+@pytest.mark.parametrize("variant", ["linear", "additive", "multiplicative"])
+def test_the_hand_written_batch_gradient_is_autograds(variant):
+    import torch
+
+    from lib.simulators.simfluence_sgd import batch_gradient
+    rng = torch.Generator().manual_seed(0)
+    A = torch.randn(7, 5, dtype=torch.float64, generator=rng) if variant != "additive" else None
+    B = torch.randn(7, 5, dtype=torch.float64, generator=rng) if variant != "multiplicative" else None
+    cells = torch.randint(0, 35, (6 * 4,), generator=rng)  # 6 samples, batches of 4 training examples, repeats
+    previous, target = torch.rand(6, dtype=torch.float64, generator=rng), torch.rand(6, dtype=torch.float64, generator=rng)
+    params = [p for p in (A, B) if p is not None]
+    for p in params:
+        p.grad = torch.full_like(p, 9.0)  # stale values must be overwritten
+    batch_gradient(A, B, cells, previous, target, penalty=0.3)
+    leaves = [p.detach().clone().requires_grad_() for p in params]
+    a = leaves[0] if A is not None else None
+    b = leaves[-1] if B is not None else None
+    alpha = a.view(-1)[cells].view(6, 4).sum(1) if a is not None else 1.0
+    beta = b.view(-1)[cells].view(6, 4).sum(1) if b is not None else 0.0
+    loss = torch.mean((alpha * previous + beta - target) ** 2) + 0.3 * sum(p.pow(2).sum() for p in leaves)
+    loss.backward()
+    for p, leaf in zip(params, leaves):
+        torch.testing.assert_close(p.grad, leaf.grad, rtol=1e-12, atol=1e-12)
