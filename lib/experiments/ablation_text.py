@@ -12,6 +12,7 @@ from typing import Mapping, Sequence
 
 from lib.experiments.ablations import AblationResult, skipped_text
 from lib.experiments.settings import task_label
+from lib.experiments.wording import join_words
 
 PARTS = ("interval", "order", "encoder", "size")
 TEXT_KEYS: dict[str, tuple[str, ...]] = {
@@ -33,12 +34,6 @@ def g3(value) -> str:
     return f"{value:#.3g}" if math.isfinite(value) else "not computed"
 
 
-def join_names(names: Sequence[str]) -> str:
-    """'SST-2', 'SST-2 and WebNLG', 'SST-2, RTE and WebNLG'."""
-    names = list(names)
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-
-
 def then(*sentences: str) -> str:
     """Sentences joined by a space, the empty ones (e.g. a claim's '_why' when it has a verdict) left out."""
     return " ".join(s for s in sentences if s)
@@ -47,7 +42,7 @@ def then(*sentences: str) -> str:
 def interval_texts(f: Mapping[str, object], tasks: Sequence[str]) -> dict[str, str]:
     """The checkpoint-interval paragraphs (paper Figure 3) from the part's facts, averaged over `tasks` (those whose
     collections are complete)."""
-    k, names = f["interval_max"], join_names([task_label(t) for t in tasks])
+    k, names = f["interval_max"], join_words([task_label(t) for t in tasks])
     return {
         "interval_text_setup": (
             f"**Which $k$ mean something here.** Our runs on {names} have $T$ = "
@@ -111,7 +106,7 @@ def order_task_sentence(f: Mapping[str, object], task: str) -> str:
 def order_texts(f: Mapping[str, object], tasks: Sequence[str]) -> dict[str, str]:
     """The Markov-order paragraphs (paper Figure 4 and Table 10) from the part's facts, on the loss of `tasks` (those
     whose collections are complete)."""
-    names, top = join_names([task_label(t) for t in tasks]), f["order_max"]
+    names, top = join_words([task_label(t) for t in tasks]), f["order_max"]
     return {
         "order_text_setup": (
             f"With $T$ = {f['order_steps']} steps we keep the orders that still leave at least "

@@ -13,6 +13,7 @@ import pandas as pd
 from lib.experiments.comparisons import AVERAGE
 from lib.experiments.settings import task_label
 from lib.experiments.uncertainty import SHORT_REASONS
+from lib.experiments.wording import join_words
 
 DECIDED = ("better", "worse")
 """The verdicts that rank two methods; any other (undecided, not testable, not compared) leaves them unranked."""
@@ -69,12 +70,6 @@ def _verdict_text(verdict: str, reason: str) -> str:
     return verdict + (f" ({SHORT_REASONS.get(reason, reason)})" if reason else "")
 
 
-def _join(items: Sequence[str]) -> str:
-    """'a', 'a and b', 'a, b and c'."""
-    items = list(dict.fromkeys(items))
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
 ANSWERS = {"agrees": "yes, on every comparison", "disagrees": "no, on at least one decided comparison",
            "undecided": "undecided (a comparison one regime leaves undecided is no agreement)",
            "not compared": "not compared (no comparison was made in both regimes)"}
@@ -91,8 +86,8 @@ def sentence(table: pd.DataFrame, here: str, there: str, *, column: str = "task"
     against: dict[str, list[str]] = {}
     for a, b in zip(table["A"], table["B"]):
         against.setdefault(a, []).append(b)
-    pairs = "; ".join(f"{a} against {_join(bs)}" for a, bs in against.items())
-    groups = _join([task_label(g) for g in table[column]])
+    pairs = "; ".join(f"{a} against {join_words(bs)}" for a, bs in against.items())
+    groups = join_words([task_label(g) for g in table[column]])
     each = "; ".join(f"{task_label(r[column])}, {r['A']} against {r['B']}: {_verdict_text(r['here'], r['here reason'])} "
                      f"here, {_verdict_text(r['there'], r['there reason'])} in the cross-check"
                      for _, r in table.iterrows())

@@ -209,3 +209,9 @@ def position_phrase(a: float, b: float, digits: int = 2) -> str:
     if round(a, digits) == round(b, digits):
         return "the same as"
     return "above" if a > b else "below"
+
+
+def join_words(items) -> str:
+    """'a', 'a and b', 'a, b and c' of `items` in order, each once."""
+    items = list(dict.fromkeys(items))
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

@@ -77,3 +77,10 @@ def test_papers_values_show_only_the_digits_they_published():
     assert published(0.008) == "0.008" and published(0.5) == "0.5" and published(0.929) == "0.929"
     assert published(12.0) == "12" and published(1862.0) == "1,862" and published(1.5e-05) == "1.50e-05"
     assert cell(0.008, 0.007, paper=True) == "0.008 (0.007)" and cell(0.008, 0.007) == "0.00800 (0.00700)"
+
+
+def test_join_words_lists_each_item_once_in_order():
+    from lib.experiments.wording import join_words
+    assert join_words(["SST-2"]) == "SST-2"
+    assert join_words(["SST-2", "RTE"]) == "SST-2 and RTE"
+    assert join_words(["SST-2", "RTE", "SST-2", "BoolQ"]) == "SST-2, RTE and BoolQ"
