@@ -54,7 +54,6 @@ COLLECTION = "sst2_unseen"
 COLLECTIONS = ("sst2_unseen", "rte_unseen", "webnlg_unseen", "mixture_unseen")
 PAPER_TASK = "rte"
 """The task of the paper's unseen-data finding (GPTfluence Table 11, fine-tuning): the scoreboard tests it there."""
-_CLAIM_N = "unseen_claim_tt_rho_n"
 """Every unseen-data collection the chapter reads where its scale has a config (`collections`), main one first."""
 PAIR_KEYS = {("GPTfluence", REFERENCE): "gr", ("Simfluence", REFERENCE): "sr", ("GPTfluence", "Simfluence"): "gs"}
 """The glue-key names of the paired comparisons within a scenario (`unseen_<key>_<scenario>_...`)."""
@@ -309,7 +308,7 @@ def paper_task_facts(chapter: UnseenChapter, method: str = "GPTfluence") -> dict
         return {"unseen_claim_task": task_label(task), "unseen_claim_train_easier": "not testable",
                 "unseen_claim_why": f"{task_label(task)} has no unseen training and unseen test scenarios."}
     out = {key.replace("unseen_tt_", "unseen_claim_tt_"): value for key, value in facts_.items()}
-    out[_CLAIM_N] = f"{task_label(task)}: {out[_CLAIM_N]}"
+    out["unseen_claim_tt_rho_n"] = f"{task_label(task)}: {out['unseen_claim_tt_rho_n']}"
     out["unseen_claim_task"] = task_label(task)
     out["unseen_claim_train_easier"] = out["unseen_claim_tt_rho_claim"]
     out["unseen_claim_why"] = (f"on {task_label(task)}, the paper's task" if task == PAPER_TASK else
