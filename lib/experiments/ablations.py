@@ -752,11 +752,12 @@ def run(scale: str, *, encoder, data_dir: str | os.PathLike | None = None, encod
 
 
 def interval_means(table: pd.DataFrame) -> pd.DataFrame:
-    """Mean over tasks of each (method, interval, metric): value and the mean of the tasks' std; with runs and
-    tests columns, the held-out runs and test examples of all tasks (the n of the mean)."""
+    """Mean over tasks of each (method, interval, metric): value and the mean of the tasks' std (missing when a
+    task has none: a mean over some tasks would pass for all); with runs and tests columns, the held-out runs and
+    test examples of all tasks (the n of the mean)."""
     sums = {"runs": ("runs", "sum"), "tests": ("tests", "sum")} if {"runs", "tests"} <= set(table.columns) else {}
     return table.groupby(["method", "interval", "metric"], as_index=False, sort=False).agg(
-        value=("value", "mean"), std=("std", "mean"), **sums)
+        value=("value", "mean"), std=("std", lambda s: s.mean(skipna=False)), **sums)
 
 
 # ------------------------------------------------------------------------------ comparisons with their intervals

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from lib.dynamics import Dynamics
-from lib.experiments.ablations import Skipped, ablation_grid, complete_only
+from lib.experiments.ablations import Skipped, ablation_grid, complete_only, skipped_text
 from lib.experiments.comparisons import Case, claim_facts, difference_table
 from lib.experiments.scoring import REFERENCE, mean_trajectory
 from lib.experiments.simulation import split_or_none
@@ -163,6 +163,10 @@ def run(scale: str, *, tasks: Sequence[str] | None = None, adam_tasks: Sequence[
     tasks = complete_only(scale, tasks, "variants", "Simfluence's variants on these tasks", skipped, data_dir)
     adam_tasks = complete_only(scale, adam_tasks, "adam", "the closed form against Adam on these tasks", skipped,
                                data_dir)
+    if not tasks or not adam_tasks:
+        parts = [ablation for ablation, names in (("variants", tasks), ("adam", adam_tasks)) if not names]
+        raise ValueError(f"scale {scale!r}: no complete collection for " + " or ".join(
+            f"{ablation} ({skipped_text(skipped, ablation) or 'no task given'})" for ablation in parts))
     runs = {task: dynamics(scale, task, data_dir=data_dir) for task in dict.fromkeys(tasks + adam_tasks)}
     variant_cases: list[Case] = []
     fit_cases: list[Case] = []

@@ -94,6 +94,8 @@ def test_interval_ablation_trains_on_held_checkpoints_and_scores_every_step(sst2
     assert dense["runs"] == test.n_runs and dense["tests"] == test.n_tests
     means = ablations.interval_means(table)
     assert (means["runs"] == test.n_runs).all() and (means["tests"] == test.n_tests).all()
+    one_std_missing = pd.concat([table.assign(task="a"), table.assign(task="b", std=np.nan)], ignore_index=True)
+    assert ablations.interval_means(one_std_missing)["std"].isna().all()  # not the mean of task a's std alone
     assert table.groupby("interval")["recorded_steps"].first().to_dict() == {1: 8, 3: 3, 6: 2}
     facts = interval_facts(table)
     assert facts["interval_list"] == "1, 3, 6" and facts["interval_max"] == 6

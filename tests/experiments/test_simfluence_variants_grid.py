@@ -1,4 +1,6 @@
 """Simfluence's variants and its closed form against Adam on the scale's grid, incomplete collections left out."""
+import pytest
+
 from lib.experiments import ablations
 from lib.experiments import simfluence_variants as sv
 from lib.experiments.store import Progress
@@ -24,3 +26,9 @@ def test_adam_runs_on_the_grids_tasks_only(monkeypatch):
     result = sv.run("smoke", adam=QUICK_ADAM)
     assert set(result.variants["task"]) == {"sst2", "rte"} and set(result.fits["task"]) == {"rte"}
     assert result.skipped == []
+
+
+def test_no_complete_collection_is_a_clear_error_naming_what_is_missing(monkeypatch):
+    monkeypatch.setattr(ablations, "progress", lambda scale, name, data_dir=None: Progress(scale, name, 2, 7))
+    with pytest.raises(ValueError, match=r"scale 'smoke': no complete collection for variants \(.*sst2: 2 of 7 runs"):
+        sv.run("smoke", tasks=["sst2"], adam_tasks=["sst2"], adam=QUICK_ADAM)
