@@ -4,6 +4,8 @@ process on the same model.
     .venv/bin/python benchmarks/bench_generation.py [--config FILE ...] [--steps 1] [--tests N] [--threads 1] [--wall]
     .venv/bin/python benchmarks/bench_generation.py --prefix [--repeats 2]
     .venv/bin/python benchmarks/bench_generation.py --sampler [--repeats 2]
+    .venv/bin/python benchmarks/bench_generation.py --memo [--steps 3]
+    .venv/bin/python benchmarks/bench_generation.py --config configs/paper_size/mixture.toml --batch-size 16
 
 Default (--decode is the same): for the paper-size WebNLG and WMT16 collections (or the --config files given), at
 the warm-started model and after each of the first --steps training steps of run 0 (its curriculum, optimizer and
@@ -14,11 +16,18 @@ ROUGE-L and losses are identical. The two evaluators alternate which runs first.
 seconds (one torch thread: the time on a core of its own), since on shared cores wall time mostly measures the other
 processes; --wall times wall seconds instead. (An earlier path that reused the frozen bottom along each prompt's
 previous continuation saved about a tenth of an evaluation through `generate`, less than the lean loop's 1.5x; it
-was removed.)
+was removed. The trunk memo, --memo, does it inside the lean loop, for every prefix generated before.)
 
 --sampler: decoding "sample" (transformers' temperature and top-p warpers, which sort the whole vocabulary at every
 token) against "sample_fast" (the same filter among the most probable tokens, lib/collect/nucleus.py) on the
 warm-started model: CPU seconds per evaluation's generation and how many generations are identical.
+
+--batch-size N: the lean loop with the config's generation batch size against N on the warm-started model (for
+the mixture, `--config configs/paper_size/mixture.toml --batch-size 16` against its 48): CPU seconds per
+evaluation's generation; the texts differ (each row's random draws depend on the batch), not their distribution.
+
+--memo: the lean loop without and with the trunk memo (lib/collect/trunk_memo.py), per training step as the
+default comparison: the memo serves the frozen bottom at prefixes generated at earlier evaluations.
 
 --prefix: the earlier comparison of a whole-model prefill against the cached prompt prefix (lib/collect/
 prompt_prefix.py) on the warm-started model, "prefix, once" being the one-off prefill of the frozen bottom.
@@ -73,9 +82,13 @@ class _GenerationClock:
             self.seconds += self.clock() - t
 
 
-def compare_steps(config, examples, start, tests, steps: int,
-                  clock=time.process_time) -> tuple[float, float, float, float]:
-    """`generate` ("old") against the lean decode loop ("new") at each of the first `steps` training steps of run 0.
+PAIRS = {"decode": ({"lean": False}, {"lean": True, "memo": False}),  # generate against the lean loop
+         "memo": ({"lean": True, "memo": False}, {"lean": True, "memo": True})}  # the lean loop without / with memo
+
+
+def compare_steps(config, examples, start, tests, steps: int, clock=time.process_time,
+                  pair: str = "decode") -> tuple[float, float, float, float]:
+    """The evaluators of `PAIRS[pair]` ("old", "new") at each of the first `steps` training steps of run 0.
     Returns the mean seconds of both generations and both evaluations over the steps after step 0 (whose evaluation
     also builds the prompt prefixes)."""
     t_cfg = config.training
@@ -88,12 +101,12 @@ def compare_steps(config, examples, start, tests, steps: int,
     batches = [make_batch([start.encoded[int(i)] for i in row], start.pad_id, start.states)
                for row in curriculum.batches[:steps]]
 
-    def evaluator(lean: bool) -> Evaluator:
+    def evaluator(options: dict) -> Evaluator:
         return Evaluator(start.tokenizer, tests, settings=config.evaluation, metrics=config.metrics,
                          max_length=config.model.max_length, append_eos=wants_eos, device=device, bf16=False,
-                         states=start.states, lean=lean)
+                         states=start.states, **options)
 
-    old, new = evaluator(False), evaluator(True)
+    old, new = (evaluator(options) for options in PAIRS[pair])
     clocks = {"old": _GenerationClock(old, clock), "new": _GenerationClock(new, clock)}
     print(f"{'step':>4} {'train':>6} {'gen old':>8} {'gen new':>8} {'ratio':>6} {'eval old':>9} {'eval new':>9} "
           f"{'ratio':>6} identical")
@@ -120,31 +133,36 @@ def compare_steps(config, examples, start, tests, steps: int,
         same = sum(x == y for x, y in zip(a.generations, b.generations))
         scores_equal = all(np.array_equal(a.scores[m], b.scores[m]) for m in a.scores)
         rows.append((train, generation["old"], generation["new"], seconds["old"], seconds["new"]))
+        memos = list(new._memos.values()) if new.memo else []
+        served = f", memo served {sum(m.hits for m in memos) / max(1, sum(m.hits + m.misses for m in memos)):.0%} " \
+            "of row-steps so far" if memos else ""
         losses_equal = np.array_equal(a.losses, b.losses)
         print(f"{t:>4} {train:6.2f} {generation['old']:8.2f} {generation['new']:8.2f} "
               f"{generation['old'] / generation['new']:6.2f} {seconds['old']:9.2f} {seconds['new']:9.2f} "
               f"{seconds['old'] / seconds['new']:6.2f} {same}/{len(a.generations)} generations, "
-              f"scores {'equal' if scores_equal else 'DIFFER'}, losses {'equal' if losses_equal else 'DIFFER'}",
+              f"scores {'equal' if scores_equal else 'DIFFER'}, losses {'equal' if losses_equal else 'DIFFER'}{served}",
               flush=True)
     return tuple(float(x) for x in np.array(rows[1:] or rows)[:, 1:].mean(axis=0))
+
+
+def evaluator_with(config, start, tests, **overrides) -> Evaluator:
+    """An evaluator of `tests` on the warm-started model, with the config's evaluation settings but `overrides`."""
+    settings = config.with_overrides(evaluation=overrides).evaluation if overrides else config.evaluation
+    return Evaluator(start.tokenizer, tests, settings=settings, metrics=config.metrics,
+                     max_length=config.model.max_length, append_eos=wants_eos, device=torch.device("cpu"),
+                     bf16=False, states=start.states)
 
 
 def compare_prefix(config, start, tests, repeats: int) -> None:
     """Whole-model prefill against the cached prompt prefix on the warm-started model."""
     model, top = start.model.eval(), start.parts.top
 
-    def evaluator(**overrides) -> Evaluator:
-        settings = config.with_overrides(evaluation=overrides).evaluation if overrides else config.evaluation
-        return Evaluator(start.tokenizer, tests, settings=settings, metrics=config.metrics,
-                         max_length=config.model.max_length, append_eos=wants_eos, device=torch.device("cpu"),
-                         bf16=False, states=start.states)
-
-    whole, cached = evaluator(), evaluator()
+    whole, cached = evaluator_with(config, start, tests), evaluator_with(config, start, tests)
     with torch.inference_mode():
         t_first, _ = timed(lambda: cached._generate(model, top), 1)
         t_whole, texts_whole = timed(lambda: whole._generate(model, None), repeats)
         t_prefix, texts_prefix = timed(lambda: cached._generate(model, top), repeats)
-        prefill = evaluator(max_new_tokens=1)
+        prefill = evaluator_with(config, start, tests, max_new_tokens=1)
         t_prefill, _ = timed(lambda: prefill._generate(model, None), repeats)
     print(f"  whole-model generation   {t_whole:8.2f} s per evaluation")
     print(f"  from the prompt prefix   {t_prefix:8.2f} s per evaluation  ({t_whole / t_prefix:.2f}x faster)")
@@ -159,13 +177,7 @@ def compare_sampler(config, start, tests, repeats: int) -> None:
     among the most probable tokens, lib/collect/nucleus.py) on the warm-started model, alternating, CPU seconds."""
     model, top = start.model.eval(), start.parts.top
 
-    def evaluator(decoding: str) -> Evaluator:
-        settings = config.with_overrides(evaluation={"decoding": decoding}).evaluation
-        return Evaluator(start.tokenizer, tests, settings=settings, metrics=config.metrics,
-                         max_length=config.model.max_length, append_eos=wants_eos, device=torch.device("cpu"),
-                         bf16=False, states=start.states)
-
-    warped, fast = evaluator("sample"), evaluator("sample_fast")
+    warped, fast = (evaluator_with(config, start, tests, decoding=d) for d in ("sample", "sample_fast"))
     seconds = {"sample": [], "sample_fast": []}
     with torch.inference_mode():
         warped._generate(model, top), fast._generate(model, top)  # fills both prompt-prefix caches
@@ -186,6 +198,30 @@ def compare_sampler(config, start, tests, repeats: int) -> None:
     print(f"  identical generations           {same} of {len(texts_warped)} (same seed)")
 
 
+def compare_batch(config, start, tests, batch_size: int, repeats: int) -> None:
+    """The lean loop with the config's generation batch size against `batch_size` on the warm-started model,
+    alternating, CPU seconds (the first call of each builds its prompt prefixes and is left out)."""
+    model, top = start.model.eval(), start.parts.top
+
+    sizes = (config.evaluation.batch_size, batch_size)
+    evaluators = {size: evaluator_with(config, start, tests, batch_size=size) for size in sizes}
+    seconds: dict[int, list[float]] = {size: [] for size in sizes}
+    texts = {}
+    with torch.inference_mode():
+        for ev in evaluators.values():
+            ev._generate(model, top)
+        for k in range(repeats):
+            for size in (sizes if k % 2 == 0 else sizes[::-1]):
+                t = time.process_time()
+                texts[size] = evaluators[size]._generate(model, top)
+                seconds[size].append(time.process_time() - t)
+    a, b = (min(seconds[size]) for size in sizes)
+    print(f"  batch {sizes[0]:>3}  {a:8.2f} CPU s per evaluation's generation")
+    print(f"  batch {sizes[1]:>3}  {b:8.2f} CPU s per evaluation's generation  ({a / b:.2f}x faster)")
+    same = sum(x == y for x, y in zip(*texts.values()))
+    print(f"  identical generations {same} of {len(tests)} (the batch decides each row's random draws)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", nargs="+", default=None,
@@ -193,15 +229,20 @@ def main() -> None:
     parser.add_argument("--decode", action="store_true", help="compare generate and the lean decode loop (the default)")
     parser.add_argument("--steps", type=int, default=None,
                         help="training steps of run 0 to compare after step 0 (default 1)")
+    parser.add_argument("--memo", action="store_true",
+                        help="compare the lean loop without and with the trunk memo (lib/collect/trunk_memo.py)")
     parser.add_argument("--prefix", action="store_true", help="compare whole-model prefill and the prompt prefix")
     parser.add_argument("--sampler", action="store_true", help="compare decoding sample and sample_fast")
-    parser.add_argument("--repeats", type=int, default=2, help="timing repeats of --prefix / --sampler")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="compare the config's generation batch size with this one (lean loop, warm-started model)")
+    parser.add_argument("--repeats", type=int, default=2, help="timing repeats of --prefix / --sampler / --batch-size")
     parser.add_argument("--tests", type=int, default=None, help="use the first N test examples only")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--wall", action="store_true", help="time wall seconds, not CPU seconds")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    configs = args.config or ([DECODE_CONFIGS[0]] if args.prefix or args.sampler else list(DECODE_CONFIGS))
+    configs = args.config or ([DECODE_CONFIGS[0]] if args.prefix or args.sampler or args.batch_size
+                              else list(DECODE_CONFIGS))
     steps = args.steps if args.steps is not None else 1
     summary = []
     for path in configs:
@@ -219,10 +260,14 @@ def main() -> None:
             compare_prefix(config, start, tests, args.repeats)
         elif args.sampler:
             compare_sampler(config, start, tests, args.repeats)
+        elif args.batch_size:
+            compare_batch(config, start, tests, args.batch_size, args.repeats)
         else:
-            print("old: transformers' generate; new: the lean decode loop (lib/collect/decode.py)")
+            print("old: the lean decode loop; new: with the trunk memo (lib/collect/trunk_memo.py)" if args.memo else
+                  "old: transformers' generate; new: the lean decode loop (lib/collect/decode.py)")
             means = compare_steps(config, examples, start, tests, steps,
-                                  clock=time.perf_counter if args.wall else time.process_time)
+                                  clock=time.perf_counter if args.wall else time.process_time,
+                                  pair="memo" if args.memo else "decode")
             summary.append((config.name, len(tests), *means))
     if summary:
         print(f"\nmean over steps {1 if steps else 0}-{steps} ({'wall' if args.wall else 'CPU'} seconds per evaluation; "

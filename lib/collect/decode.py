@@ -58,6 +58,27 @@ class GrowingLayer(DynamicLayer):
         self._write(key_states, value_states)
         return self.keys, self.values
 
+    def rows_copy(self, rows: torch.Tensor) -> "GrowingLayer":
+        """A new layer holding `rows` of the batch only (their filled positions, the same room)."""
+        copy = GrowingLayer.__new__(GrowingLayer)
+        DynamicLayer.__init__(copy)
+        copy.dtype, copy.device, copy.is_initialized = self.dtype, self.device, True
+        copy._k, copy._v, copy._length = self._k.index_select(0, rows), self._v.index_select(0, rows), self._length
+        copy.keys, copy.values = copy._k[:, :, :copy._length], copy._v[:, :, :copy._length]
+        return copy
+
+    def put_next(self, keys: torch.Tensor, values: torch.Tensor) -> None:
+        """Write the next position's keys / values [batch, heads, dim] without exposing it yet (`advance` does)."""
+        if self._length >= self._k.shape[-2]:
+            raise ValueError(f"a growing cache layer of {self._k.shape[-2]} positions is full")
+        self._k[:, :, self._length] = keys
+        self._v[:, :, self._length] = values
+
+    def advance(self) -> None:
+        """Expose the position `put_next` wrote."""
+        self._length += 1
+        self.keys, self.values = self._k[:, :, :self._length], self._v[:, :, :self._length]
+
     def select_rows(self, rows: torch.Tensor) -> None:
         """Keep only `rows` of the batch (their filled positions, with the same room left)."""
         k, v = self._k.index_select(0, rows), self._v.index_select(0, rows)
@@ -112,11 +133,12 @@ def draw_rows(probs: torch.Tensor, rows: Sequence[int], batch: int) -> torch.Ten
 
 def sample_tokens(model, ids: torch.Tensor, mask: torch.Tensor, *, cache: DynamicCache | None, decoding: str,
                   top_p: float, temperature: float, max_new_tokens: int, pad_id: int, eos_id: int,
-                  stop_ids: Sequence[int] = (), min_rows: int = MIN_ROWS) -> torch.Tensor:
+                  stop_ids: Sequence[int] = (), min_rows: int = MIN_ROWS, memo=None) -> torch.Tensor:
     """The new tokens [rows, steps] `model.generate` returns after the left-padded prompts `ids` (mask `mask`) for
     `decoding`, padding after a row's stop (EOS or one of `stop_ids`; generate pads only when there is an EOS id,
     hence `eos_id` is required). `cache`: keys / values of all but the last
-    prompt token (a `PromptPrefix`), or None for a whole prefill."""
+    prompt token (a `PromptPrefix`), or None for a whole prefill. `memo`: a `TrunkMemo` of this batch (top-block
+    regime, with a prompt-prefix cache), which serves the frozen bottom at prefixes generated before."""
     if max_new_tokens < 1:
         raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
     filters = token_filters(decoding, top_p, temperature)
@@ -126,26 +148,37 @@ def sample_tokens(model, ids: torch.Tensor, mask: torch.Tensor, *, cache: Dynami
     stops = torch.tensor(sorted({int(t) for t in stop_ids} | {int(eos_id)}), dtype=torch.long, device=device)
     positions = mask.long().cumsum(-1) - 1
     positions.masked_fill_(mask == 0, 1)
-    if cache is None:  # whole prefill, as generate's first forward
-        cache = DynamicCache(config=model.config)
-        inputs, pos = ids, positions
-    else:
-        inputs, pos = ids[:, -1:], mask_positions(mask)[:, -1:]
-    out = model(input_ids=inputs, attention_mask=mask, position_ids=pos, past_key_values=cache, use_cache=True,
-                logits_to_keep=1, return_dict=True)
-    cache = growing_cache(out.past_key_values, max_new_tokens)
-    tokens = torch.full((batch, max_new_tokens), int(pad_id), dtype=torch.long, device=device)
-    live = torch.ones(batch, dtype=torch.bool, device=device)
     keep = torch.nonzero(mask[:, 0] == 0)[:1, 0].tolist()  # a left-padded row stays in the batch (docstring)
     rows = torch.arange(batch, device=device)  # the batch's rows in the cache, ascending
+    prefixes: list[tuple[int, ...]] = [()] * batch  # each row's generated tokens (the memo's keys)
+    if memo is not None:
+        if cache is None:
+            raise ValueError("a trunk memo continues from a prompt-prefix cache, got none")
+        cache = growing_cache(cache, max_new_tokens + 1)
+        if not memo.applies(model, cache):
+            memo = None
+    if memo is not None:
+        memo.start()
+        logits = memo.step(model, cache, rows, prefixes, ids[:, -1:], mask, mask_positions(mask)[:, -1:], keep)
+    else:
+        if cache is None:  # whole prefill, as generate's first forward
+            cache = DynamicCache(config=model.config)
+            inputs, pos = ids, positions
+        else:
+            inputs, pos = ids[:, -1:], mask_positions(mask)[:, -1:]
+        out = model(input_ids=inputs, attention_mask=mask, position_ids=pos, past_key_values=cache, use_cache=True,
+                    logits_to_keep=1, return_dict=True)
+        cache, logits = growing_cache(out.past_key_values, max_new_tokens), out.logits
+    tokens = torch.full((batch, max_new_tokens), int(pad_id), dtype=torch.long, device=device)
+    live = torch.ones(batch, dtype=torch.bool, device=device)
     last = positions[:, -1]
     full_mask = torch.cat([mask, mask.new_ones((batch, max_new_tokens))], dim=1)
     steps = 0
     for t in range(max_new_tokens):
-        logits = out.logits[:, -1].to(copy=True, dtype=torch.float32)
+        last_logits = logits[:, -1].to(copy=True, dtype=torch.float32)
         at = torch.nonzero(live[rows])[:, 0]  # batch positions of the live rows
         now = rows[at]
-        scores = logits.index_select(0, at)
+        scores = last_logits.index_select(0, at)
         if filters:
             seen = torch.cat([ids.index_select(0, now), tokens.index_select(0, now)[:, :t]], dim=1)
             for f in filters:
@@ -172,7 +205,13 @@ def sample_tokens(model, ids: torch.Tensor, mask: torch.Tensor, *, cache: Dynami
             select_rows(cache, torch.searchsorted(rows, chosen_rows))
             rows = chosen_rows
         fed = tokens[rows, t]
-        out = model(input_ids=fed[:, None], attention_mask=full_mask[rows, : width + t + 1],
-                    position_ids=(last[rows] + t + 1)[:, None], past_key_values=cache, use_cache=True,
-                    logits_to_keep=1, return_dict=True)
+        step_mask, step_pos = full_mask[rows, : width + t + 1], (last[rows] + t + 1)[:, None]
+        if memo is not None:
+            for r in rows.tolist():
+                prefixes[r] = prefixes[r] + (int(tokens[r, t]),)
+            logits = memo.step(model, cache, rows, [prefixes[r] for r in rows.tolist()], fed[:, None], step_mask,
+                               step_pos, keep)
+        else:
+            logits = model(input_ids=fed[:, None], attention_mask=step_mask, position_ids=step_pos,
+                           past_key_values=cache, use_cache=True, logits_to_keep=1, return_dict=True).logits
     return tokens[:, :steps]

@@ -7,7 +7,8 @@ the hidden states that predict target tokens, applies the output projection ther
 example's mean NLL over its target tokens. Generation metrics sample a continuation of each prompt
 (top-p / temperature with a fixed seed, or greedy), cut at the first newline when asked, and score it
 against the references; in the top-block regime from a cached prompt prefix (`PromptPrefix`). Decoding runs the lean loop of lib/collect/decode.py (transformers' `generate`'s token ids,
-bit for bit, with finished rows dropped) where it is exact, else `generate`.
+bit for bit, with finished rows dropped) where it is exact, else `generate`; in the top-block regime the lean loop
+takes the frozen bottom's output at prefixes generated at earlier evaluations from a `TrunkMemo` (the same token ids).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from .gradients import HeadStats
 from .head import LMParts, example_mean, head_logits, target_hidden, token_nll
 from .prompt_prefix import PromptPrefix
 from .top_blocks import TopBlocks
+from .trunk_memo import TrunkMemo
 
 
 @dataclass
@@ -65,7 +67,7 @@ class Evaluator:
 
     def __init__(self, tokenizer, tests: Sequence, *, settings: EvalSettings, metrics: Sequence[str],
                  max_length: int, append_eos, device: torch.device, bf16: bool,
-                 states: Mapping[int, torch.Tensor] | None = None, lean: bool = True):
+                 states: Mapping[int, torch.Tensor] | None = None, lean: bool = True, memo: bool = True):
         self.tokenizer = tokenizer
         self.tests = list(tests)
         self.test_ids = np.array([int(e.id) for e in self.tests], dtype=np.int64)
@@ -83,6 +85,8 @@ class Evaluator:
         self.max_prompt = max(1, max_length - settings.max_new_tokens)
         self._prefixes: dict[int, PromptPrefix] = {}  # per generation batch (its start in length order)
         self.lean = lean  # decode with `sample_tokens` (same token ids as `generate`, finished rows dropped)
+        self.memo = memo  # lean decoding from a prompt prefix remembers the frozen bottom at generated prefixes
+        self._memos: dict[int, TrunkMemo] = {}  # per generation batch, as the prefixes
         self._stop_ids: list[int] = []  # tokens that end a generation (newlines, when asked to stop there)
         if self.generation_metrics and settings.stop_at_newline:
             self._stop_ids = newline_token_ids(tokenizer)
@@ -163,16 +167,18 @@ class Evaluator:
                     ids[r, width - len(p):] = torch.tensor(p, dtype=torch.long)
                     mask[r, width - len(p):] = 1
                 ids, mask = ids.to(self.device), mask.to(self.device)
-                cache = None
+                cache, memo = None, None
                 if PromptPrefix.applies(model, top, width):
                     if start not in self._prefixes:
                         self._prefixes[start] = PromptPrefix(model, top, ids, mask)
+                        self._memos[start] = TrunkMemo(top, len(chunk))
                     cache = self._prefixes[start].cache()
+                    memo = self._memos[start] if self.memo else None
                 if self._lean_applies():
                     new = sample_tokens(model, ids, mask, cache=cache, decoding=s.decoding, top_p=s.top_p,
                                         temperature=s.temperature, max_new_tokens=s.max_new_tokens,
                                         pad_id=int(self.tokenizer.pad_token_id), eos_id=self.tokenizer.eos_token_id,
-                                        stop_ids=self._stop_ids)
+                                        stop_ids=self._stop_ids, memo=memo)
                 else:
                     new = model.generate(input_ids=ids, attention_mask=mask, past_key_values=cache,
                                          generation_config=config, stopping_criteria=stopping,

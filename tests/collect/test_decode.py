@@ -145,17 +145,20 @@ def test_rejects_bad_input():
         token_filters("beam", 0.9, 0.7)
 
 
+def webnlg_evaluator(tokenizer, tests, settings: EvalSettings, **options) -> Evaluator:
+    """A CPU fp32 evaluator with loss and BLEU of `tests` (`options`: lean, memo)."""
+    return Evaluator(tokenizer, tests, settings=settings, metrics=("loss", "bleu"), max_length=64,
+                     append_eos=lambda e: False, device=torch.device("cpu"), bf16=False, **options)
+
+
 @pytest.mark.parametrize("decoding", ["sample_fast", "greedy"])
 def test_evaluator_texts_equal_the_reference_path(decoding):
     """The evaluator's lean path (default) and its `generate` path give the same texts, across top-block updates."""
     model, tokenizer = _model("llama")
     tests = [Example(i, "webnlg", p, " Oslo is in Norway.", None) for i, p in enumerate(PROMPTS)]
     settings = EvalSettings(batch_size=12, decoding=decoding, max_new_tokens=16, temperature=0.7)
-    make = lambda lean: Evaluator(tokenizer, tests, settings=settings, metrics=("loss", "bleu"),  # noqa: E731
-                                  max_length=64, append_eos=lambda e: False, device=torch.device("cpu"), bf16=False,
-                                  lean=lean)
     top = TopBlocks(model, 2)
-    lean, reference = make(True), make(False)
+    lean, reference = (webnlg_evaluator(tokenizer, tests, settings, lean=lean) for lean in (True, False))
     for _ in range(2):
         with torch.no_grad():
             for p in top.trainable_parameters():
