@@ -24,7 +24,8 @@ warm-started model: CPU seconds per evaluation's generation and how many generat
 
 --batch-size N: the lean loop with the config's generation batch size against N on the warm-started model (for
 the mixture, `--config configs/paper_size/mixture.toml --batch-size 16` against its 48): CPU seconds per
-evaluation's generation; the texts differ (each row's random draws depend on the batch), not their distribution.
+evaluation's generation, without the trunk memo (repeated evaluations of one model would all be served from it);
+the texts differ (each row's random draws depend on the batch), not their distribution.
 
 --memo: the lean loop without and with the trunk memo (lib/collect/trunk_memo.py), per training step as the
 default comparison: the memo serves the frozen bottom at prefixes generated at earlier evaluations.
@@ -145,12 +146,12 @@ def compare_steps(config, examples, start, tests, steps: int, clock=time.process
     return tuple(float(x) for x in np.array(rows[1:] or rows)[:, 1:].mean(axis=0))
 
 
-def evaluator_with(config, start, tests, **overrides) -> Evaluator:
+def evaluator_with(config, start, tests, memo: bool = True, **overrides) -> Evaluator:
     """An evaluator of `tests` on the warm-started model, with the config's evaluation settings but `overrides`."""
     settings = config.with_overrides(evaluation=overrides).evaluation if overrides else config.evaluation
     return Evaluator(start.tokenizer, tests, settings=settings, metrics=config.metrics,
                      max_length=config.model.max_length, append_eos=wants_eos, device=torch.device("cpu"),
-                     bf16=False, states=start.states)
+                     bf16=False, states=start.states, memo=memo)
 
 
 def compare_prefix(config, start, tests, repeats: int) -> None:
@@ -200,11 +201,12 @@ def compare_sampler(config, start, tests, repeats: int) -> None:
 
 def compare_batch(config, start, tests, batch_size: int, repeats: int) -> None:
     """The lean loop with the config's generation batch size against `batch_size` on the warm-started model,
-    alternating, CPU seconds (the first call of each builds its prompt prefixes and is left out)."""
+    alternating, CPU seconds (the first call of each builds its prompt prefixes and is left out), without the trunk
+    memo: it would serve every repeated evaluation of one model in full."""
     model, top = start.model.eval(), start.parts.top
 
     sizes = (config.evaluation.batch_size, batch_size)
-    evaluators = {size: evaluator_with(config, start, tests, batch_size=size) for size in sizes}
+    evaluators = {size: evaluator_with(config, start, tests, memo=False, batch_size=size) for size in sizes}
     seconds: dict[int, list[float]] = {size: [] for size in sizes}
     texts = {}
     with torch.inference_mode():
@@ -216,8 +218,8 @@ def compare_batch(config, start, tests, batch_size: int, repeats: int) -> None:
                 texts[size] = evaluators[size]._generate(model, top)
                 seconds[size].append(time.process_time() - t)
     a, b = (min(seconds[size]) for size in sizes)
-    print(f"  batch {sizes[0]:>3}  {a:8.2f} CPU s per evaluation's generation")
-    print(f"  batch {sizes[1]:>3}  {b:8.2f} CPU s per evaluation's generation  ({a / b:.2f}x faster)")
+    print(f"  batch {sizes[0]:>3} (config)  {a:8.2f} CPU s per evaluation's generation")
+    print(f"  batch {sizes[1]:>3}           {b:8.2f} CPU s per evaluation's generation  ({b / a:.2f}x the config's)")
     same = sum(x == y for x, y in zip(*texts.values()))
     print(f"  identical generations {same} of {len(tests)} (the batch decides each row's random draws)")
 
