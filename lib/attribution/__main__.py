@@ -12,7 +12,7 @@ import logging
 
 from lib.attribution.held_out import held_out_runs, score_run, self_score_run, unscored_methods
 from lib.attribution.store import METHODS
-from lib.attribution.trak import TRAKSettings
+from lib.attribution.trak import DEFAULT_PROJ_DIM, TRAKSettings
 
 log = logging.getLogger("lib.attribution")
 
@@ -23,8 +23,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("collection")
     parser.add_argument("--runs", type=int, nargs="*", help="run indices (default: the test-split runs)")
     parser.add_argument("--methods", nargs="*", default=list(METHODS), choices=METHODS)
-    parser.add_argument("--trak-proj-dim", type=int, default=TRAKSettings.proj_dim,
-                        help="TRAK's projection size (below the runs' training subset size)")
+    parser.add_argument("--trak-proj-dim", type=int, default=None,
+                        help=f"TRAK's projection size, below the runs' training subset size (default: "
+                             f"{DEFAULT_PROJ_DIM}, at most half the training subset)")
     parser.add_argument("--self", dest="self_influence", action="store_true",
                         help="self-influence of every pool example instead of the pairwise scores")
     parser.add_argument("--force", action="store_true", help="re-score (and overwrite) runs whose scores are stored")
@@ -39,7 +40,10 @@ def main(argv: list[str] | None = None) -> None:
             log.info("run %d: %s %s already stored, skipped (--force re-scores)", run, "/".join(stored),
                      "self-influence" if args.self_influence else "scores")
         if methods:
-            score(args.collection, run, methods, trak=TRAKSettings(proj_dim=args.trak_proj_dim))
+            try:
+                score(args.collection, run, methods, trak=TRAKSettings(proj_dim=args.trak_proj_dim))
+            except ValueError as error:  # bad settings for this collection: say so, without a stack trace
+                parser.exit(2, f"{parser.prog}: error: {args.collection} run {run}: {error}\n")
 
 
 if __name__ == "__main__":

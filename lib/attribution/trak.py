@@ -11,8 +11,9 @@ itself (the diagonal of traker's scores of a set against itself, >= 0; lib/attri
 
 Settings. One model state (the final model of a run) instead of TRAK's ensemble of independently trained
 models; traker's CPU projector (BasicProjector, Gaussian, float32) whose matrix [parameters, proj_dim] is
-drawn once; proj_dim = 64, below the 128 training examples of a paper-size run, so Phi^T Phi is invertible
-without a ridge term (traker's default lambda_reg = 0). Parameters: those of `TrainedPart`.
+drawn once; proj_dim = 64, or half the training examples when a run has fewer than 128 (the 64 of a paper-size
+generation run: 32), so that Phi^T Phi is invertible without a ridge term (traker's default lambda_reg = 0).
+Parameters: those of `TrainedPart`.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import logging
 import tempfile
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -36,12 +37,22 @@ from lib.attribution.trained_part import TrainedPart
 
 @dataclass(frozen=True)
 class TRAKSettings:
-    """traker settings: projection size and seed, batch size of the per-example gradients, ridge term."""
+    """traker settings: projection size (None: `DEFAULT_PROJ_DIM`, at most half the featurized examples) and seed,
+    batch size of the per-example gradients, ridge term."""
 
-    proj_dim: int = 64
+    proj_dim: int | None = None
     seed: int = 0
     batch_size: int = 8
     lambda_reg: float = 0.0
+
+    def resolved(self, examples: int) -> "TRAKSettings":
+        """These settings with the projection size fixed for `examples` featurized examples."""
+        if self.proj_dim is not None:
+            return self
+        return replace(self, proj_dim=max(1, min(DEFAULT_PROJ_DIM, examples // 2)))
+
+
+DEFAULT_PROJ_DIM = 64
 
 
 def _margins(logp_target: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
@@ -82,6 +93,7 @@ def _featurized(part: TrainedPart, train: ExampleSet, settings: TRAKSettings):
     """A TRAKer of the part (in eval mode) with `train` featurized and finalized, ready to score targets.
 
     Yields (traker, checkpoint, seconds {"fit"}); traker's files live in a temporary folder, deleted afterwards.
+    `settings` must be resolved (a projection size given).
     """
     if settings.proj_dim >= len(train) and settings.lambda_reg == 0:
         raise ValueError(f"proj_dim {settings.proj_dim} >= {len(train)} training examples: Phi^T Phi is singular; "
@@ -134,6 +146,7 @@ def trak_scores(part: TrainedPart, train: ExampleSet, tests: ExampleSet,
                 settings: TRAKSettings = TRAKSettings()) -> AttributionResult:
     """TRAK scores of every training example for every test example at the part's current weights (one model)."""
     cpu0 = time.process_time()
+    settings = settings.resolved(len(train))
     with _featurized(part, train, settings) as (traker, checkpoint, seconds):
         t0 = time.perf_counter()
         scores = _score_targets(traker, checkpoint, tests, settings, "tests")  # [n_train, n_tests]
@@ -147,6 +160,7 @@ def trak_self_scores(part: TrainedPart, examples: ExampleSet,
     """TRAK self-influence phi(z)^T (Phi^T Phi)^{-1} phi(z) (1 - p(z)) of every example: traker has no self-score,
     so the examples are featurized and scored as targets, and the diagonal is kept; >= 0, larger = more suspicious."""
     cpu0 = time.process_time()
+    settings = settings.resolved(len(examples))
     with _featurized(part, examples, settings) as (traker, checkpoint, seconds):
         t0 = time.perf_counter()
         scores = np.diag(_score_targets(traker, checkpoint, examples, settings, "self")).copy()

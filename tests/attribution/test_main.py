@@ -63,3 +63,10 @@ def test_self_influence_is_skipped_on_its_own_files(collection, caplog):
     assert "run 3: trak self-influence already stored, skipped" in caplog.text
     with pytest.raises(ValueError, match="unknown methods \\['tracin'\\]"):
         unscored_methods(collection, 3, ["tracin"])
+
+
+def test_settings_the_collection_cannot_take_are_a_clear_error(collection, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main([str(collection), "--methods", "trak", "--force", "--trak-proj-dim", "1000"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "run 3: proj_dim 1000 >= " in err and "Traceback" not in err

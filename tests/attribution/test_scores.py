@@ -6,7 +6,7 @@ from attribution_helpers import COPY_OF
 from lib.attribution import EKFACSettings, TRAKSettings, TrainedPart, ekfac_scores, example_set, trak_scores
 
 METHODS = {"ekfac": lambda part, train, tests: ekfac_scores(part, train, tests),
-           "trak": lambda part, train, tests: trak_scores(part, train, tests, TRAKSettings(proj_dim=8))}
+           "trak": lambda part, train, tests: trak_scores(part, train, tests)}  # proj_dim: half of the 16
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +38,12 @@ def test_scores_are_train_by_test_and_finite(results, method, tiny_top):
     assert np.isfinite(result.scores).all()
     assert list(result.train_ids) == tiny_top.train_ids and list(result.test_ids) == tiny_top.test_ids
     assert result.method == method and set(result.seconds) == {"fit", "score"}
+
+
+def test_trak_projects_to_64_or_half_the_training_examples(results):
+    assert results["trak"].info["proj_dim"] == 8  # 16 training examples
+    assert TRAKSettings().resolved(128).proj_dim == 64 and TRAKSettings().resolved(64).proj_dim == 32
+    assert TRAKSettings(proj_dim=5).resolved(64).proj_dim == 5
 
 
 def test_the_model_is_left_as_it_was(results):
