@@ -73,7 +73,7 @@ def train_run(config: CollectionConfig, run_index: int, examples: CollectionExam
     (lib.collect.designed_runs): everything else -- initial model, optimizer over its steps, seed, evaluation -- is
     the run's as collected.
     """
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     device = torch.device(device) if device is not None else default_device()
     threads = config.runtime.threads or default_threads()
     torch.set_num_threads(threads)
@@ -182,7 +182,8 @@ def train_run(config: CollectionConfig, run_index: int, examples: CollectionExam
         bar.set_postfix(loss=f"{train_losses[t - 1]:.3f}", test=f"{np.mean(values[config.metrics[0]][t]):.3f}")
     bar.close()
     wall = time.perf_counter() - start
-    timing.update(wall_seconds=wall, load_seconds=loaded - start,
+    # cpu_seconds: the process's CPU time, the run's own cost on a shared machine (wall time grows with the load)
+    timing.update(wall_seconds=wall, cpu_seconds=time.process_time() - cpu_start, load_seconds=loaded - start,
                   steps_per_second=steps / max(wall - (loaded - start), 1e-9),
                   train_tokens=float(sum(b.tokens for b in train_batches)),
                   eval_tokens_per_step=float(evaluator.eval_tokens))

@@ -36,6 +36,7 @@ def test_collection_folder_layout(reference_collection):
         assert meta[b"config_hash"].decode() == config.config_hash
     meta = json.loads((run / "run.json").read_text())
     assert meta["split"] == "test" and meta["timing"]["steps_per_second"] > 0 and meta["timing"]["wall_seconds"] > 0
+    assert 0 < meta["timing"]["cpu_seconds"] < meta["timing"]["wall_seconds"] * (os.cpu_count() or 1) + 1
     assert pq.read_table(reference_collection / "examples.parquet").num_rows == 16 + 8
 
 
