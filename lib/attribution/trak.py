@@ -35,6 +35,10 @@ from lib.attribution.self_influence import SelfInfluence
 from lib.attribution.trained_part import TrainedPart
 
 
+DEFAULT_PROJ_DIM = 64
+"""TRAK's projection size unless a run has fewer than twice as many featurized examples."""
+
+
 @dataclass(frozen=True)
 class TRAKSettings:
     """traker settings: projection size (None: `DEFAULT_PROJ_DIM`, at most half the featurized examples) and seed,
@@ -50,9 +54,6 @@ class TRAKSettings:
         if self.proj_dim is not None:
             return self
         return replace(self, proj_dim=max(1, min(DEFAULT_PROJ_DIM, examples // 2)))
-
-
-DEFAULT_PROJ_DIM = 64
 
 
 def _margins(logp_target: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
