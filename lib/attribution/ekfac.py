@@ -18,6 +18,7 @@ import copy
 import logging
 import tempfile
 import time
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -89,7 +90,12 @@ def _fitted_analyzer(part: TrainedPart, fit_on: ExampleSet, settings: EKFACSetti
     model = prepare_model(copy.deepcopy(part), task)
     factor_args = FactorArguments(strategy=settings.strategy, use_empirical_fisher=settings.use_empirical_fisher)
     logging.getLogger("kronfluence").setLevel(logging.WARNING)
-    with tempfile.TemporaryDirectory(prefix="ekfac-") as folder, torch.random.fork_rng(devices=[]):
+    with tempfile.TemporaryDirectory(prefix="ekfac-") as folder, torch.random.fork_rng(devices=[]), \
+            warnings.catch_warnings():
+        # kronfluence 1.0.1 builds torch.cuda.amp.GradScaler (disabled on the CPU), which torch flags as deprecated
+        # once per factor fit: noise in every log, nothing the user can act on
+        warnings.filterwarnings("ignore", message=r".*torch\.cuda\.amp\.GradScaler\(args\.\.\.\)` is deprecated",
+                                category=FutureWarning)
         torch.manual_seed(settings.seed)
         analyzer = Analyzer("scores", model=model, task=task, cpu=True, disable_tqdm=True, output_dir=folder)
         analyzer.set_dataloader_kwargs(DataLoaderKwargs(collate_fn=ExampleSet.collate))

@@ -65,3 +65,14 @@ def test_refusals(tiny_top):
         trak_scores(part, train, tests, TRAKSettings(proj_dim=8))
     with pytest.raises(ValueError, match="no nn.Linear layer of at most 10 per side"):
         ekfac_scores(part, train, tests, EKFACSettings(max_factor_dim=10))
+
+
+def test_ekfac_keeps_kronfluences_gradscaler_deprecation_out_of_the_logs(tiny_top):
+    import warnings
+
+    part = TrainedPart(tiny_top.parts)
+    train = example_set(tiny_top.encoded, tiny_top.states, tiny_top.train_ids)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ekfac_scores(part, train, train)
+    assert not [w for w in caught if "GradScaler" in str(w.message)], [str(w.message) for w in caught]
