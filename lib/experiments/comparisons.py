@@ -13,7 +13,8 @@ every method's prediction and its diverged rollouts. From cases:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -40,6 +41,11 @@ class Case:
     predictions: Mapping[str, np.ndarray]  # method -> [runs, steps + 1, tests]
     diverged: Mapping[str, np.ndarray]     # method -> bool [runs, tests]
     orders: Mapping[str, int]
+    refits: Mapping[str, tuple[np.ndarray, ...]] = field(default_factory=dict)  # method -> refits' predictions
+
+    def with_refit(self, method: str, k: int) -> "Case":
+        """This case with `method`'s prediction replaced by its k-th refit's."""
+        return dataclasses.replace(self, predictions={**self.predictions, method: self.refits[method][k]})
 
     def errors(self, method: str) -> np.ndarray:
         """Per-trajectory all-steps squared error [runs, tests] of `method`."""
@@ -57,7 +63,8 @@ def cases_of(result: SimulationResult, groups: Mapping[str, Sequence[int]] | Non
         index = [position[int(t)] for t in ids]
         cases.append(Case(str(group), result.truth.select_tests(list(ids)),
                           {m: p[:, :, index] for m, p in result.predictions.items()},
-                          {m: h.diverged[:, index] for m, h in result.health.items()}, orders))
+                          {m: h.diverged[:, index] for m, h in result.health.items()}, orders,
+                          {m: tuple(p[:, :, index] for p in fits) for m, fits in result.refits.items()}))
     return cases
 
 
@@ -123,22 +130,45 @@ def flat_of(cases: Sequence[Case]) -> tuple[float, int]:
     return float(sum(n * share for n, share, _ in counts) / total), int(sum(moving for _, _, moving in counts))
 
 
-def difference_row(cases: Sequence[Case], a: str, b: str, *, shared_runs: bool, group: str) -> dict[str, object]:
-    """One row of `difference_table`: a against b on the all-steps MSE over `cases` (pooled when several)."""
+def _difference(cases: Sequence[Case], a: str, b: str, *, shared_runs: bool) -> Difference:
+    """a - b on the all-steps MSE over `cases`: paired (one case) or pooled, "not testable" on flat truths."""
     share, moving = flat_of(cases)
     if moving < MIN_ITEMS and share > 0:  # too few true trajectories move, and some do not: flatness, not n
-        diff = Difference(np.nan, np.nan, np.nan, 0, 0, "flat", verdict="not testable")
-    elif len(cases) == 1:
-        diff = paired_difference(cases[0].errors(a), cases[0].errors(b), lower_is_better=LOWER_IS_BETTER["mse"])
-    else:
-        diff = pooled_difference([(c.errors(a), c.errors(b)) for c in cases], shared_runs=shared_runs)
+        return Difference(np.nan, np.nan, np.nan, 0, 0, "flat", verdict="not testable")
+    if len(cases) == 1:
+        return paired_difference(cases[0].errors(a), cases[0].errors(b), lower_is_better=LOWER_IS_BETTER["mse"])
+    return pooled_difference([(c.errors(a), c.errors(b)) for c in cases], shared_runs=shared_runs)
+
+
+def refit_variants(cases: Sequence[Case], a: str, b: str) -> list[list[Case]]:
+    """`cases` once per refit of a and of b (`Case.refits`), that refit in place of the method's own fit."""
+    counts = {m: min(len(c.refits.get(m, ())) for c in cases) for m in dict.fromkeys((a, b))}
+    return [[c.with_refit(m, k) for c in cases] for m, n in counts.items() for k in range(n)]
+
+
+def difference_row(cases: Sequence[Case], a: str, b: str, *, shared_runs: bool, group: str) -> dict[str, object]:
+    """One row of `difference_table`: a against b on the all-steps MSE over `cases` (pooled when several).
+
+    Where a method has refits (other seeds of its fit, `Case.refits`), the verdict stands only if every refit gets
+    the same one; otherwise it is "undecided", reason "fit seed". Columns "fits" (how many fits were compared) and
+    "fits low" / "fits high" (the range of the difference over them) say how far the fit's seed moves it."""
+    share, _ = flat_of(cases)
+    diff = _difference(cases, a, b, shared_runs=shared_runs)
+    verdict, reason, spread = diff.verdict, diff.reason, {}
+    variants = refit_variants(cases, a, b)
+    if variants and np.isfinite(diff.estimate):
+        others = [_difference(v, a, b, shared_runs=shared_runs) for v in variants]
+        estimates = [diff.estimate] + [d.estimate for d in others]
+        spread = {"fits": len(estimates), "fits low": float(np.min(estimates)), "fits high": float(np.max(estimates))}
+        if any(d.verdict != diff.verdict for d in others) and not reason:
+            verdict, reason = "undecided", "fit seed"
     return {"group": group, "A": a, "B": b,
             "runs": cases[0].truth.n_runs if shared_runs else sum(c.truth.n_runs for c in cases),
             "tests": sum(c.truth.n_tests for c in cases), "flat share": share,
             "diverged A": int(sum(c.diverged[a].sum() for c in cases if a in c.diverged)),
             "diverged B": int(sum(c.diverged[b].sum() for c in cases if b in c.diverged)),
-            "difference": diff.estimate, "low": diff.low, "high": diff.high, "verdict": diff.verdict,
-            "reason": diff.reason}
+            "difference": diff.estimate, "low": diff.low, "high": diff.high, "verdict": verdict,
+            "reason": reason, **spread}
 
 
 def difference_table(cases: Sequence[Case], pairs: Sequence[tuple[str, str]], *, shared_runs: bool,

@@ -19,9 +19,10 @@ import numpy as np
 import pandas as pd
 
 from lib.collect import StoredCollection
-from lib.experiments.comparisons import Case, across_runs_table, cases_of, difference_table, score_table
+from lib.experiments.comparisons import (Case, across_runs_table, cases_of, difference_table, refit_variants,
+                                         score_table)
 from lib.experiments.scoring import REFERENCE, mean_trajectory
-from lib.experiments.settings import task_label
+from lib.experiments.settings import REFIT_SEEDS, task_label
 from lib.experiments.simulation import ATTRIBUTION_METHODS, make_simulator, simulate_methods
 from lib.experiments.tables import WITHHELD
 from lib.experiments.uncertainty import REASONS, SHORT_REASONS, spearman_difference
@@ -77,17 +78,21 @@ class PaperSizeSection:
     seconds: dict[str, float]     # collection -> wall seconds (loading, fitting, simulating, scoring)
     no_change: dict[str, float]   # collection -> all-steps MSE of predicting no change (y_0 at every step)
     fit_seconds: dict[str, dict[str, float]] = field(default_factory=dict)
+    fits: int = 1                 # GPTfluence's fits: its own and one per refit seed
+    fit_mse: dict[str, list[float]] = field(default_factory=dict)  # collection -> GPTfluence's MSE, fit by fit
 
 
 def collection_part(folder: str | os.PathLike, methods: Sequence[str], *, encoder=None,
-                    gptfluence: GPTfluenceConfig | None = None) -> CollectionPart:
+                    gptfluence: GPTfluenceConfig | None = None,
+                    refit_seeds: Sequence[int] = REFIT_SEEDS) -> CollectionPart:
     """Fit every method of `methods` on the collection's training runs (validation runs for selection) and simulate
-    its held-out runs; EK-FAC and TRAK on the held-out runs that have stored scores."""
+    its held-out runs; EK-FAC and TRAK on the held-out runs that have stored scores. GPTfluence is refitted with
+    `refit_seeds`: a verdict on it stands only if every fit gets it (comparisons.difference_row)."""
     collection = StoredCollection(Path(folder))
     dyn = collection.dynamics("loss", require_complete=True)
     name = Path(folder).name
     own = [m for m in methods if m not in ATTRIBUTION_METHODS and m != REFERENCE]
-    result = simulate_methods(dyn, own, encoder=encoder, gptfluence=gptfluence)
+    result = simulate_methods(dyn, own, encoder=encoder, gptfluence=gptfluence, refit_seeds=refit_seeds)
     if REFERENCE in methods:
         train = dyn.select_runs("train")
         result.predictions[REFERENCE] = mean_trajectory(train, result.truth)
@@ -117,11 +122,12 @@ def with_method_on_runs(case: Case, index: Sequence[int], method: str, simulator
     prediction = simulator.fit(truth).simulate(truth)
     return Case(case.group, truth, {**{m: p[index] for m, p in case.predictions.items()}, method: prediction},
                 {**{m: d[index] for m, d in case.diverged.items()}, method: simulator.health_.diverged},
-                {**case.orders, method: 1})
+                {**case.orders, method: 1}, {m: tuple(p[index] for p in fits) for m, fits in case.refits.items()})
 
 
 def paper_size_section(folders: Sequence[str | os.PathLike], methods: Sequence[str] = SECTION_METHODS, *,
-                       encoder=None, gptfluence: GPTfluenceConfig | None = None) -> PaperSizeSection:
+                       encoder=None, gptfluence: GPTfluenceConfig | None = None,
+                       refit_seeds: Sequence[int] = REFIT_SEEDS) -> PaperSizeSection:
     """The section's tables over the collections in `folders` (each complete, with gradients on its held-out runs
     where TracIn-CP or Grad-Dot is asked for). GPTfluence (needs `encoder`) must be among `methods`."""
     methods = list(methods)
@@ -133,13 +139,17 @@ def paper_size_section(folders: Sequence[str | os.PathLike], methods: Sequence[s
     parts, tables, seconds = [], [], {}
     for folder in folders:
         start = time.perf_counter()
-        parts.append(collection_part(folder, methods, encoder=encoder, gptfluence=gptfluence))
+        parts.append(collection_part(folder, methods, encoder=encoder, gptfluence=gptfluence, refit_seeds=refit_seeds))
         tables.append(part_tables(parts[-1], methods))
         seconds[parts[-1].name] = time.perf_counter() - start
     frames = {key: pd.concat([t[key] for t in tables], ignore_index=True) for key in tables[0]}
     no_change = {p.name: no_change_mse(p.full.truth.values) for p in parts}
+    fit_mse = {p.name: [float(np.mean(c.errors(GPT))) for c in
+                        [p.full] + [p.full.with_refit(GPT, k) for k in range(len(p.full.refits.get(GPT, ())))]]
+               for p in parts}
     return PaperSizeSection([p.name for p in parts], methods, seconds=seconds, no_change=no_change,
-                            fit_seconds={p.name: p.fit_seconds for p in parts}, **frames)
+                            fit_seconds={p.name: p.fit_seconds for p in parts}, fits=1 + len(refit_seeds),
+                            fit_mse=fit_mse, **frames)
 
 
 def no_change_mse(values: np.ndarray) -> float:
@@ -197,13 +207,21 @@ def unscored_difference(task: str, method: str, tests: int) -> dict[str, object]
 
 def lds_difference(case: Case, a: str, b: str) -> dict[str, object]:
     """a's LDS minus b's on the case's held-out runs, paired bootstrap interval, verdict on a (higher is better);
-    withheld (reason) with fewer than MIN_ITEMS held-out runs."""
+    withheld (reason) with fewer than MIN_ITEMS held-out runs; "undecided" (reason "fit seed") when a refit of a or
+    b (`Case.refits`) gets another verdict."""
     final = case.truth.values[:, -1]
-    diff = spearman_difference(case.predictions[a][:, -1], case.predictions[b][:, -1], final, across="runs")
+
+    def lds(c: Case):
+        return spearman_difference(c.predictions[a][:, -1], c.predictions[b][:, -1], final, across="runs")
+
+    diff = lds(case)
     constant = [m for m in (a, b) if not np.any(np.ptp(case.predictions[m][:, -1], axis=0) > 0)]
+    verdict = diff.verdict if np.isfinite(diff.estimate) else ""
+    reason = diff.reason or ("constant" if constant else "")
+    if verdict and not reason and any(lds(v[0]).verdict != verdict for v in refit_variants([case], a, b)):
+        verdict, reason = "undecided", "fit seed"
     return {"task": case.group, "A": a, "B": b, "runs": diff.runs, "tests": diff.tests, "difference": diff.estimate,
-            "low": diff.low, "high": diff.high, "verdict": diff.verdict if np.isfinite(diff.estimate) else "",
-            "reason": diff.reason or ("constant" if constant else "")}
+            "low": diff.low, "high": diff.high, "verdict": verdict, "reason": reason}
 
 
 def _ordered(table: pd.DataFrame, section: PaperSizeSection, key: str = "method") -> pd.DataFrame:
@@ -241,11 +259,19 @@ def _display(section: PaperSizeSection, differences: pd.DataFrame, cells, extra)
         d = diffs.loc[key] if key in diffs.index else None
         row[f"verdict on {GPT}"] = "" if d is None else _verdict_text(d["verdict"], d["reason"])
         row[f"{GPT} − row [95% interval]"] = "" if d is None else (
-            f"{number(d['difference'])} {interval_text(d['low'], d['high'])}" if np.isfinite(d["difference"])
-            else WITHHELD)
+            f"{number(d['difference'])} {interval_text(d['low'], d['high'])}{_fits_text(d)}"
+            if np.isfinite(d["difference"]) else WITHHELD)
         row["n (runs x tests)"] = _n_cell(cov)
         rows.append({**row, **extra(key)})
     return pd.DataFrame(rows).set_index(["collection", "method"])
+
+
+def _fits_text(row) -> str:
+    """'; 5 fits: 0.0083 to 0.0241' where the difference was also taken with GPTfluence's refits, else ''."""
+    fits = row.get("fits", np.nan)
+    if not (isinstance(fits, (int, float)) and np.isfinite(fits)):
+        return ""
+    return f"; {int(fits)} fits: {number(row['fits low'])} to {number(row['fits high'])}"
 
 
 def _n_cell(row) -> str:
@@ -345,9 +371,9 @@ def _difference_phrase(row) -> str:
 
 def facts(section: PaperSizeSection | None, methods: Sequence[str] = SECTION_METHODS) -> dict[str, object]:
     """Every value the section glues (keys 'ps_...'); 'n/a' for each when there is no section (e.g. not run at this
-    scale). ps_collections, ps_n, ps_footnotes, ps_tally (verdicts counted), ps_{method}_vs_gpt (one sentence per
+    scale). ps_collections, ps_n, ps_footnotes, ps_tally (verdicts counted), ps_fits (GPTfluence's fits), ps_fit_spread (its MSE's range over them), ps_{method}_vs_gpt (one sentence per
     method), ps_{collection}_{method}_mse and _lds (value with interval, or the reason)."""
-    keys = ["ps_collections", "ps_n", "ps_footnotes", "ps_tally", "ps_gpt_lds", "ps_no_change"]
+    keys = ["ps_collections", "ps_n", "ps_footnotes", "ps_tally", "ps_gpt_lds", "ps_no_change", "ps_fits", "ps_fit_spread"]
     keys += [f"ps_{KEYS.get(m, m)}_vs_gpt" for m in methods if m != GPT]
     if section is None:
         return dict.fromkeys(keys, "n/a")
@@ -363,6 +389,9 @@ def facts(section: PaperSizeSection | None, methods: Sequence[str] = SECTION_MET
         "ps_n": n_text,
         "ps_footnotes": footnotes(section) or "none is withheld",
         "ps_tally": tally(section.differences),
+        "ps_fits": str(section.fits),
+        "ps_fit_spread": "; ".join(f"{task_label(t)} {fmt(min(v))} to {fmt(max(v))}"
+                                   for t, v in section.fit_mse.items()),
     }
     across = section.across.set_index(["task", "method"])
     for method in section.methods:

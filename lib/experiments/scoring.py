@@ -10,7 +10,7 @@ import pandas as pd
 from lib.dynamics import Dynamics
 from lib.experiments.comparisons import cases_of, score_table
 from lib.experiments.recorded import ids_by_task
-from lib.experiments.settings import gptfluence_config
+from lib.experiments.settings import gptfluence_config, refit_seeds
 from lib.experiments.simulation import SimulationResult, simulate_methods
 from lib.experiments.store import stored
 from lib.experiments.wording import change_phrase, compare_word
@@ -35,14 +35,15 @@ def simulate_collection(scale: str, name: str, methods: Sequence[str], *, metric
                         tests: Sequence[int] | None = None) -> SimulationResult:
     """All `methods` fitted on collection `name`'s train runs (val for selection) and rolled out on its test runs.
 
-    GPTfluence uses the scale's settings (lib.experiments.settings). `tests` restricts the collection to some test
+    GPTfluence uses the scale's settings and refits (lib.experiments.settings). `tests` restricts the collection to some test
     examples before anything is fitted. With `reference`, the result also holds the curriculum-blind REFERENCE
     prediction. Its table is labelled with collection=name.
     """
     dyn = stored(scale, name, data_dir=data_dir).dynamics(metric, require_complete=True)
     if tests is not None:
         dyn = dyn.select_tests(list(tests))
-    result = simulate_methods(dyn, methods, encoder=encoder, gptfluence=gptfluence_config(scale), collection=name)
+    result = simulate_methods(dyn, methods, encoder=encoder, gptfluence=gptfluence_config(scale),
+                              refit_seeds=refit_seeds(scale), collection=name)
     if reference:
         train = dyn.select_runs("train")
         result.predictions[REFERENCE] = mean_trajectory(train, result.truth)

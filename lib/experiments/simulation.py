@@ -5,6 +5,7 @@ theirs directly.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
@@ -66,12 +67,22 @@ class SimulationResult:
     simulate_seconds: dict[str, float] = field(default_factory=dict)
     simulators: dict[str, object] = field(default_factory=dict)
     health: dict[str, RolloutHealth] = field(default_factory=dict)  # method -> diverged rollouts of `predictions`
+    refits: dict[str, tuple[np.ndarray, ...]] = field(default_factory=dict)  # method -> its refits' predictions
+
+
+REFITTED = "GPTfluence"
+"""The method `simulate_methods` refits with other seeds when asked (`refit_seeds`): the only one trained by a
+stochastic optimizer from a random start (Simfluence is a closed form, the baselines are fitted in closed form)."""
 
 
 def simulate_methods(dyn: Dynamics, methods: Sequence[str], *, encoder=None,
                      gptfluence: GPTfluenceConfig | None = None, held_out: Dynamics | None = None,
-                     **labels) -> SimulationResult:
+                     refit_seeds: Sequence[int] = (), **labels) -> SimulationResult:
     """Fit each method on the train runs (val runs for model selection) and score it on the test runs.
+
+    With `refit_seeds`, GPTfluence (REFITTED) is also fitted with each of these seeds: the refits' predictions are
+    kept apart in `refits` (not in `predictions` or `table`), so that a verdict can be checked against the fit's own
+    randomness (comparisons.difference_row).
 
     The gradient baselines have no parameters but their rescaling factor sigma, which the papers fit
     against the ground truth of the simulated runs themselves (an oracle advantage): so do we.
@@ -95,7 +106,15 @@ def simulate_methods(dyn: Dynamics, methods: Sequence[str], *, encoder=None,
         health[method] = simulator.health_
     orders = {m: getattr(fitted[m], "order", 1) for m in methods}
     table = compare(predictions, truth, order=orders, **labels)
-    return SimulationResult(truth, predictions, table, fit_s, sim_s, fitted, health)
+    refits: dict[str, tuple[np.ndarray, ...]] = {}
+    if REFITTED in methods and refit_seeds:
+        base = gptfluence or GPTfluenceConfig()
+        if base.seed in refit_seeds:
+            raise ValueError(f"refit_seeds {list(refit_seeds)} include the fit's own seed {base.seed}")
+        refits[REFITTED] = tuple(
+            make_simulator(REFITTED, encoder=encoder, gptfluence=dataclasses.replace(base, seed=int(seed)))
+            .fit(train, val).simulate(truth) for seed in refit_seeds)
+    return SimulationResult(truth, predictions, table, fit_s, sim_s, fitted, health, refits)
 
 
 def split_or_none(dyn: Dynamics, split: str) -> Dynamics | None:

@@ -137,7 +137,8 @@ def values_with_std(table: pd.DataFrame, index: Sequence[str], columns: str = "m
 def difference_display(table: pd.DataFrame, *, column: str = "task", task_order: Sequence[str] | None = None
                        ) -> pd.DataFrame:
     """A `comparisons.difference_table` for the page: per (comparison, task) the MSE difference A - B, its 95%
-    interval, the verdict on A, its n, the share of flat true trajectories and the diverged rollouts."""
+    interval, the verdict on A, its n, the share of flat true trajectories and the diverged rollouts; where
+    GPTfluence was refitted, the range of the difference over its fits."""
     order = {t: k for k, t in enumerate(list(task_order or []) + ["average"])}
     frame = table.assign(_rank=table[column].map(lambda t: order.get(t, len(order)))).sort_values(
         ["A", "B", "_rank"], kind="stable")
@@ -151,6 +152,10 @@ def difference_display(table: pd.DataFrame, *, column: str = "task", task_order:
         "flat truths": [f"{100 * v:.0f}%" for v in frame["flat share"]],
         "diverged (A / B)": [f"{a} / {b}" for a, b in zip(frame["diverged A"], frame["diverged B"])],
     })
+    if "fits" in frame.columns:  # GPTfluence refitted with other seeds: how far its seed moves the difference
+        shown["difference over GPTfluence's fits"] = [
+            f"{int(n)} fits: {number(lo)} to {number(hi)}" if np.isfinite(n) else ""
+            for n, lo, hi in zip(frame["fits"], frame["fits low"], frame["fits high"])]
     return shown.set_index(["comparison", column])
 
 

@@ -40,10 +40,11 @@ REASONS = {
     "flat": f"fewer than {MIN_ITEMS} true trajectories move: the metric is not testable here",
     "one run": "one held-out run: the interval covers its test examples, not other curricula, so no verdict",
     "constant": "the prediction is the same in every held-out run: it cannot rank curricula, so it has no LDS",
+    "fit seed": "the verdict changes when GPTfluence is fitted again with another seed, so no verdict",
 }
 SHORT_REASONS = {"few tests": f"< {MIN_ITEMS} tests", "few runs": f"< {MIN_ITEMS} runs",
                  "few trajectories": f"< {MIN_ITEMS} trajectories", "flat": "flat truths", "one run": "one run",
-                 "constant": "same in every run"}
+                 "constant": "same in every run", "fit seed": "changes with the fit's seed"}
 """The same reasons in a table cell."""
 """Why a number is withheld: the footnote of its dash."""
 VERDICTS = ("better", "worse", "undecided", "not testable")

@@ -97,3 +97,38 @@ def test_wide_table_marks_withheld_values_and_adds_n():
     assert wide.loc[("x", "A"), ("Spearman", "ours")] == "—"
     assert wide.loc[("x", "A"), ("n", "runs x tests")] == "2 x 2"
     assert ("MSE median", "ours") in wide.columns and ("MSE median", "paper") not in wide.columns
+
+
+def with_refits(result: SimulationResult, scales) -> SimulationResult:
+    """`result` with refits of A (noise of each scale around the truth), as simulate_methods(refit_seeds=...)."""
+    rng = np.random.default_rng(7)
+    moving = (np.arange(result.truth.values.shape[1]) > 0)[None, :, None]
+    result.refits = {"A": tuple(result.truth.values + rng.normal(size=result.truth.values.shape) * e * moving
+                                for e in scales)}
+    return result
+
+
+def test_a_verdict_stands_only_if_every_refit_of_the_method_gets_it():
+    agree = with_refits(noisy_result(runs=10), [0.02, 0.03])
+    row = difference_table(cases_of(agree), [("A", "B")], shared_runs=True).iloc[0]
+    assert (row["verdict"], row["reason"], row["fits"]) == ("better", "", 3)
+    assert row["fits low"] <= row["difference"] <= row["fits high"] < 0
+    flips = with_refits(noisy_result(runs=10), [0.02, 2.0])  # one refit far worse than B
+    row = difference_table(cases_of(flips), [("A", "B")], shared_runs=True).iloc[0]
+    assert (row["verdict"], row["reason"]) == ("undecided", "fit seed")
+    assert row["fits high"] > 0 > row["difference"]  # the main fit's own difference and interval are kept
+    assert reasons_of(difference_table(cases_of(flips), [("A", "B")], shared_runs=True)) == [
+        "the verdict changes when GPTfluence is fitted again with another seed, so no verdict"]
+    # the refits count on either side of a pair, and a method without refits is compared as before
+    row = difference_table(cases_of(flips), [("B", "A")], shared_runs=True).iloc[0]
+    assert (row["verdict"], row["reason"]) == ("undecided", "fit seed")
+    plain = difference_table(cases_of(noisy_result(runs=10)), [("A", "B")], shared_runs=True)
+    assert "fits" not in plain.columns and plain["verdict"].iloc[0] == "better"
+    # groups of test examples take their slice of every refit, and the pooled row checks the refits too
+    grouped = difference_table(cases_of(flips, {"x": [0, 1, 2, 3], "y": [4, 5, 6, 7]}), [("A", "B")],
+                               shared_runs=True).set_index("task")
+    assert grouped.loc["average", "reason"] == "fit seed" and (grouped["fits"] == 3).all()
+    shown = difference_display(difference_table(cases_of(flips), [("A", "B")], shared_runs=True))
+    assert shown.iloc[0]["verdict on A"] == "undecided (changes with the fit's seed)"
+    assert shown.iloc[0]["difference over GPTfluence's fits"].startswith("3 fits: ")
+    assert "difference over GPTfluence's fits" not in difference_display(plain).columns

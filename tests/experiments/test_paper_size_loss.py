@@ -10,6 +10,7 @@ from lib.attribution.trak import TRAKSettings
 from lib.collect import collect, load_config, load_dynamics
 from lib.experiments.paper_size_loss import (GPT, NO_SCORES, SECTION_METHODS, facts, lds_display, mse_display,
                                              no_change_mse, paper_size_section, sigma_display)
+from lib.experiments.settings import task_label
 from lib.metrics import trajectory_errors
 from lib.paths import REPO_ROOT
 from lib.simulators import GPTfluenceConfig
@@ -65,6 +66,11 @@ def test_attribution_rows_rest_exactly_on_the_scored_runs(section):
     diff = result.differences.set_index(["task", "B"])
     assert diff.loc[("scored", "EK-FAC"), "runs"] == 2 and diff.loc[("scored", "Grad-Dot"), "runs"] == HELD_OUT
     assert diff.loc[("scored", "EK-FAC"), "verdict"] in ("better", "worse", "undecided")
+    # every comparison is also taken with GPTfluence's four refits, on the same runs, and shown with its range
+    assert (diff.loc[("scored", "Grad-Dot"), "fits"], diff.loc[("scored", "EK-FAC"), "fits"]) == (5, 5)
+    assert diff.loc[("scored", "Grad-Dot"), "fits low"] <= diff.loc[("scored", "Grad-Dot"), "difference"]
+    shown = mse_display(result).loc[(task_label("scored"), "Grad-Dot"), f"{GPT} − row [95% interval]"]
+    assert "; 5 fits: " in shown and " to " in shown
     across = result.across.set_index(["task", "method"])
     assert across.loc[("scored", "EK-FAC"), "LDS reason"] == "few runs"
     assert across.loc[("scored", "Simfluence"), "LDS reason"] == ""

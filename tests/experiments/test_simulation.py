@@ -48,3 +48,32 @@ def test_gptfluence_runs_through_the_same_path(smoke_sst2):
                               gptfluence=GPTfluenceConfig(max_epochs=3))
     assert np.isfinite(result.predictions["GPTfluence"]).all()
     assert result.fit_seconds["GPTfluence"] > 0
+
+
+def test_gptfluence_refits_with_other_seeds_are_kept_beside_the_table(smoke_sst2):
+    import dataclasses
+
+    from test_ablations import HashEncoder
+
+    dyn, encoder = smoke_sst2, HashEncoder()
+    config = GPTfluenceConfig(lr=1e-3, hidden=16, max_epochs=3, warmup_steps=0, patience=2)
+    result = simulate_methods(dyn, ["GPTfluence", "Simfluence"], encoder=encoder, gptfluence=config,
+                              refit_seeds=(1, 2))
+    assert list(result.refits) == ["GPTfluence"] and len(result.refits["GPTfluence"]) == 2
+    assert set(result.predictions) == set(result.table["method"]) == {"GPTfluence", "Simfluence"}  # kept apart
+    assert not np.allclose(result.refits["GPTfluence"][0], result.predictions["GPTfluence"])
+    again = simulate_methods(dyn, ["GPTfluence"], encoder=encoder, gptfluence=dataclasses.replace(config, seed=1))
+    np.testing.assert_array_equal(again.predictions["GPTfluence"], result.refits["GPTfluence"][0])
+    assert simulate_methods(dyn, ["Simfluence"], refit_seeds=(1,)).refits == {}  # nothing to refit
+    with pytest.raises(ValueError, match=r"refit_seeds \[42\] include the fit's own seed 42"):
+        simulate_methods(dyn, ["GPTfluence"], encoder=encoder, gptfluence=config, refit_seeds=(42,))
+
+
+def test_the_paper_size_regime_refits_gptfluence_and_the_others_do_not():
+    from lib.experiments.settings import REFIT_SEEDS, refit_seeds
+
+    from lib.scales import SCALES, get_scale
+
+    assert refit_seeds("paper_size") == REFIT_SEEDS and len(REFIT_SEEDS) >= 4 and refit_seeds("smoke") == ()
+    for scale in SCALES:
+        assert refit_seeds(scale) == (REFIT_SEEDS if get_scale(scale).regime == "paper_size" else ())
