@@ -26,14 +26,14 @@ import torch
 
 from lib.models import HUB_ALIASES, OFFLINE_MODELS, load_causal_lm
 from lib.paths import cache_dir as default_cache_dir
-from lib.precision import bf16_autocast, fast_bf16_available
+from lib.precision import bf16_autocast
 
 MINILM_POOLINGS = {"minilm-mean": "mean", "minilm-cls": "cls"}
 ONE_AT_A_TIME = 1
 """The encoders' default batch size: a text's vector must not depend on the texts embedded with it."""
-CACHE_VERSION = 2
-"""In the cache file's name: version 1 caches hold batch-dependent vectors (texts embedded 16 or 64 at a time) and
-are not read."""
+CACHE_VERSION = 3
+"""In the cache file's name: version 1 caches hold batch-dependent vectors (texts embedded 16 or 64 at a time),
+version 2 ones may hold a GPT encoder's bf16 vectors (computed on a CPU with bf16 units); neither is read."""
 
 
 class Encoder(Protocol):
@@ -76,13 +76,14 @@ class CausalLMEncoder:
     """A causal LM used as a frozen encoder: the masked mean of its last hidden states."""
 
     def __init__(self, model_name: str, batch_size: int = ONE_AT_A_TIME, max_length: int = 256,
-                 bf16: bool | None = None):
+                 bf16: bool = False):
         self.model, self.tokenizer = load_causal_lm(model_name)
         self.model.eval()
         self.name = model_name
         self.dim = int(self.model.config.hidden_size)
         self.batch_size, self.max_length = batch_size, max_length
-        self.bf16 = fast_bf16_available("cpu") if bf16 is None else bf16
+        self.bf16 = bf16  # fp32 by default on every machine: the features, and every fit on them, must not depend
+        # on whether this CPU has bf16 units (a bf16 forward rounds each vector differently)
 
     @torch.inference_mode()
     def embed(self, texts: Sequence[str]) -> np.ndarray:

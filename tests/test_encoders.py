@@ -58,6 +58,15 @@ def test_causal_lm_encoder_ignores_padding():
     assert batched.shape == (2, encoder.dim)
 
 
+def test_a_gpt_encoder_computes_in_fp32_whatever_the_cpu(monkeypatch):
+    """bf16 where the CPU has bf16 units would make the features (and every fit on them) machine-dependent."""
+    import lib.precision
+
+    monkeypatch.setattr(lib.precision, "cpu_flags", lambda: {"avx512_bf16", "amx_bf16"})
+    assert CausalLMEncoder("tiny-neox").bf16 is False
+    assert CausalLMEncoder("tiny-neox", bf16=True).bf16 is True  # still there for those who ask
+
+
 OTHERS = ["a much longer sentence that forces padding of the first " * 3, "another text", "and a third one here"]
 
 
