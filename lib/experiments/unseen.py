@@ -25,6 +25,7 @@ naming the incomplete ones; `lib.experiments.unseen_diagnosis` measures why roll
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -35,8 +36,8 @@ from lib.collect import CollectionConfig
 from lib.dynamics import Dynamics
 from lib.experiments.comparisons import CLAIM, Case, claim_facts, difference_row, score_table, sentence
 from lib.experiments.scoring import REFERENCE, mean_value
-from lib.experiments.settings import gptfluence_config, task_label
-from lib.experiments.simulation import make_simulator, split_or_none
+from lib.experiments.settings import gptfluence_config, refit_seeds, task_label
+from lib.experiments.simulation import REFITTED, make_simulator, split_or_none
 from lib.experiments.store import Progress, collection_config, dynamics, has_config, progress, skipped_sentence
 from lib.experiments.uncertainty import REASONS, unpaired_difference, unpaired_spearman_difference
 from lib.experiments.wording import cell, compared, fmt, interval_text, published, relative
@@ -151,13 +152,15 @@ class UnseenResult:
     health: dict[tuple[str, str], RolloutHealth] = field(default_factory=dict)  # (method, scenario) -> rollouts
     differences: pd.DataFrame = field(default_factory=pd.DataFrame)  # paired comparisons per scenario (`differences`)
     config: CollectionConfig | None = None              # the collection's config (`run`), for the setting facts
+    refits: dict[tuple[str, str], tuple[np.ndarray, ...]] = field(default_factory=dict)  # GPTfluence's other seeds
 
     def case(self, scenario: str) -> Case:
         """The scenario's simulated runs with every method that simulated it (and the reference)."""
         methods = [m for m, s in self.predictions if s == scenario]
         return Case(scenario, self.truth[scenario], {m: self.predictions[(m, scenario)] for m in methods},
                     {m: self.health[(m, scenario)].diverged for m in methods if (m, scenario) in self.health},
-                    {m: int(getattr(self.simulators.get(m), "order", 1)) for m in methods})
+                    {m: int(getattr(self.simulators.get(m), "order", 1)) for m in methods},
+                    {m: self.refits[(m, scenario)] for m in methods if (m, scenario) in self.refits})
 
 
 def reference_prediction(split: UnseenSplit, runs: Dynamics) -> np.ndarray:
@@ -174,10 +177,11 @@ def run(scale: str, *, encoder, gptfluence: GPTfluenceConfig | None = None, coll
         data_dir=None, **split_options) -> UnseenResult:
     """The chapter: read the unseen-data collection at `scale`, assign its roles (`split_unseen`, which refuses a
     collection whose unseen pool is not disjoint from the fitted runs), fit Simfluence and GPTfluence (the scale's
-    settings unless `gptfluence` is given) and simulate every scenario."""
+    settings unless `gptfluence` is given, refitted with the scale's `refit_seeds`) and simulate every scenario."""
     runs = dynamics(scale, collection, data_dir=data_dir)
     split = split_unseen(runs, **split_options)
-    result = unseen_experiment(runs, encoder=encoder, gptfluence=gptfluence or gptfluence_config(scale), split=split)
+    result = unseen_experiment(runs, encoder=encoder, gptfluence=gptfluence or gptfluence_config(scale), split=split,
+                               refit_seeds=refit_seeds(scale))
     result.config = collection_config(scale, collection, data_dir)
     return result
 
@@ -229,8 +233,12 @@ def with_titles(table: pd.DataFrame) -> pd.DataFrame:
 
 def unseen_experiment(dyn: Dynamics, *, encoder, gptfluence: GPTfluenceConfig,
                       methods: Sequence[str] = ("Simfluence", "GPTfluence"), scenarios: Sequence[str] = SCENARIOS,
-                      split: UnseenSplit | None = None, **split_options) -> UnseenResult:
+                      split: UnseenSplit | None = None, refit_seeds: Sequence[int] = (),
+                      **split_options) -> UnseenResult:
     """Fit each method once on the fit runs x seen tests, then simulate every scenario.
+
+    GPTfluence is also fitted with each of `refit_seeds`: a verdict on it stands only if every fit gets it
+    (comparisons.difference_row; the refits are kept in `refits`, not in `predictions`).
 
     A method that can't simulate a scenario raises a ValueError there (Simfluence has no parameters for
     examples it never saw); its message is kept in `refusals` and the scenario gets no row for it.
@@ -249,11 +257,17 @@ def unseen_experiment(dyn: Dynamics, *, encoder, gptfluence: GPTfluenceConfig,
                 refusals[(method, name)] = str(err)
                 continue
             health[(method, name)] = simulator.health_
+    refits: dict[tuple[str, str], tuple[np.ndarray, ...]] = {}
+    if REFITTED in methods and refit_seeds:
+        fits = [make_simulator(REFITTED, encoder=encoder, gptfluence=dataclasses.replace(gptfluence, seed=int(seed)))
+                .fit(split.fit, split.val) for seed in refit_seeds]
+        refits = {(REFITTED, name): tuple(f.simulate(truth[name]) for f in fits)
+                  for name in scenarios if (REFITTED, name) in predictions}
     band = value_band(split.fit.values)
     for name in scenarios:
         predictions[(REFERENCE, name)] = reference_prediction(split, truth[name])
         health[(REFERENCE, name)] = rollout_health(predictions[(REFERENCE, name)], dyn.metric, band)
-    result = UnseenResult(split, truth, predictions, pd.DataFrame(), refusals, simulators, health)
+    result = UnseenResult(split, truth, predictions, pd.DataFrame(), refusals, simulators, health, refits=refits)
     frames = [score_table([result.case(name)], [m for m in list(methods) + [REFERENCE] if (m, name) in predictions],
                           column="scenario", average=False) for name in scenarios]
     result.table = pd.concat(frames, ignore_index=True).assign(setting=lambda t: "unseen=" + t["scenario"])

@@ -183,3 +183,23 @@ def test_the_papers_finding_is_tested_on_the_papers_task_where_the_scale_has_it(
     assert both["unseen_claim_task"] == "RTE" and both["unseen_claim_why"] == "on RTE, the paper's task"
     assert both["unseen_claim_tt_rho_n"].startswith("RTE: ")
     assert both["unseen_claim_train_easier"] == both["unseen_claim_tt_rho_claim"]
+
+
+def test_gptfluence_refits_check_every_verdict_of_every_scenario(runs):
+    from lib.experiments.unseen import unseen_experiment
+
+    split = split_unseen(runs)
+    plain = unseen_experiment(runs, encoder=HashEncoder(), gptfluence=FAST, split=split)
+    refitted = unseen_experiment(runs, encoder=HashEncoder(), gptfluence=FAST, split=split, refit_seeds=(1, 2))
+    assert plain.refits == {} and "fits" not in plain.differences.columns
+    simulated = [s for s in SCENARIOS if ("GPTfluence", s) in refitted.predictions]
+    assert sorted(s for _, s in refitted.refits) == sorted(simulated)
+    assert all(len(v) == 2 for v in refitted.refits.values())
+    gpt = refitted.differences[refitted.differences["A"] == "GPTfluence"]
+    assert (gpt["fits"] == 3).all() and (gpt["fits low"] <= gpt["difference"]).all()
+    assert set(gpt["reason"]) <= {"", "fit seed", "one run", "few trajectories", "flat"}
+    # the main fit's numbers are those of the plain run; a verdict differs only where a refit disagrees
+    merged = gpt.merge(plain.differences, on=["scenario", "A", "B"], suffixes=("", " plain"))
+    np.testing.assert_allclose(merged["difference"], merged["difference plain"])
+    changed = merged[merged["verdict"] != merged["verdict plain"]]
+    assert (changed["reason"] == "fit seed").all()
