@@ -53,7 +53,8 @@ def merge(results: Sequence[tuple[Sequence[str], AblationResult]]) -> AblationRe
     return dataclasses.replace(
         merged,
         skipped=[s for _, r in results for s in r.skipped],
-        seconds=dict(sorted(((k, v) for _, r in results for k, v in r.seconds.items()), key=lambda kv: ABLATIONS.index(kv[0]))),
+        seconds=dict(sorted(((k, v) for _, r in results for k, v in r.seconds.items()),
+                            key=lambda kv: ABLATIONS.index(kv[0]))),
         fits_made=sum(r.fits_made for _, r in results), fits_reused=sum(r.fits_reused for _, r in results))
 
 
@@ -77,4 +78,6 @@ def run_chapter(scale: str, *, data_dir: str | os.PathLike | None = None, encode
             futures = [pool.submit(run_group, scale, group, data_dir=data_dir) for group in groups]
             outcomes = [future.result() for future in futures]
     variants = next(v for _, v in outcomes if v is not None)
-    return merge([(group, result) for group, (result, _) in zip(groups, outcomes)]), variants
+    merged = merge([(group, result) for group, (result, _) in zip(groups, outcomes)])
+    parallel = len(groups) > 1 and workers > 1
+    return dataclasses.replace(merged, side_by_side=tuple(groups) if parallel else ()), variants

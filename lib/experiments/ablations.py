@@ -43,7 +43,8 @@ MIN_PREDICTED_STEPS = 4
 ABLATIONS = ("interval", "order", "encoder", "size")
 """The chapter's four ablations, in the order `run` computes them."""
 VARIANTS = "variants"
-"""The chapter's fifth part: Simfluence's variants and its closed form against Adam (lib.experiments.simfluence_variants)."""
+"""The chapter's fifth part: Simfluence's variants and its closed form against Adam
+(lib.experiments.simfluence_variants)."""
 SIZE_COLUMN = "runs x tests"
 """The n of a display row: held-out runs x test examples."""
 SAME_PREFIX, OWN_STEPS = "same prefix", "own steps"
@@ -688,6 +689,7 @@ class AblationResult:
     seconds: dict[str, float] = field(default_factory=dict)  # ablation -> wall seconds
     fits_made: int = 0             # simulators fitted (FitMemo.made)
     fits_reused: int = 0           # fits reused instead of refitted (FitMemo.reused)
+    side_by_side: tuple[tuple[str, ...], ...] = ()  # part groups that ran at once, a process each
 
     def has(self, ablation: str) -> bool:
         """Whether `ablation` ("interval", "order", "encoder", "size") has rows at this scale."""

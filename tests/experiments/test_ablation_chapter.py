@@ -47,6 +47,7 @@ def test_groups_in_worker_processes_give_the_sequential_numbers(split_grid):
     pd.testing.assert_frame_equal(numbers(split_variants.fits), numbers(variants.fits))
     assert [s.ablation for s in split.skipped] == ["encoder"]  # named once, by the group that ran it
     assert list(split.seconds) == list(ABLATIONS)
+    assert split.side_by_side == split_grid.process_groups  # the page says which parts ran at once
     # order n = 1 (GPTfluence and Simfluence) is the k = 1 fit: reused in one process, made again in the other
     assert split.fits_made + split.fits_reused == sequential.fits_made + sequential.fits_reused
     assert split.fits_made == sequential.fits_made + 2
@@ -55,6 +56,7 @@ def test_groups_in_worker_processes_give_the_sequential_numbers(split_grid):
 def test_one_worker_runs_the_groups_in_this_process(split_grid):
     split, _ = ablation_chapter.run_chapter("smoke", workers=1, encoder=HashEncoder())
     assert_same_numbers(split, ablations.run("smoke", encoder=HashEncoder()))
+    assert split.side_by_side == ()  # one after the other: the page must not say "side by side"
 
 
 def test_a_subset_of_parts_leaves_the_others_empty_and_unnamed(split_grid):
