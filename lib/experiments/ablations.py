@@ -718,8 +718,7 @@ def run(scale: str, *, encoder, data_dir: str | os.PathLike | None = None, encod
             start = time.perf_counter()
             fields.update(compute(**common, **({"encoder_loader": encoder_loader} if part == "encoder" else {})))
             seconds[part] = time.perf_counter() - start
-    gpts = list(dict.fromkeys([current.model] + [collection_config(scale, n).model.name
-                                                 for n in grid.size_collections]))
+    gpts = chapter_gpts(scale, grid)
     return AblationResult(
         scale=scale, gptfluence=config, encoder_name=current.encoder,
         interval=fields.get("interval", pd.DataFrame()), interval_steps=fields.get("interval_steps", []),
@@ -732,6 +731,12 @@ def run(scale: str, *, encoder, data_dir: str | os.PathLike | None = None, encod
         interval_differences=fields.get("interval_differences"), order_differences=fields.get("order_differences"),
         encoder_differences=fields.get("encoder_differences"), size_differences=fields.get("size_differences"),
         grid=grid, skipped=skipped, seconds=seconds, fits_made=fits.made, fits_reused=fits.reused)
+
+
+def chapter_gpts(scale: str, grid: AblationGrid) -> list[str]:
+    """The GPTs of the chapter: the scale's own, then those of the model-size collections."""
+    return list(dict.fromkeys([get_scale(scale).model] + [collection_config(scale, n).model.name
+                                                          for n in grid.size_collections]))
 
 
 def _encoder_labels(gpts: Sequence[str]) -> dict[str, str]:
@@ -779,9 +784,7 @@ def _order_part(*, scale, grid, config, encoder, data_dir, skipped, fits) -> dic
 
 def _encoder_part(*, scale, grid, config, encoder, data_dir, skipped, fits, encoder_loader) -> dict[str, object]:
     """The encoder ablation on the grid's instruction-tuning collection, when complete: its fields of AblationResult."""
-    current = get_scale(scale)
-    gpts = list(dict.fromkeys([current.model] + [collection_config(scale, n).model.name
-                                                 for n in grid.size_collections]))
+    current, gpts = get_scale(scale), chapter_gpts(scale, grid)
     labels = _encoder_labels(gpts)
     cases: list[Case] = []
     table = pd.DataFrame()
