@@ -43,6 +43,7 @@ from lib.collect.encoding import encode_examples  # noqa: E402
 from lib.collect.examples import draw_examples  # noqa: E402
 from lib.collect.initial_model import load_base_model, wants_eos  # noqa: E402
 from lib.collect.train_run import train_run  # noqa: E402
+from lib.cores import available_cores  # noqa: E402
 from lib.precision import fast_bf16_available  # noqa: E402
 
 
@@ -149,7 +150,7 @@ def main() -> None:
     config = load_config(args.config)
     if args.threads:
         config = config.with_overrides(runtime={"threads": args.threads})
-    torch.set_num_threads(config.runtime.threads or len(os.sched_getaffinity(0)))
+    torch.set_num_threads(config.runtime.threads or available_cores())
     examples = draw_examples(config)
     print(f"config {config.name}: {config.model.name}, batch {config.training.batch_size}, "
           f"{len(examples.test)} test examples, metrics {', '.join(config.metrics)}; "

@@ -34,6 +34,7 @@ from lib.collect.examples import draw_examples  # noqa: E402
 from lib.collect.initial_model import load_base_model  # noqa: E402
 from lib.collect.top_blocks import decoder_layers, transformer_body  # noqa: E402
 from lib.collect.train_run import train_run  # noqa: E402
+from lib.cores import available_cores  # noqa: E402
 
 
 def timed_row(config, examples, steps: int, regime: dict) -> dict:
@@ -63,7 +64,7 @@ def main() -> None:
                                                       evaluation={"metrics": ["loss"]})
     if args.threads:
         config = config.with_overrides(runtime={"threads": args.threads})
-    torch.set_num_threads(config.runtime.threads or len(os.sched_getaffinity(0)))
+    torch.set_num_threads(config.runtime.threads or available_cores())
     examples = draw_examples(config)
     model, _ = load_base_model(config)
     body = transformer_body(model)

@@ -27,6 +27,7 @@ from typing import Callable
 
 import yaml
 
+from lib.cores import available_cores
 from lib.paths import REPO_ROOT, data_dir
 from lib.scales import SCALES, get_scale
 
@@ -40,11 +41,6 @@ COMMITTED_BOOK = REPO_ROOT / "book"
 # running side by side (--jobs) do not oversubscribe the cores
 KERNEL_ENV = {"TQDM_DISABLE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1", "TRANSFORMERS_VERBOSITY": "error",
               "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-
-
-def available_cores() -> int:
-    """The CPU cores this process may run on (its affinity mask, not the machine's count): the default --jobs."""
-    return len(os.sched_getaffinity(0))
 
 
 def book_chapters(toc: Path = REPO_ROOT / "_toc.yml") -> set[str]:

@@ -5,7 +5,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from lib import book_runner
+from lib import book_runner, cores
 from lib.book_runner import BookRun, NotebookFailed
 
 
@@ -253,7 +253,7 @@ def test_a_failing_chapter_fails_the_build_with_its_name_and_the_intro_never_run
 
 def test_jobs_default_to_the_cores_this_process_may_use_and_are_recorded(tmp_path, monkeypatch):
     run = _stub_book(tmp_path, monkeypatch)
-    monkeypatch.setattr(book_runner.os, "sched_getaffinity", lambda pid: {0, 3, 5})
+    monkeypatch.setattr(cores.os, "sched_getaffinity", lambda pid: {0, 3, 5})
     used = []
     monkeypatch.setattr(BookRun, "execute_all", lambda self, jobs, say=print: used.append(jobs) or {"01_a": 1.0})
     assert book_runner.main(["--scale", "smoke", "--out", str(run.out), "--no-build"]) == 0

@@ -23,7 +23,7 @@ from lib.attribution.trained_part import TrainedPart
 from lib.attribution.trak import TRAKSettings, trak_scores, trak_self_scores
 from lib.collect.folder import read_header
 from lib.collect.replay import replay_run
-from lib.collect.train_run import default_threads
+from lib.cores import available_cores
 
 log = logging.getLogger("lib.attribution")
 
@@ -60,7 +60,7 @@ def score_run(collection: str | os.PathLike, run_index: int, methods: Sequence[s
     train = example_set(start.encoded, start.states, replayed.record.subset)
     tests = example_set(start.encoded, start.states, replayed.record.test_ids)
     threads = torch.get_num_threads()
-    torch.set_num_threads(replayed.config.runtime.threads or default_threads())
+    torch.set_num_threads(replayed.config.runtime.threads or available_cores())
     out = {}
     try:
         for method in methods:
@@ -90,7 +90,7 @@ def self_score_run(collection: str | os.PathLike, run_index: int, methods: Seque
     part = TrainedPart(start.parts)
     pool = example_set(start.encoded, start.states, sorted(int(e.id) for e in replayed.examples.pool))
     threads = torch.get_num_threads()
-    torch.set_num_threads(replayed.config.runtime.threads or default_threads())
+    torch.set_num_threads(replayed.config.runtime.threads or available_cores())
     out = {}
     try:
         for method in methods:

@@ -16,6 +16,8 @@ from typing import Sequence
 
 from lib.paths import REPO_ROOT
 
+from lib.cores import available_cores
+
 from .config import CollectionConfig, ConfigError, load_config
 from .examples import draw_examples
 from .executors import make_executor
@@ -36,10 +38,7 @@ def default_out_dir(config: CollectionConfig) -> Path:
 def collecting_environment(config: CollectionConfig) -> dict:
     """The torch threads and version this process collects with (they change the last bits of the numbers)."""
     import torch
-
-    from .train_run import default_threads
-
-    return {"threads": int(config.runtime.threads or default_threads()), "torch": str(torch.__version__)}
+    return {"threads": int(config.runtime.threads or available_cores()), "torch": str(torch.__version__)}
 
 
 def warn_on_other_environment(out: Path, header: dict, done: Sequence[int], environment: dict) -> None:

@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Protocol, Sequence
 
+from lib.cores import available_cores
+
 from .config import CollectionConfig
 from .examples import CollectionExamples
 from .run_schema import RunRecord
-from .train_run import default_threads, train_run
+from .train_run import train_run
 
 log = logging.getLogger("lib.collect")
 
@@ -71,7 +73,7 @@ class RayExecutor:
                      logging_level=logging.WARNING)
             started = True
         try:
-            threads = config.runtime.threads or default_threads()
+            threads = config.runtime.threads or available_cores()
             config = config.with_overrides(runtime={"threads": threads})
             gpus = 1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0
             task = ray.remote(num_cpus=threads, num_gpus=gpus, max_retries=1)(_ray_train_run)

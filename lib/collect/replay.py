@@ -18,6 +18,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from lib.cores import available_cores
 from lib.precision import bf16_autocast
 
 from .config import CollectionConfig, load_config
@@ -31,7 +32,6 @@ from .initial_model import InitialModel, initial_model, wants_eos
 from .optimizer import adamw_linear_decay
 from .run_schema import RunRecord
 from .stored import StoredCollection
-from .train_run import default_threads
 
 
 class ReplayMismatch(RuntimeError):
@@ -72,7 +72,7 @@ def replay_run(collection: str | os.PathLike, run_index: int, *, device: str | t
         raise ValueError(f"{folder} has no finished run {run_index}")
     device = torch.device(device)
     threads = torch.get_num_threads()
-    torch.set_num_threads(config.runtime.threads or default_threads())
+    torch.set_num_threads(config.runtime.threads or available_cores())
     try:
         start_model = _train(config, examples, run_index, record, device, on_step)
         final = _final_losses(config, examples, start_model, device)

@@ -21,6 +21,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from lib.cores import available_cores
+
 from .config import CollectionConfig
 from .folder import read_json
 from .run_store import ConfigRunStore
@@ -84,11 +86,11 @@ def retrain_and_score(config: CollectionConfig, run_index: int, *, device: str |
     from .head import batch_loss
     from .initial_model import initial_model, wants_eos
     from .optimizer import adamw_linear_decay
-    from .train_run import default_device, default_threads
+    from .train_run import default_device
 
     start = time.perf_counter()
     device = torch.device(device) if device is not None else default_device()
-    torch.set_num_threads(config.runtime.threads or default_threads())
+    torch.set_num_threads(config.runtime.threads or available_cores())
     examples = draw_examples(config)
     words = get_task(config.data.task).label_words
     variants = label_variants(examples.test, words)

@@ -13,7 +13,6 @@ gradient dot products use), computed with the LM head at the target positions on
 from __future__ import annotations
 
 import gc
-import os
 import time
 
 import numpy as np
@@ -21,6 +20,7 @@ import torch
 from tqdm.auto import tqdm
 
 from lib.dynamics import GRAD_SETTINGS
+from lib.cores import available_cores
 from lib.precision import bf16_autocast
 
 from .config import CollectionConfig
@@ -33,14 +33,6 @@ from .head import LMParts, batch_loss, head_logits, target_hidden, token_nll
 from .initial_model import initial_model, wants_eos
 from .optimizer import adamw_linear_decay
 from .run_schema import RunRecord
-
-
-def default_threads() -> int:
-    """Cores this process may use (sched_getaffinity), for torch.set_num_threads."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def default_device() -> torch.device:
@@ -75,7 +67,7 @@ def train_run(config: CollectionConfig, run_index: int, examples: CollectionExam
     """
     start, cpu_start = time.perf_counter(), time.process_time()
     device = torch.device(device) if device is not None else default_device()
-    threads = config.runtime.threads or default_threads()
+    threads = config.runtime.threads or available_cores()
     torch.set_num_threads(threads)
     t_cfg, bf16 = config.training, config.training.bf16
     split = config.run_split(run_index)

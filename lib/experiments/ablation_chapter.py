@@ -14,6 +14,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from typing import Sequence
 
+from lib.cores import available_cores
 from lib.encoders import load_encoder
 from lib.experiments import ablations, simfluence_variants
 from lib.experiments.ablations import ABLATIONS, VARIANTS, AblationResult, ablation_grid
@@ -65,7 +66,7 @@ def run_chapter(scale: str, *, data_dir: str | os.PathLike | None = None, encode
     (`context`: multiprocessing start method), at most `workers` (default: the cores this process may use) at a
     time, loading the scale's encoder itself."""
     groups = ablation_grid(scale).process_groups
-    workers = len(os.sched_getaffinity(0)) if workers is None else workers
+    workers = available_cores() if workers is None else workers
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     if len(groups) == 1 or workers == 1:

@@ -75,6 +75,17 @@ REFITTED = "GPTfluence"
 stochastic optimizer from a random start (Simfluence is a closed form, the baselines are fitted in closed form)."""
 
 
+def refitted_simulators(train: Dynamics, val: Dynamics | None, *, encoder, gptfluence: GPTfluenceConfig | None,
+                        refit_seeds: Sequence[int]) -> list:
+    """GPTfluence (REFITTED) fitted on `train` once per seed of `refit_seeds`, its other settings unchanged: the
+    fits a verdict is checked against (comparisons.difference_row). Refuses a seed that is the fit's own."""
+    base = gptfluence or GPTfluenceConfig()
+    if base.seed in refit_seeds:
+        raise ValueError(f"refit_seeds {list(refit_seeds)} include the fit's own seed {base.seed}")
+    return [make_simulator(REFITTED, encoder=encoder, gptfluence=dataclasses.replace(base, seed=int(seed)))
+            .fit(train, val) for seed in refit_seeds]
+
+
 def simulate_methods(dyn: Dynamics, methods: Sequence[str], *, encoder=None,
                      gptfluence: GPTfluenceConfig | None = None, held_out: Dynamics | None = None,
                      refit_seeds: Sequence[int] = (), **labels) -> SimulationResult:
@@ -108,12 +119,8 @@ def simulate_methods(dyn: Dynamics, methods: Sequence[str], *, encoder=None,
     table = compare(predictions, truth, order=orders, **labels)
     refits: dict[str, tuple[np.ndarray, ...]] = {}
     if REFITTED in methods and refit_seeds:
-        base = gptfluence or GPTfluenceConfig()
-        if base.seed in refit_seeds:
-            raise ValueError(f"refit_seeds {list(refit_seeds)} include the fit's own seed {base.seed}")
-        refits[REFITTED] = tuple(
-            make_simulator(REFITTED, encoder=encoder, gptfluence=dataclasses.replace(base, seed=int(seed)))
-            .fit(train, val).simulate(truth) for seed in refit_seeds)
+        fits = refitted_simulators(train, val, encoder=encoder, gptfluence=gptfluence, refit_seeds=refit_seeds)
+        refits[REFITTED] = tuple(fit.simulate(truth) for fit in fits)
     return SimulationResult(truth, predictions, table, fit_s, sim_s, fitted, health, refits)
 
 

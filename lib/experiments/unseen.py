@@ -25,7 +25,6 @@ naming the incomplete ones; `lib.experiments.unseen_diagnosis` measures why roll
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -37,7 +36,7 @@ from lib.dynamics import Dynamics
 from lib.experiments.comparisons import CLAIM, Case, claim_facts, difference_row, score_table, sentence
 from lib.experiments.scoring import REFERENCE, mean_value
 from lib.experiments.settings import gptfluence_config, refit_seeds, task_label
-from lib.experiments.simulation import REFITTED, make_simulator, split_or_none
+from lib.experiments.simulation import REFITTED, make_simulator, refitted_simulators, split_or_none
 from lib.experiments.store import Progress, collection_config, dynamics, has_config, progress, skipped_sentence
 from lib.experiments.uncertainty import REASONS, unpaired_difference, unpaired_spearman_difference
 from lib.experiments.wording import cell, compared, fmt, interval_text, published, relative
@@ -259,8 +258,8 @@ def unseen_experiment(dyn: Dynamics, *, encoder, gptfluence: GPTfluenceConfig,
             health[(method, name)] = simulator.health_
     refits: dict[tuple[str, str], tuple[np.ndarray, ...]] = {}
     if REFITTED in methods and refit_seeds:
-        fits = [make_simulator(REFITTED, encoder=encoder, gptfluence=dataclasses.replace(gptfluence, seed=int(seed)))
-                .fit(split.fit, split.val) for seed in refit_seeds]
+        fits = refitted_simulators(split.fit, split.val, encoder=encoder, gptfluence=gptfluence,
+                                   refit_seeds=refit_seeds)
         refits = {(REFITTED, name): tuple(f.simulate(truth[name]) for f in fits)
                   for name in scenarios if (REFITTED, name) in predictions}
     band = value_band(split.fit.values)

@@ -203,3 +203,10 @@ def test_gptfluence_refits_check_every_verdict_of_every_scenario(runs):
     np.testing.assert_allclose(merged["difference"], merged["difference plain"])
     changed = merged[merged["verdict"] != merged["verdict plain"]]
     assert (changed["reason"] == "fit seed").all()
+
+
+def test_a_refit_seed_equal_to_the_fits_own_is_refused_by_name(runs):
+    from lib.experiments.unseen import unseen_experiment
+
+    with pytest.raises(ValueError, match=rf"refit_seeds \[{FAST.seed}\] include the fit's own seed {FAST.seed}"):
+        unseen_experiment(runs, encoder=HashEncoder(), gptfluence=FAST, refit_seeds=(FAST.seed,))
