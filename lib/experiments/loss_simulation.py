@@ -21,6 +21,7 @@ from lib.experiments.uncertainty import REASONS
 from lib.experiments.wording import change_phrase, fmt, interval_text
 from lib.metrics import SCORES
 from lib.paper import paper_rows
+from lib.scales import cross_check_of, get_scale
 
 GPT, SIM = "GPTfluence", "Simfluence"
 PAPER_METHODS = ["TracIn-CP (10 ckpts)", "TracIn-CP (all steps)", "Grad-Dot", SIM, GPT]
@@ -30,9 +31,9 @@ RAW = [f"{m}, raw" for m in PAPER_METHODS[:3]]
 T1_PAIRS = [(GPT, SIM), (GPT, "TracIn-CP (10 ckpts)"), (GPT, "Grad-Dot"), (GPT, REFERENCE), (SIM, REFERENCE)]
 """The comparisons of Table 1: the paper's claims (GPTfluence beats each) and both simulators against the reference."""
 T2_PAIRS = [(GPT, SIM), (GPT, REFERENCE), (SIM, REFERENCE)]
-CROSS_CHECK_PAIRS = [(GPT, SIM), (GPT, REFERENCE)]
-"""The comparisons both Table 2 and the cross-check section (`paper_size_loss`: GPTfluence against each method) make:
-whether the two regimes rank the methods alike is read from these (`ranking_agreement`)."""
+CROSS_CHECK_PAIRS = T2_PAIRS
+"""The comparisons whose verdicts in this chapter's Table 2 and in the cross-check regime's (`cross_check`) are set
+side by side: whether the two regimes rank the methods alike is read from these (`ranking_agreement`)."""
 
 
 @dataclass
@@ -72,21 +73,23 @@ class LossResult:
         return skipped_sentence(self.skipped, "the loss simulations on these collections")
 
 
-def run(scale: str, *, encoder, instruction: str = INSTRUCTION_TUNING,
+def run(scale: str, *, encoder, instruction: str | None = INSTRUCTION_TUNING,
         tasks: Sequence[str] = FINE_TUNING_TASKS, data_dir=None) -> LossResult:
     """Fit and score every method of Table 1 on the instruction-tuning collection and Simfluence and GPTfluence on
     each fine-tuning collection of Table 2, with the curriculum-blind reference everywhere. A collection that is
-    incomplete at this scale is left out and listed in `skipped` (no mixture: no Table 1; Table 2 on the others)."""
+    incomplete at this scale is left out and listed in `skipped` (no mixture: no Table 1; Table 2 on the others).
+    `instruction` None: Table 2 only."""
     tasks = list(tasks)
-    mixture = progress(scale, instruction, data_dir)
+    mixture = progress(scale, instruction, data_dir) if instruction else None
     progresses = [progress(scale, task, data_dir) for task in tasks]
     complete = [p.name for p in progresses if p.complete]
     out = LossResult(tasks=tasks, groups={}, tasks_of={}, instruction=None, t1_scores=pd.DataFrame(),
                      t1_paper=paper_rows(table="1", model=PAPER_MODEL, target="loss"), t1_differences=pd.DataFrame(),
                      t1_across=pd.DataFrame(), rescaling=pd.DataFrame(), fine_tuning={}, t2_scores=pd.DataFrame(),
                      t2_paper=paper_rows(table="2", model=PAPER_MODEL, target="loss"), t2_differences=pd.DataFrame(),
-                     t2_across=pd.DataFrame(), skipped=[p for p in [mixture, *progresses] if not p.complete])
-    if mixture.complete:
+                     t2_across=pd.DataFrame(),
+                     skipped=[p for p in [mixture, *progresses] if p is not None and not p.complete])
+    if mixture is not None and mixture.complete:
         result, scores = instruction_scores(scale, instruction, PAPER_METHODS + RAW, tasks=tasks, encoder=encoder,
                                             data_dir=data_dir)
         tasks_of = stored(scale, instruction, data_dir=data_dir).test_tasks()
@@ -103,6 +106,16 @@ def run(scale: str, *, encoder, instruction: str = INSTRUCTION_TUNING,
     out.t2_differences = difference_table(t2_cases, T2_PAIRS, shared_runs=False, average_of=complete)
     out.t2_across = across_runs_table(t2_cases, [SIM, GPT, REFERENCE])
     return out
+
+
+def cross_check(scale: str, *, encoder, tasks: Sequence[str] = FINE_TUNING_TASKS, data_dir=None) -> LossResult | None:
+    """Table 2 on the collections of the scale's cross-check regime (lib.scales), with that regime's GPTfluence
+    settings: the loss comparison the chapter sets beside its own. None where the scale has no cross-check, and at
+    the smoke scale (its cross-check would fit the paper-size collections in a CI check)."""
+    other = cross_check_of(scale)
+    if other is None or get_scale(scale).regime == "smoke":
+        return None
+    return run(other.name, encoder=encoder, instruction=None, tasks=tasks, data_dir=data_dir)
 
 
 def facts(result: LossResult) -> dict[str, object]:

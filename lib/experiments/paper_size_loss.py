@@ -13,23 +13,29 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from lib.collect import StoredCollection
+from lib.dynamics import Dynamics
 from lib.experiments.comparisons import (Case, across_runs_table, cases_of, difference_table, refit_variants,
                                          score_table)
+from lib.experiments.loss_simulation import LossResult
 from lib.experiments.scoring import REFERENCE, mean_trajectory
+from lib.experiments import settings
 from lib.experiments.settings import REFIT_SEEDS, task_label
-from lib.experiments.simulation import ATTRIBUTION_METHODS, make_simulator, simulate_methods
+from lib.experiments.simulation import (ATTRIBUTION_METHODS, SimulationResult, make_simulator,
+                                        simulate_methods)
+from lib.experiments.store import dynamics_folder, progress
 from lib.experiments.tables import WITHHELD
 from lib.experiments.uncertainty import REASONS, SHORT_REASONS, spearman_difference
 from lib.experiments.wording import cell, fmt, interval_text, number
 from lib.metrics import trajectory_errors
 from lib.simulators import GPTfluenceConfig
 from lib.simulators.attribution_baselines import scores_for_runs
+from lib.scales import REGIMES, cross_check_of, get_scale
 from lib.simulators.health import rollout_health, value_band
 
 GPT = "GPTfluence"
@@ -43,6 +49,11 @@ SHORT_TEXTS = {**SHORT_REASONS, NO_SCORES: "no scores"}
 KEYS = {GPT: "gpt", "Simfluence": "sim", "TracIn-CP (10 ckpts)": "tracin10", "TracIn-CP (all steps)": "tracinall",
         "Grad-Dot": "graddot", "EK-FAC": "ekfac", "TRAK": "trak", REFERENCE: "ref"}
 """Each method's part of a glue key."""
+ATTRIBUTION_REGIME = "paper_size"
+"""The data regime whose held-out runs have stored EK-FAC / TRAK scores (lib.attribution): the section reads its
+collections, whether they are the book's own or its cross-check."""
+SECTION_TASKS = ("sst2", "rte", "boolq", "webnlg", "wmt16_de_en")
+"""The collections of ATTRIBUTION_REGIME the section compares every method on (each where complete)."""
 VERDICT_WORDS = {"better": f"{GPT} better", "worse": f"{GPT} worse", "undecided": "undecided",
                  "not testable": "not testable"}
 
@@ -82,17 +93,40 @@ class PaperSizeSection:
     fit_mse: dict[str, list[float]] = field(default_factory=dict)  # collection -> GPTfluence's MSE, fit by fit
 
 
+def reusable_methods(known: SimulationResult | None, truth: Dynamics, methods: Sequence[str], *,
+                     gptfluence: GPTfluenceConfig | None, refit_seeds: Sequence[int]) -> list[str]:
+    """The methods of `methods` whose predictions `known` (a result of the same collection, e.g. the chapter's
+    Table 2) already holds for exactly these held-out runs, with GPTfluence fitted with these settings and refit
+    seeds: fitting them again would give the same numbers."""
+    if known is None or not (np.array_equal(known.truth.run_ids, truth.run_ids)
+                             and np.array_equal(known.truth.test_ids, truth.test_ids)
+                             and np.array_equal(known.truth.values, truth.values)
+                             and np.array_equal(known.truth.curricula, truth.curricula)):
+        return []
+    same_gpt = (getattr(known.simulators.get(GPT), "config", None) == (gptfluence or GPTfluenceConfig())
+                and known.refit_seeds == tuple(int(s) for s in refit_seeds))
+    return [m for m in methods if m in known.predictions and m in known.simulators and (m != GPT or same_gpt)]
+
+
 def collection_part(folder: str | os.PathLike, methods: Sequence[str], *, encoder=None,
                     gptfluence: GPTfluenceConfig | None = None,
-                    refit_seeds: Sequence[int] = REFIT_SEEDS) -> CollectionPart:
+                    refit_seeds: Sequence[int] = REFIT_SEEDS, known: SimulationResult | None = None) -> CollectionPart:
     """Fit every method of `methods` on the collection's training runs (validation runs for selection) and simulate
     its held-out runs; EK-FAC and TRAK on the held-out runs that have stored scores. GPTfluence is refitted with
-    `refit_seeds`: a verdict on it stands only if every fit gets it (comparisons.difference_row)."""
+    `refit_seeds`: a verdict on it stands only if every fit gets it (comparisons.difference_row). Methods that
+    `known` already simulated with the same settings are taken from it, not fitted again (`reusable_methods`)."""
     collection = StoredCollection(Path(folder))
     dyn = collection.dynamics("loss", require_complete=True)
     name = Path(folder).name
     own = [m for m in methods if m not in ATTRIBUTION_METHODS and m != REFERENCE]
-    result = simulate_methods(dyn, own, encoder=encoder, gptfluence=gptfluence, refit_seeds=refit_seeds)
+    reused = reusable_methods(known, dyn.select_runs("test"), own, gptfluence=gptfluence, refit_seeds=refit_seeds)
+    result = simulate_methods(dyn, [m for m in own if m not in reused], encoder=encoder, gptfluence=gptfluence,
+                              refit_seeds=refit_seeds)
+    for method in reused:
+        result.predictions[method], result.health[method] = known.predictions[method], known.health[method]
+        result.simulators[method], result.fit_seconds[method] = known.simulators[method], known.fit_seconds[method]
+        if method in known.refits:
+            result.refits[method] = known.refits[method]
     if REFERENCE in methods:
         train = dyn.select_runs("train")
         result.predictions[REFERENCE] = mean_trajectory(train, result.truth)
@@ -127,9 +161,12 @@ def with_method_on_runs(case: Case, index: Sequence[int], method: str, simulator
 
 def paper_size_section(folders: Sequence[str | os.PathLike], methods: Sequence[str] = SECTION_METHODS, *,
                        encoder=None, gptfluence: GPTfluenceConfig | None = None,
-                       refit_seeds: Sequence[int] = REFIT_SEEDS) -> PaperSizeSection:
+                       refit_seeds: Sequence[int] = REFIT_SEEDS,
+                       reuse: Mapping[str, SimulationResult] | None = None) -> PaperSizeSection:
     """The section's tables over the collections in `folders` (each complete, with gradients on its held-out runs
-    where TracIn-CP or Grad-Dot is asked for). GPTfluence (needs `encoder`) must be among `methods`."""
+    where TracIn-CP or Grad-Dot is asked for). GPTfluence (needs `encoder`) must be among `methods`. `reuse`: results
+    by collection name (the folder's last part) whose methods are taken instead of fitted again where they were
+    simulated on the same runs with the same settings (`reusable_methods`)."""
     methods = list(methods)
     if GPT not in methods:
         raise ValueError(f"the section compares every method with {GPT}; methods {methods} lack it")
@@ -139,7 +176,8 @@ def paper_size_section(folders: Sequence[str | os.PathLike], methods: Sequence[s
     parts, tables, seconds = [], [], {}
     for folder in folders:
         start = time.perf_counter()
-        parts.append(collection_part(folder, methods, encoder=encoder, gptfluence=gptfluence, refit_seeds=refit_seeds))
+        parts.append(collection_part(folder, methods, encoder=encoder, gptfluence=gptfluence, refit_seeds=refit_seeds,
+                                     known=(reuse or {}).get(Path(folder).name)))
         tables.append(part_tables(parts[-1], methods))
         seconds[parts[-1].name] = time.perf_counter() - start
     frames = {key: pd.concat([t[key] for t in tables], ignore_index=True) for key in tables[0]}
@@ -150,6 +188,36 @@ def paper_size_section(folders: Sequence[str | os.PathLike], methods: Sequence[s
     return PaperSizeSection([p.name for p in parts], methods, seconds=seconds, no_change=no_change,
                             fit_seconds={p.name: p.fit_seconds for p in parts}, fits=1 + len(refit_seeds),
                             fit_mse=fit_mse, **frames)
+
+
+def chapter_section(scale: str, own: LossResult, cross: LossResult | None, *, encoder,
+                    tasks: Sequence[str] = SECTION_TASKS, data_dir=None) -> PaperSizeSection | None:
+    """The loss chapter's section at `scale`: every method on the complete collections of ATTRIBUTION_REGIME among
+    `tasks`, with that regime's GPTfluence settings and refits. GPTfluence and Simfluence are taken from the
+    chapter's Table 2 of that regime (`own` where it is the scale's regime, `cross` where it is the cross-check's)
+    rather than fitted again. None at the smoke scale (it would fit the paper-size collections in a CI check)."""
+    current = get_scale(scale)
+    if current.regime == "smoke":
+        return None
+    other = cross_check_of(scale)
+    table2 = own if current.regime == ATTRIBUTION_REGIME else (
+        cross if other is not None and other.regime == ATTRIBUTION_REGIME else None)
+    folders = [dynamics_folder(ATTRIBUTION_REGIME, t) for t in tasks if progress(ATTRIBUTION_REGIME, t, data_dir).complete]
+    if not folders:
+        return None
+    return paper_size_section(folders, encoder=encoder, gptfluence=settings.gptfluence_config(ATTRIBUTION_REGIME),
+                              refit_seeds=settings.refit_seeds(ATTRIBUTION_REGIME),
+                              reuse=None if table2 is None else table2.fine_tuning)
+
+
+def regime_facts(scale: str) -> dict[str, str]:
+    """Gluable words on whose collections the section reads at `scale`: ps_regime (ATTRIBUTION_REGIME's label),
+    ps_trains (what its runs train) and ps_whose (the chapter's own collections, or the cross-check's)."""
+    regime = REGIMES[ATTRIBUTION_REGIME]
+    own = get_scale(scale).regime == ATTRIBUTION_REGIME
+    whose = ("this chapter's own collections: GPTfluence and Simfluence are those of Table 2, on the same runs" if own
+             else "the book's cross-check collections, read only here (see the dynamics chapter)")
+    return {"ps_regime": regime.label, "ps_trains": regime.trains, "ps_whose": whose}
 
 
 def no_change_mse(values: np.ndarray) -> float:

@@ -68,6 +68,7 @@ class SimulationResult:
     simulators: dict[str, object] = field(default_factory=dict)
     health: dict[str, RolloutHealth] = field(default_factory=dict)  # method -> diverged rollouts of `predictions`
     refits: dict[str, tuple[np.ndarray, ...]] = field(default_factory=dict)  # method -> its refits' predictions
+    refit_seeds: tuple[int, ...] = ()     # the seeds of `refits`, in order
 
 
 REFITTED = "GPTfluence"
@@ -116,12 +117,13 @@ def simulate_methods(dyn: Dynamics, methods: Sequence[str], *, encoder=None,
         fitted[method] = simulator
         health[method] = simulator.health_
     orders = {m: getattr(fitted[m], "order", 1) for m in methods}
-    table = compare(predictions, truth, order=orders, **labels)
+    table = compare(predictions, truth, order=orders, **labels) if predictions else pd.DataFrame()
     refits: dict[str, tuple[np.ndarray, ...]] = {}
     if REFITTED in methods and refit_seeds:
         fits = refitted_simulators(train, val, encoder=encoder, gptfluence=gptfluence, refit_seeds=refit_seeds)
         refits[REFITTED] = tuple(fit.simulate(truth) for fit in fits)
-    return SimulationResult(truth, predictions, table, fit_s, sim_s, fitted, health, refits)
+    return SimulationResult(truth, predictions, table, fit_s, sim_s, fitted, health, refits,
+                            tuple(int(s) for s in refit_seeds) if refits else ())
 
 
 def split_or_none(dyn: Dynamics, split: str) -> Dynamics | None:

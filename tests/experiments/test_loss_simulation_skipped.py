@@ -31,4 +31,25 @@ def test_without_the_mixture_table_1_is_left_out_and_every_cited_key_says_why(mo
 def test_the_chapter_reads_the_cross_check_of_its_scale_not_a_fixed_regime():
     setup = "\n".join(c.source for c in nbformat.read(NOTEBOOKS / "03_loss_simulation.ipynb", as_version=4).cells
                       if c.cell_type == "code")
-    assert '"paper_size"' not in setup and "cross_check_collections(scale" in setup
+    assert '"paper_size"' not in setup and "loss_simulation.cross_check(scale" in setup
+
+
+def test_table_2_alone_when_no_instruction_collection_is_asked_for(monkeypatch):
+    asked = []
+    monkeypatch.setattr(loss_simulation, "progress", lambda scale, name, data_dir=None:
+                        asked.append(name) or Progress(scale, name, 8, 8))
+    monkeypatch.setattr(scoring, "gptfluence_config", lambda scale: FAST)
+    result = loss_simulation.run("smoke", encoder=HashEncoder(), instruction=None, tasks=["sst2"])
+    assert asked == ["sst2"] and not result.has_t1 and result.t2_tasks == ["sst2"] and result.skipped == []
+
+
+def test_the_cross_check_is_table_2_of_the_other_regime_and_none_at_smoke(monkeypatch):
+    from lib.scales import cross_check_of
+
+    calls = []
+    monkeypatch.setattr(loss_simulation, "run", lambda scale, **kw: calls.append((scale, kw)) or "table 2")
+    assert loss_simulation.cross_check("smoke", encoder="e") is None and calls == []
+    for scale in ("default", "paper_size", "full_fine_tuning"):
+        assert loss_simulation.cross_check(scale, encoder="e", tasks=["rte"]) == "table 2"
+        assert calls[-1] == (cross_check_of(scale).name, {"encoder": "e", "instruction": None, "tasks": ["rte"],
+                                                          "data_dir": None})

@@ -1,5 +1,6 @@
 """The paper-size section on tiny top-block collections: EK-FAC and TRAK rows rest exactly on the held-out runs that
 have stored scores, every row reports its n, and a collection without scores gets reasons, not numbers."""
+import dataclasses
 import shutil
 
 import numpy as np
@@ -116,3 +117,59 @@ def test_no_change_and_bad_input():
         paper_size_section(["a"], methods=[m for m in SECTION_METHODS if m != GPT])
     with pytest.raises(ValueError, match="distinct names"):
         paper_size_section(["x/sst2", "y/sst2"])
+
+
+def test_methods_already_simulated_on_the_same_runs_are_reused_not_fitted_again(section, monkeypatch):
+    """The chapter's Table 2 simulates GPTfluence and Simfluence on the same collection with the same settings: the
+    section takes them from it (same tables), and fits again what differs (here GPTfluence's settings)."""
+    import pandas as pd
+
+    from lib.collect import StoredCollection
+    from lib.experiments.settings import REFIT_SEEDS
+    from lib.experiments.simulation import simulate_methods
+    from lib.simulators import GPTfluence, Simfluence
+
+    result, folder, _ = section
+    dyn = StoredCollection(folder).dynamics("loss", require_complete=True)
+    known = simulate_methods(dyn, [GPT, "Simfluence"], encoder=LetterEncoder(), gptfluence=FAST,
+                             refit_seeds=REFIT_SEEDS)
+    fits = []
+    for cls in (GPTfluence, Simfluence):
+        original = cls.fit
+        monkeypatch.setattr(cls, "fit", lambda self, *a, _f=original, **k: fits.append(type(self).__name__)
+                            or _f(self, *a, **k))
+    methods = [GPT, "Simfluence", "Grad-Dot"]
+    reused = paper_size_section([folder], methods, encoder=LetterEncoder(), gptfluence=FAST,
+                                reuse={folder.name: known})
+    assert fits == []  # neither fitted again
+    for key in ("scores", "differences", "across", "lds_differences"):
+        mine = getattr(reused, key)
+        theirs = getattr(result, key)[getattr(result, key)["task"] == folder.name]
+        theirs = theirs[theirs["method" if "method" in theirs else "B"].isin(methods)].reset_index(drop=True)
+        pd.testing.assert_frame_equal(mine.reset_index(drop=True), theirs[mine.columns], check_dtype=False)
+    other = dataclasses.replace(FAST, lr=2e-3)  # other settings: GPTfluence is fitted again (5 fits), not Simfluence
+    paper_size_section([folder], methods, encoder=LetterEncoder(), gptfluence=other, reuse={folder.name: known})
+    assert fits == ["GPTfluence"] * (1 + len(REFIT_SEEDS))
+
+
+def test_the_chapter_section_reads_the_paper_size_collections_and_reuses_that_regimes_table_2(monkeypatch):
+    from types import SimpleNamespace
+
+    from lib.experiments import paper_size_loss
+    from lib.experiments.settings import REFIT_SEEDS
+    from lib.experiments.store import Progress
+
+    seen = []
+    monkeypatch.setattr(paper_size_loss, "paper_size_section", lambda folders, **kw: seen.append((folders, kw)) or "s")
+    monkeypatch.setattr(paper_size_loss, "progress", lambda scale, name, data_dir=None:
+                        Progress(scale, name, 32 if name != "rte" else 3, 32))
+    own, cross = SimpleNamespace(fine_tuning={"sst2": "own"}), SimpleNamespace(fine_tuning={"sst2": "cross"})
+    assert paper_size_loss.chapter_section("smoke", own, cross, encoder=None) is None and seen == []
+    assert paper_size_loss.chapter_section("paper_size", own, cross, encoder=None, tasks=[]) is None
+    for scale, reused in (("paper_size", own), ("full_fine_tuning", cross)):
+        assert paper_size_loss.chapter_section(scale, own, cross, encoder=None, tasks=["sst2", "rte"]) == "s"
+        folders, kw = seen[-1]
+        assert [f.parent.name + "/" + f.name for f in folders] == ["paper_size/sst2"]  # rte incomplete: left out
+        assert kw["reuse"] is reused.fine_tuning and kw["refit_seeds"] == REFIT_SEEDS
+    words = paper_size_loss.regime_facts
+    assert "own collections" in words("paper_size")["ps_whose"] and "cross-check" in words("full_fine_tuning")["ps_whose"]
