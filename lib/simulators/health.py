@@ -6,6 +6,7 @@ The metric ranges live here rather than in `lib.metrics` because only the simula
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
@@ -76,3 +77,18 @@ def selection_score(pred: np.ndarray, truth: np.ndarray, metric: str, band: tupl
     """(diverged trajectories, MSE of the others): smaller is better, compared in that order (model selection)."""
     health = rollout_health(pred, metric, band, order)
     return health.n_diverged, robust_mse(pred, truth, health.diverged, order)
+
+
+def pooled_selection_score(pieces: Sequence[tuple[np.ndarray, np.ndarray]], metric: str, band: tuple[float, float],
+                           order: int = 1) -> tuple[int, float]:
+    """`selection_score` over (pred, truth) pieces of different step counts, every trajectory weighing the same (runs
+    cut at different steps); one piece gives exactly `selection_score`."""
+    if len(pieces) == 1:
+        return selection_score(*pieces[0], metric, band, order)
+    healths = [rollout_health(pred, metric, band, order) for pred, _ in pieces]
+    with np.errstate(over="ignore", invalid="ignore"):
+        squared = np.concatenate([np.mean((np.asarray(p, dtype=np.float64)[:, order:] - np.asarray(t)[:, order:]) ** 2,
+                                          axis=1).ravel() for p, t in pieces])
+        kept = ~np.concatenate([h.diverged.ravel() for h in healths])
+        mse = float(np.mean(squared[kept] if kept.any() else squared))
+    return sum(h.n_diverged for h in healths), mse if np.isfinite(mse) else float("inf")

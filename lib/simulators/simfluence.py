@@ -8,9 +8,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from lib.dynamics import Dynamics
-from lib.metrics import all_steps_mse
+from lib.metrics import trajectory_errors
 from lib.simulators.base import Simulator
-from lib.simulators.health import selection_score
+from lib.simulators.health import pooled_selection_score
 
 VARIANTS = ("linear", "additive", "multiplicative")
 DEFAULT_L2_GRID = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)
@@ -63,16 +63,32 @@ class Simfluence(Simulator):
             self.l2_ = self._grid[0]
             return self
         self.val_mse_, self.val_diverged_, scores = {}, {}, {}
+        pieces = self._selection_runs(val)
         for l2, (A, B) in zip(self._grid, candidates):
             self.A_, self.B_ = A, B
-            pred = self.simulate(val)
-            mse = all_steps_mse(pred, val.values, self.order)[0]
+            preds = [(self.simulate(piece), piece.values) for piece in pieces]
+            mse = float(np.mean(np.concatenate([trajectory_errors(p, t, self.order)[0].ravel() for p, t in preds])))
             self.val_mse_[l2] = mse if np.isfinite(mse) else np.inf
-            scores[l2] = selection_score(pred, val.values, self.metric_, self.band_, self.order)
+            scores[l2] = pooled_selection_score(preds, self.metric_, self.band_, self.order)
             self.val_diverged_[l2] = scores[l2][0]
         self.l2_ = min(scores, key=scores.get)
         self.A_, self.B_ = candidates[self._grid.index(self.l2_)]
         return self
+
+    def _selection_runs(self, val: Dynamics) -> list[Dynamics]:
+        """The validation runs l2 is chosen on: `val` itself when the training runs used every training example of its
+        curricula; otherwise each run cut before the first step whose batch holds one they never used (Simfluence has
+        no factor for it: a pool the training runs do not cover), runs cut to nothing left out."""
+        known = np.isin(val.curricula, self.train_ids_).all(axis=2)  # [runs, steps]: every example of the batch fitted
+        if known.all():
+            return [val]
+        lengths = np.where(known.all(axis=1), val.n_steps, np.argmin(known, axis=1))
+        pieces = [val.select_runs([run]).select_steps(int(n)) for run, n in enumerate(lengths) if n >= 1]
+        if not pieces:
+            unknown = np.setdiff1d(val.curricula[:, 0], self.train_ids_)[:10].tolist()
+            raise ValueError(f"Simfluence cannot choose l2: every validation run starts with training examples the "
+                             f"training runs never used (ids {unknown}); give validation runs over fitted examples")
+        return pieces
 
     def factors(self, train_ids: Sequence[int] | None = None,
                 test_ids: Sequence[int] | None = None) -> tuple[np.ndarray | None, np.ndarray | None]:

@@ -177,3 +177,41 @@ def test_l2_choice_counts_diverged_rollouts_before_averaging(linear_process, mon
     assert sim.val_mse_[0.1] < sim.val_mse_[1.0]  # the plain mean prefers the diverging candidate
     assert sim.val_diverged_ == {0.1: val.n_runs, 1.0: 0}
     assert sim.l2_ == 1.0
+
+
+def _with_unfitted_id(d, at_steps):
+    """`d` with training id 777 (never in the training runs) in the first batch slot of run r at step at_steps[r]
+    (None: run r untouched)."""
+    curricula = d.curricula.copy()
+    for run, step in enumerate(at_steps):
+        if step is not None:
+            curricula[run, step, 0] = 777
+    return dataclasses.replace(d, curricula=curricula)
+
+
+def test_l2_is_chosen_on_the_validation_steps_before_an_example_the_training_runs_never_used(linear_process):
+    """A validation run that meets a training example without a factor is scored on its steps before it; whole
+    runs stay whole, every trajectory weighing the same."""
+    p = linear_process
+    train, val = p.split("train"), p.split("val")
+    grid = (1e-4, 1e-1, 1e3)
+    cut = 3
+    bad = _with_unfitted_id(val, [cut] + [None] * (val.n_runs - 1))
+    sim = Simfluence("linear", l2=grid).fit(train, bad)
+    for l2 in grid:
+        fixed = Simfluence("linear", l2=l2).fit(train)
+        prefix = fixed.simulate(val.select_runs([0]).select_steps(cut))
+        rest = fixed.simulate(val.select_runs(list(range(1, val.n_runs))))
+        squared = np.concatenate([((prefix - val.values[:1, : cut + 1])[:, 1:] ** 2).mean(axis=1).ravel(),
+                                  ((rest - val.values[1:])[:, 1:] ** 2).mean(axis=1).ravel()])
+        assert sim.val_mse_[l2] == pytest.approx(squared.mean(), rel=1e-12)
+    assert sim.l2_ == min(sim.val_mse_, key=sim.val_mse_.get)
+    whole = Simfluence("linear", l2=grid).fit(train, val)  # nothing unfitted: the whole runs, as before
+    assert whole.val_mse_[grid[1]] == all_steps_mse(Simfluence("linear", l2=grid[1]).fit(train).simulate(val),
+                                                    val.values)[0]
+
+
+def test_l2_cannot_be_chosen_when_every_validation_run_starts_with_an_unfitted_example(linear_process):
+    train, val = linear_process.split("train"), linear_process.split("val")
+    with pytest.raises(ValueError, match=r"cannot choose l2: every validation run starts with .*\[777\]"):
+        Simfluence("linear", l2=(0.1, 1.0)).fit(train, _with_unfitted_id(val, [0] * val.n_runs))
