@@ -52,7 +52,12 @@ def book_chapters(toc: Path = REPO_ROOT / "_toc.yml") -> set[str]:
 
 
 class NotebookFailed(RuntimeError):
-    """A notebook raised: names the notebook, the failing cell and the error."""
+    """A notebook raised: names the notebook, the failing cell and the error. `timings`: the seconds of the chapters
+    that did finish before the run stopped (execute_all), so that a failed run still records them."""
+
+    def __init__(self, message: str, timings: dict[str, float] | None = None):
+        super().__init__(message)
+        self.timings = dict(timings or {})
 
 
 @dataclass
@@ -118,14 +123,16 @@ class BookRun:
         os.replace(partial, target)
         return time.perf_counter() - start
 
-    def record(self, timings: dict[str, float], *, jobs: int | None = None, wall_seconds: float | None = None) -> None:
+    def record(self, timings: dict[str, float], *, jobs: int | None = None, wall_seconds: float | None = None,
+               failed: bool = False) -> None:
         """Write <out>/parameters.json: each chapter's wall seconds and its kernel's CPU seconds (read from the page:
         on a shared machine the CPU seconds are what the chapter costs, the wall grows with the load); a partial run
-        (--only) keeps the other notebooks' recorded timings when they were executed at the same scale. `jobs` and
-        `wall_seconds` (the whole execution, chapters side by side) are recorded when given; `wall_seconds` only for a
-        full run (not --only)."""
+        (--only, or `failed`: stopped by a failing chapter) keeps the other notebooks' recorded timings when they were
+        executed at the same scale. `jobs` and `wall_seconds` (the whole execution, chapters side by side) are recorded
+        when given; `wall_seconds` only for a full run that finished."""
         path = self.out / "parameters.json"
-        if self.only and path.exists():
+        partial = bool(self.only) or failed
+        if partial and path.exists():
             previous = json.loads(path.read_text())
             if previous.get("parameters", {}).get("scale") == self.scale:
                 timings = {**previous.get("notebook_seconds", {}), **timings}
@@ -135,8 +142,10 @@ class BookRun:
                   "python": platform.python_version(), "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
         if jobs is not None:
             record["jobs"] = jobs
-        if wall_seconds is not None and not self.only:
+        if wall_seconds is not None and not partial:
             record["execution_seconds"] = round(wall_seconds, 1)
+        if failed:
+            record["stopped_by_a_failure"] = True
         (self.out / "parameters.json").write_text(json.dumps(record, indent=2) + "\n")
 
     def previous_seconds(self) -> dict[str, float]:
@@ -164,7 +173,7 @@ class BookRun:
         timings: dict[str, float] = {}
         failures = self._execute_side_by_side(independent, jobs, timings, say)
         if failures:
-            raise NotebookFailed("; ".join(failures))
+            raise NotebookFailed("; ".join(failures), timings)
         for notebook in readers:  # only once every chapter it reads is written
             say(f"[book] executing {notebook.name} at scale {self.scale} ...")
             timings[notebook.stem] = round(self.execute(notebook), 1)
@@ -317,6 +326,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_build:
             run.build()
     except NotebookFailed as err:
+        if err.timings:  # the chapters that finished keep their timings
+            run.record(err.timings, jobs=jobs, failed=True)
         print(f"[book] ERROR: {err}", file=sys.stderr)
         return 1
     if not args.no_build:

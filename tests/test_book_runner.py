@@ -245,10 +245,18 @@ def test_a_failing_chapter_fails_the_build_with_its_name_and_the_intro_never_run
     err = capsys.readouterr().err
     assert "02_b.ipynb failed in the cell starting 'x' (KeyError: 'boom')" in err
     assert "notebook 03_c.ipynb failed (RuntimeError: Kernel died)" in err
-    assert "00_intro" not in started and not (run.out / "parameters.json").exists()
+    assert "00_intro" not in started
+    # the chapter that finished keeps its timing; the run is marked as stopped, with no whole-run wall time
+    recorded = json.loads((run.out / "parameters.json").read_text())
+    assert recorded["notebook_seconds"] == {"01_a": 1.0} and recorded["stopped_by_a_failure"] is True
+    assert "execution_seconds" not in recorded
     started.clear()
     assert book_runner.main([*argv, "--jobs", "1"]) == 1  # one at a time: nothing starts after the failure
     assert started == ["01_a", "02_b"] and "02_b.ipynb failed" in capsys.readouterr().err
+    monkeypatch.setattr(BookRun, "execute", lambda self, notebook: 5.0)
+    assert book_runner.main(argv) == 0  # a run that finishes records every chapter afresh, unmarked
+    recorded = json.loads((run.out / "parameters.json").read_text())
+    assert "stopped_by_a_failure" not in recorded and recorded["notebook_seconds"]["02_b"] == 5.0
 
 
 def test_jobs_default_to_the_cores_this_process_may_use_and_are_recorded(tmp_path, monkeypatch):
