@@ -20,11 +20,11 @@ import pandas as pd
 
 from lib.collect import StoredCollection
 from lib.dynamics import Dynamics
+from lib.experiments import settings
 from lib.experiments.comparisons import (Case, across_runs_table, cases_of, difference_table, refit_variants,
                                          score_table)
 from lib.experiments.loss_simulation import LossResult
 from lib.experiments.scoring import REFERENCE, mean_trajectory
-from lib.experiments import settings
 from lib.experiments.settings import REFIT_SEEDS, task_label
 from lib.experiments.simulation import (ATTRIBUTION_METHODS, SimulationResult, make_simulator,
                                         simulate_methods)
@@ -33,9 +33,9 @@ from lib.experiments.tables import WITHHELD
 from lib.experiments.uncertainty import REASONS, SHORT_REASONS, spearman_difference
 from lib.experiments.wording import cell, fmt, interval_text, number
 from lib.metrics import trajectory_errors
+from lib.scales import REGIMES, cross_check_of, get_scale
 from lib.simulators import GPTfluenceConfig
 from lib.simulators.attribution_baselines import scores_for_runs
-from lib.scales import REGIMES, cross_check_of, get_scale
 from lib.simulators.health import rollout_health, value_band
 
 GPT = "GPTfluence"
