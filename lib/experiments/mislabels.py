@@ -61,6 +61,7 @@ from lib.collect import retraining
 from lib.collect.retraining import RetrainingStore
 from lib.dynamics import Dynamics
 from lib.experiments.comparisons import claim_facts
+from lib.experiments.recorded_plan import drift_sentence, follow_recorded, read_plan, write_plan
 from lib.experiments.settings import gptfluence_config
 from lib.experiments.simulation import make_simulator, split_or_none
 from lib.experiments.store import collection_config, collects_missing, dynamics_folder, stored
@@ -558,6 +559,7 @@ class MislabelResult:
     differences: pd.DataFrame = field(default_factory=pd.DataFrame)  # `accuracy_differences` (`run`)
     missing: dict[str, str] = field(default_factory=dict)  # rankings left out (EK-FAC, TRAK) -> why
     detection: Detection | None = None  # how each ranking finds the flipped labels before retraining
+    plan_drift: pd.DataFrame = field(default_factory=pd.DataFrame)  # today's fixed sets vs the recorded plan's
 
     @property
     def by_fraction(self) -> pd.DataFrame:
@@ -588,9 +590,11 @@ def run(scale: str, *, encoder, fractions: Sequence[float] | None = None, settin
     scores = {**gptfluence_scores(noisy_dyn, pool, encoder=encoder, gptfluence=gptfluence_config(scale)),
               TRACIN: tracin_scores(noisy_dyn), **attribution}
     ranks = rankings(scores, pool, settings.random_seeds)
-    plan = retraining_plan(ranks, flipped, noisy, settings, fractions)
-    table = retrain(plan, store or RetrainingStore(dynamics_folder(scale, RETRAIN_FOLDER)),
-                    collect_missing=collect_missing)
+    store = store or RetrainingStore(dynamics_folder(scale, RETRAIN_FOLDER))
+    plan, drift = follow_recorded(retraining_plan(ranks, flipped, noisy, settings, fractions), read_plan(store.folder),
+                                  lambda fixed: retrain_config(noisy, fixed, settings))
+    table = retrain(plan, store, collect_missing=collect_missing)
+    write_plan(store.folder, plan)  # what the stored retrainings were trained for (unchanged when already recorded)
     example = retrain_config(noisy, [], settings)
     table = with_correct(table, test_labels(example))
     runs = table.drop_duplicates(["folder", "retrain_seed"])
@@ -601,7 +605,7 @@ def run(scale: str, *, encoder, fractions: Sequence[float] | None = None, settin
                           noisy_config=noisy, retrain_example=example,
                           differences=accuracy_differences(table, fractions), missing=missing,
                           detection=detect(scale, scores, pool, flipped, random_seeds=settings.random_seeds,
-                                           missing=missing))
+                                           missing=missing), plan_drift=drift)
 
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:
@@ -693,6 +697,7 @@ def facts(result: MislabelResult) -> dict[str, object]:
         "mis_seeds": settings.random_seeds,
         "mis_tracin_scored": int(np.isin(result.pool_ids, list(result.scores[TRACIN])).sum()),
         "mis_aii_min": fmt(min(result.scores[GPT_AII].values())),
+        "mis_plan_drift": drift_sentence(result.plan_drift),
     }
     if result.noisy_config is not None:
         out.update(setting_facts(result.noisy_config, result.retrain_example))
