@@ -15,6 +15,8 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
+from lib.experiments.wording import join_words
+
 PLAN_FILE = "plan.json"
 KEY = ["ranking", "seed", "fraction", "retrain_seed"]
 """A plan row's identity."""
@@ -79,9 +81,9 @@ def drift_sentence(drift: pd.DataFrame) -> str:
     """The drift in words for the page ('' when today's sets are the recorded ones)."""
     if drift.empty:
         return ""
-    rankings = ", ".join(dict.fromkeys(drift["ranking"]))
-    return (f"On this machine the rankings {rankings} fix other sets than the ones the stored retrainings were "
-            f"trained for at {len(drift)} fractions (overlap of today's and the recorded set, Jaccard, "
+    rankings = join_words(list(dict.fromkeys(drift["ranking"])))
+    return (f"On this machine, the rankings {rankings} would fix other sets than the ones the stored retrainings were "
+            f"trained for, at {len(drift)} fractions checked (overlap of today's set and the recorded one, Jaccard "
             f"{drift['jaccard'].min():.2f} to {drift['jaccard'].max():.2f}): a GPTfluence fit's last bits change with "
-            f"the CPU, and a few examples near a fraction's cut with them. The retraining rows below are those of the "
-            f"recorded sets; the detection table below ranks by today's scores.")
+            f"the CPU, and with them a few examples near a fraction's cut. The figure and the tables of this section "
+            f"use the recorded sets and their retrainings; the detection table below ranks by today's scores.")
