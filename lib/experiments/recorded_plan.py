@@ -8,13 +8,13 @@ from it (`drift`), and plans afresh only what the record lacks.
 """
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Callable, Sequence
 
 import pandas as pd
 
+from lib.collect.folder import read_json, write_json_atomic
 from lib.experiments.wording import join_words
 
 PLAN_FILE = "plan.json"
@@ -29,7 +29,7 @@ def read_plan(folder: str | os.PathLike) -> pd.DataFrame | None:
     path = Path(folder) / PLAN_FILE
     if not path.is_file():
         return None
-    rows = json.loads(path.read_text())["rows"]
+    rows = read_json(path)["rows"]
     return pd.DataFrame([{**r, "fixed": tuple(int(i) for i in r["fixed"])} for r in rows], columns=KEY + RECORDED)
 
 
@@ -38,14 +38,11 @@ def write_plan(folder: str | os.PathLike, plan: pd.DataFrame) -> bool:
     changes (a committed plan stays untouched). Returns whether it was written."""
     rows = [{**{k: _plain(r[k]) for k in KEY + RECORDED}, "fixed": [int(i) for i in r["fixed"]]}
             for r in plan.sort_values(KEY, kind="stable").to_dict("records")]
-    text = json.dumps({"rows": rows}, indent=1) + "\n"
     path = Path(folder) / PLAN_FILE
-    if path.is_file() and path.read_text() == text:
+    if path.is_file() and read_json(path) == {"rows": rows}:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".json.partial")
-    partial.write_text(text)
-    os.replace(partial, path)
+    write_json_atomic(path, {"rows": rows})
     return True
 
 
