@@ -52,8 +52,9 @@ KEYS = {GPT: "gpt", "Simfluence": "sim", "TracIn-CP (10 ckpts)": "tracin10", "Tr
 ATTRIBUTION_REGIME = "paper_size"
 """The data regime whose held-out runs have stored EK-FAC / TRAK scores (lib.attribution): the section reads its
 collections, whether they are the book's own or its cross-check."""
-SECTION_TASKS = ("sst2", "rte", "boolq", "webnlg", "wmt16_de_en")
-"""The collections of ATTRIBUTION_REGIME the section compares every method on (each where complete)."""
+SECTION_TASKS = ("sst2", "rte", "boolq", "webnlg", "wmt16_de_en", settings.INSTRUCTION_TUNING)
+"""The collections of ATTRIBUTION_REGIME the section compares every method on (each where complete): Table 2's
+fine-tuning collections and Table 1's instruction-tuning mixture."""
 VERDICT_WORDS = {"better": f"{GPT} better", "worse": f"{GPT} worse", "undecided": "undecided",
                  "not testable": "not testable"}
 
@@ -195,7 +196,8 @@ def chapter_section(scale: str, own: LossResult, cross: LossResult | None, *, en
     """The loss chapter's section at `scale`: every method on the complete collections of ATTRIBUTION_REGIME among
     `tasks`, with that regime's GPTfluence settings and refits. GPTfluence and Simfluence are taken from the
     chapter's Table 2 of that regime (`own` where it is the scale's regime, `cross` where it is the cross-check's)
-    rather than fitted again. None at the smoke scale (it would fit the paper-size collections in a CI check)."""
+    (the mixture's from its Table 1) rather than fitted again. None at the smoke scale (it would fit the paper-size
+    collections in a CI check)."""
     current = get_scale(scale)
     if current.regime == "smoke":
         return None
@@ -207,7 +209,16 @@ def chapter_section(scale: str, own: LossResult, cross: LossResult | None, *, en
         return None
     return paper_size_section(folders, encoder=encoder, gptfluence=settings.gptfluence_config(ATTRIBUTION_REGIME),
                               refit_seeds=settings.refit_seeds(ATTRIBUTION_REGIME),
-                              reuse=None if table2 is None else table2.fine_tuning)
+                              reuse=None if table2 is None else reusable_results(table2))
+
+
+def reusable_results(table: LossResult) -> dict[str, SimulationResult]:
+    """The chapter's simulations by collection name: Table 2's fine-tuning collections and, where Table 1 was
+    simulated, the instruction-tuning mixture."""
+    out = dict(table.fine_tuning)
+    if table.instruction is not None:
+        out[settings.INSTRUCTION_TUNING] = table.instruction
+    return out
 
 
 def regime_facts(scale: str) -> dict[str, str]:

@@ -163,13 +163,16 @@ def test_the_chapter_section_reads_the_paper_size_collections_and_reuses_that_re
     monkeypatch.setattr(paper_size_loss, "paper_size_section", lambda folders, **kw: seen.append((folders, kw)) or "s")
     monkeypatch.setattr(paper_size_loss, "progress", lambda scale, name, data_dir=None:
                         Progress(scale, name, 32 if name != "rte" else 3, 32))
-    own, cross = SimpleNamespace(fine_tuning={"sst2": "own"}), SimpleNamespace(fine_tuning={"sst2": "cross"})
+    own = SimpleNamespace(fine_tuning={"sst2": "own"}, instruction="own mixture")
+    cross = SimpleNamespace(fine_tuning={"sst2": "cross"}, instruction=None)  # a cross-check has no Table 1
     assert paper_size_loss.chapter_section("smoke", own, cross, encoder=None) is None and seen == []
     assert paper_size_loss.chapter_section("paper_size", own, cross, encoder=None, tasks=[]) is None
     for scale, reused in (("paper_size", own), ("full_fine_tuning", cross)):
         assert paper_size_loss.chapter_section(scale, own, cross, encoder=None, tasks=["sst2", "rte"]) == "s"
         folders, kw = seen[-1]
         assert [f.parent.name + "/" + f.name for f in folders] == ["paper_size/sst2"]  # rte incomplete: left out
-        assert kw["reuse"] is reused.fine_tuning and kw["refit_seeds"] == REFIT_SEEDS
+        mixture = {} if reused.instruction is None else {"mixture": reused.instruction}  # Table 1's fits too
+        assert kw["reuse"] == {**reused.fine_tuning, **mixture} and kw["refit_seeds"] == REFIT_SEEDS
+    assert "mixture" in paper_size_loss.SECTION_TASKS
     words = paper_size_loss.regime_facts
     assert "own collections" in words("paper_size")["ps_whose"] and "cross-check" in words("full_fine_tuning")["ps_whose"]
