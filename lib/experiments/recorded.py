@@ -19,7 +19,7 @@ from lib.experiments.settings import FINE_TUNING_TASKS, GENERATION_TASKS, INSTRU
 from lib.experiments.store import CONFIGS, Progress, committed, progress, skipped_sentence, stored
 from lib.experiments.wording import fmt, number
 from lib.metrics import GENERATION_NAMES
-from lib.scales import PAPER_SIZE_COLLECTIONS
+from lib.scales import PAPER_SIZE_COLLECTIONS, get_scale
 
 
 def collection_summary(collections: Mapping[str, StoredCollection]) -> pd.DataFrame:
@@ -225,6 +225,18 @@ def paper_size_facts(status: pd.DataFrame) -> dict[str, object]:
     done = status.index[status["complete"]].tolist()
     return {"paper_size_total": len(status), "paper_size_complete": len(done),
             "paper_size_complete_names": ", ".join(done) if done else "none"}
+
+
+def paper_size_role(scale: str) -> dict[str, str]:
+    """Gluable sentence (paper_size_role) on whether the chapters at `scale` simulate the paper-size collections or
+    other ones, so that the list of paper-size collections is read right in either build."""
+    if get_scale(scale).regime == "paper_size":
+        return {"paper_size_role": "They are the collections this build's chapters simulate, described in the "
+                                   "sections above."}
+    return {"paper_size_role": "This build's chapters simulate the collections described above, not these; its loss "
+                               "chapter compares every method on these where it can (with EK-FAC and TRAK)."
+                               if get_scale(scale).regime != "smoke" else
+                               "This build's chapters simulate the collections described above, not these."}
 
 
 def never_changing_table(result: RecordedResult) -> pd.DataFrame:

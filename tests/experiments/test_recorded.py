@@ -134,6 +134,15 @@ def test_paper_size_status_lists_every_config_and_counts_collected_runs():
     assert "sst2" in f["paper_size_complete_names"].split(", ")
 
 
+def test_paper_size_role_says_whether_the_build_simulates_the_paper_size_collections():
+    from lib.experiments.recorded import paper_size_role
+
+    assert "this build's chapters simulate" in paper_size_role("paper_size")["paper_size_role"]
+    for scale in ("full_fine_tuning", "smoke"):
+        assert "not these" in paper_size_role(scale)["paper_size_role"]
+    assert "EK-FAC" in paper_size_role("full_fine_tuning")["paper_size_role"]
+
+
 def test_compared_verdict_says_when_the_mean_first_moves_the_other_way():
     from lib.experiments.recorded import compared_verdict
 
