@@ -34,6 +34,7 @@ from lib.experiments.wording import fmt, published, ratio_phrase, sci
 from lib.models import load_causal_lm
 from lib.paths import REPO_ROOT
 from lib.paper import paper_rows
+from lib.scales import PAPER_SIZE_COLLECTIONS
 from lib.simulators import GPTfluenceConfig
 
 COST_METHODS = ("Simfluence", "GPTfluence", "TracIn-CP (10 ckpts)", "TracIn-CP (all steps)", "Grad-Dot")
@@ -313,8 +314,19 @@ def cost_shapes(result: SimulationResult, dyn: Dynamics, examples: pd.DataFrame,
 
 # ---------------------------------------------------------------------------------------------------- EK-FAC, TRAK
 
-ATTRIBUTION_COLLECTIONS = ("paper_size/sst2", "paper_size/rte", "paper_size/sst2_mislabel")
-"""The committed collections (folders under data/dynamics) with stored EK-FAC and TRAK scores."""
+ATTRIBUTION_REGIME_FOLDER = "paper_size"
+"""The committed regime (folder under data/dynamics) whose collections can hold EK-FAC and TRAK scores (only its
+runs train the top-block regime the scores cover)."""
+
+
+def attribution_collections(root: str | os.PathLike | None = None) -> list[str]:
+    """The collections of ATTRIBUTION_REGIME_FOLDER under `root` (default: the committed dynamics) that have stored
+    EK-FAC or TRAK results (an `attribution/` folder), as '<regime>/<name>', in the order of PAPER_SIZE_COLLECTIONS
+    (others after, by name)."""
+    base = (Path(root) if root is not None else REPO_ROOT / "data" / "dynamics") / ATTRIBUTION_REGIME_FOLDER
+    found = sorted(p.parent.name for p in base.glob("*/attribution") if p.is_dir()) if base.is_dir() else []
+    order = {p.name: k for k, p in enumerate(PAPER_SIZE_COLLECTIONS)}
+    return [f"{ATTRIBUTION_REGIME_FOLDER}/{n}" for n in sorted(found, key=lambda n: (order.get(n, len(order)), n))]
 ATTRIBUTION_NAMES = {"ekfac": "EK-FAC", "trak": "TRAK"}
 GRADIENT_ROW = "TracIn-CP / Grad-Dot"
 """The row of the gradient dot products the collector records (every setting of both methods in one pass)."""
@@ -353,16 +365,16 @@ def _spread(values: Sequence[float]) -> str:
     return f"{fmt(np.median(v))} [{fmt(v.min())}, {fmt(v.max())}] (n {v.size})"
 
 
-def attribution_cost(folders: Sequence[str] = ATTRIBUTION_COLLECTIONS, root: str | os.PathLike | None = None
-                     ) -> pd.DataFrame:
+def attribution_cost(folders: Sequence[str] | None = None, root: str | os.PathLike | None = None) -> pd.DataFrame:
     """Per collection, method and kind: runs, what was scored, and the median [min, max] over runs of wall seconds
     (fit, scoring, the run's replay), CPU seconds and CPU share (CPU / wall of fit and scoring: below 1 the process
     waited for the CPU), and the load average; beside them, per collection with pairwise scores, the collector's
     wall seconds of gradient dot products in the same held-out runs (TracIn-CP's and Grad-Dot's inputs). `root`:
-    the folder the collection folders are under (default: the committed dynamics)."""
+    the folder the collection folders are under (default: the committed dynamics). `folders` None: every collection
+    with stored results (`attribution_collections`)."""
     base = Path(root) if root is not None else REPO_ROOT / "data" / "dynamics"
     rows = []
-    for name in folders:
+    for name in attribution_collections(root) if folders is None else folders:
         folder = base / name
         timings = attribution_timings(folder)
         for (method, kind), group in timings.groupby(["method", "kind"], sort=False):

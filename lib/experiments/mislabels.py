@@ -757,6 +757,7 @@ def detection_facts(detection: Detection, prefix: str) -> dict[str, object]:
         else:
             out[f"{prefix}_{key}_auc"] = f"{fmt(row['auc'])} {interval_text(row['low'], row['high'])}"
             out[f"{prefix}_{key}_found_top"] = fmt(row[found[-1]])
+    out[f"{prefix}_attribution"] = attribution_sentence(detection)
     diffs = {(r["A"], r["B"]): r for r in detection.differences.to_dict("records")}
     for a, b in DETECTION_PAIRS:
         if (a, b) in diffs:
@@ -768,6 +769,25 @@ def detection_facts(detection: Detection, prefix: str) -> dict[str, object]:
             text = f"not compared ({'; '.join(reasons)})"
         out[f"{prefix}_{KEY[a]}_vs_{KEY[b]}_auc"] = text
     return out
+
+
+def attribution_sentence(detection: Detection) -> str:
+    """EK-FAC's and TRAK's detection AUC beside TracIn-CP's and random's, in one sentence; where neither is ranked,
+    one clause says why (each reason once) instead of a "not ranked" per figure."""
+    table = detection.table.set_index("method")
+
+    def auc(name: str) -> str:
+        return f"{fmt(table.loc[name, 'auc'])} {interval_text(table.loc[name, 'low'], table.loc[name, 'high'])}"
+
+    unranked = {m: (table.loc[m, "note"] if m in table.index else f"no {m} ranking here") for m in (EKFAC, TRAK)
+                if m not in table.index or table.loc[m, "note"]}
+    ranked = [f"{m} {auc(m)}" for m in (EKFAC, TRAK) if m not in unranked]
+    parts = [f"the AUC is {', '.join(ranked)}"] if ranked else []
+    if unranked:
+        parts.append(f"{' and '.join(unranked)} {'is' if len(unranked) == 1 else 'are'} not ranked "
+                     f"({'; '.join(dict.fromkeys(unranked.values()))})")
+    others = [f"{m} {auc(m)}" for m in (TRACIN, RANDOM) if m in table.index and not table.loc[m, "note"]]
+    return "; ".join(parts) + (f"; beside them TracIn-CP and random: {', '.join(others)}" if others else "")
 
 
 def claim_facts_of(differences: pd.DataFrame) -> dict[str, object]:

@@ -226,7 +226,8 @@ def regime_facts(scale: str) -> dict[str, str]:
     ps_trains (what its runs train) and ps_whose (the chapter's own collections, or the cross-check's)."""
     regime = REGIMES[ATTRIBUTION_REGIME]
     own = get_scale(scale).regime == ATTRIBUTION_REGIME
-    whose = ("this chapter's own collections: GPTfluence and Simfluence are those of Table 2, on the same runs" if own
+    whose = ("this chapter's own collections: GPTfluence and Simfluence are those of Tables 1 and 2, on the same runs"
+             if own
              else "the book's cross-check collections, read only here (see the dynamics chapter)")
     return {"ps_regime": regime.label, "ps_trains": regime.trains, "ps_whose": whose}
 

@@ -274,13 +274,20 @@ def facts(result: RecordedResult) -> dict[str, object]:
     }
 
 
+def early_words(share: float) -> str:
+    """An early share in words: the share of the change made in the first 2 steps, or, when negative, how far the
+    mean trajectory first moves against its (small) overall change."""
+    if share < 0:
+        return f"moves the other way in the first 2 steps, by {fmt(-share)} times its whole change"
+    return f"makes {fmt(share)} of its change in the first 2 steps"
+
+
 def compared_verdict(row: pd.Series, same_task: pd.Series) -> str:
     """How a compared collection's signal stands against this build's collection of the same task, in words."""
     spread = row["spread"] / same_task["spread"] if same_task["spread"] > 0 else float("nan")
-    if row["early_share"] < 0:  # the mean trajectory first moves against its overall (small) change
-        early = (f"its mean trajectory moves the other way in the first 2 steps, by {fmt(-row['early_share'])} times "
-                 f"its whole change (this build's {same_task.name} collection: {fmt(same_task['early_share'])} of its "
-                 "change in the first 2 steps)")
+    if row["early_share"] < 0 or same_task["early_share"] < 0:  # no "less" or "more" between opposite directions
+        early = (f"its mean trajectory {early_words(row['early_share'])}, that of this build's {same_task.name} "
+                 f"collection {early_words(same_task['early_share'])}")
     else:
         early = (f"{'less' if row['early_share'] < same_task['early_share'] else 'no less'} of its change happens in "
                  f"the first 2 steps than in this build's {same_task.name} collection "
@@ -290,10 +297,26 @@ def compared_verdict(row: pd.Series, same_task: pd.Series) -> str:
             f"{fmt(same_task['spread'])})")
 
 
+def early_range_text(shares: pd.Series) -> str:
+    """The early shares of this build's loss collections in words: the range of the forward ones, and the
+    collections whose mean trajectory first moves the other way (a negative share), named."""
+    forward, backward = shares[shares >= 0], shares[shares < 0]
+    parts = []
+    if len(forward):
+        parts.append(f"{fmt(forward.min())} to {fmt(forward.max())} of the mean change happens in the first 2 steps"
+                     if len(forward) > 1 else f"{fmt(forward.iloc[0])} of the mean change happens in the first 2 "
+                                              f"steps ({forward.index[0].removesuffix(', loss')})")
+    if len(backward):
+        names = ", ".join(f"{n.removesuffix(', loss')} ({fmt(-v)} times)" for n, v in backward.items())
+        parts.append(f"the mean trajectory first moves against its overall change, by a multiple of it, in {names}")
+    return "; ".join(parts)
+
+
 def signal_facts(result: RecordedResult) -> dict[str, object]:
     """Gluable curriculum-signal figures: the range over the scale's loss collections, and each compared one's."""
     loss = result.signal[[name not in result.compared and name.endswith(", loss") for name in result.signal.index]]
     out = {"signal_early_min": fmt(loss["early_share"].min()), "signal_early_max": fmt(loss["early_share"].max()),
+           "signal_early_text": early_range_text(loss["early_share"]),
            "signal_spread_min": fmt(loss["spread"].min()), "signal_spread_max": fmt(loss["spread"].max()),
            "signal_blind_min": fmt(loss["blind_share"].min()), "signal_blind_max": fmt(loss["blind_share"].max())}
     for i, (label, task) in enumerate(result.compared.items()):

@@ -23,6 +23,7 @@ import pandas as pd
 
 from lib.dynamics import Dynamics
 from lib.experiments.scoring import REFERENCE
+from lib.experiments.tables import WITHHELD
 from lib.experiments.uncertainty import paired_difference
 from lib.experiments.wording import interval_text, number, relative
 from lib.experiments.unseen import SCENARIO_TITLES, UnseenResult, reference_prediction
@@ -120,6 +121,15 @@ def distance_table(result: UnseenResult, method: str = GPT) -> pd.DataFrame:
                          for name, v in rows.items()}).T.astype({"n": int})
 
 
+def distance_display(table: pd.DataFrame) -> pd.DataFrame:
+    """`distance_table` as the page shows it: numbers in the book's format, and a dash (not NaN) where a row has no
+    test example to take a median of (e.g. no unseen test example diverged)."""
+    shown = table.astype(object)
+    for column in ("median", "lowest", "highest"):
+        shown[column] = [number(v) if n else WITHHELD for v, n in zip(table[column], table["n"])]
+    return shown
+
+
 def roles_table(result: UnseenResult, method: str = GPT) -> pd.DataFrame:
     """GPTfluence and the reference (all-steps MSE over the seen test examples) on each run role: the fit runs (the
     reference is their own mean there), the validation runs that chose the epoch, and the two kinds of future runs;
@@ -140,6 +150,23 @@ def roles_table(result: UnseenResult, method: str = GPT) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("runs")
 
 
+def growth_sentence(diverged: int, damped: int, largest: float) -> str:
+    """Why the `diverged` rollouts left the band, from their product of step factors: above 1, y_0's share is
+    multiplied at each step; at most 1 (`damped` of them), y_0's share shrinks and the additive terms drive them."""
+    grows = ("the sum of the batch's A_i stays above 1 on average, so y_0's share of the rollout is multiplied "
+             "instead of damped at each of the steps")
+    additive = ("y_0's share of the rollout is damped, so they leave the band through the additive terms (the batches' "
+                "B_i) piling up")
+    if damped == 0:
+        return (f"Of the diverged rollouts every one has a product of its step factors above 1 (largest "
+                f"{number(largest)}): {grows}.")
+    if damped >= diverged:
+        return (f"None of the diverged rollouts has a product of its step factors above 1 (largest {number(largest)}): "
+                f"{additive}.")
+    return (f"Of the {diverged} diverged rollouts {diverged - damped} have a product of step factors above 1 (largest "
+            f"{number(largest)}): for those {grows}; for the other {damped} {additive}.")
+
+
 def diagnosis_text(label: str, divergence: pd.DataFrame, growth: pd.DataFrame, distance: pd.DataFrame,
                    roles: pd.DataFrame, method: str = GPT) -> str:
     """A paragraph on one collection, every number read from the four tables (`divergence` of this collection)."""
@@ -154,12 +181,10 @@ def diagnosis_text(label: str, divergence: pd.DataFrame, growth: pd.DataFrame, d
                      f"{number(row['mean MSE, not diverged'])} against {number(row['reference, same trajectories'])} "
                      f"for the reference on the same ones.")
         test = growth.loc[SCENARIO_TITLES["test"]]
-        every = "every one" if test["diverged with product <= 1"] == 0 else (
-            f"all but {test['diverged with product <= 1']}")
-        parts.append(f"Of the diverged rollouts {every} has a product of its step factors above 1 (largest "
-                     f"{number(test['largest product'])}): the sum of the batch's A_i stays above 1 on average, so "
-                     f"y_0's share of the rollout is multiplied instead of damped at each of the steps. The step "
-                     f"factors of the unseen test examples have median {number(test['median'])} and 99th percentile "
+        parts.append(growth_sentence(int(row["diverged"]), int(test["diverged with product <= 1"]),
+                                     float(test["largest product"])) +
+                     f" The step factors of the unseen test examples have median {number(test['median'])} and 99th "
+                     f"percentile "
                      f"{number(test['99%'])}; {test['tests with mean factor > 1']} unseen test examples have a mean "
                      f"factor above 1, against {growth.loc[SCENARIO_TITLES['none'], 'tests with mean factor > 1']} "
                      f"seen ones.")

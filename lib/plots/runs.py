@@ -10,7 +10,7 @@ from matplotlib.lines import Line2D
 
 from lib.dynamics import Dynamics
 from lib.plots.shown import pick_test_examples
-from lib.plots.style import SPLIT_COLORS, book_figure, finish, metric_label, panel_height
+from lib.plots.style import SPLIT_COLORS, book_figure, finish, metric_label, panel_height, panel_title
 
 
 def plot_runs_of_tests(dyn: Dynamics, test_ids: Sequence[int], *, labels: Mapping[int, str] | None = None,
@@ -73,7 +73,7 @@ def plot_run_spread(collections: Mapping[str, Dynamics], *, ncols: int = 3, titl
         ax.fill_between(dyn.steps, mean.min(axis=0), mean.max(axis=0), color="#dddddd", label="range across runs")
         for r in range(dyn.n_runs):
             ax.plot(dyn.steps, mean[r], color=SPLIT_COLORS.get(str(dyn.split[r]), "grey"), linewidth=1.0)
-        ax.set_title(name, fontsize=10)
+        panel_title(ax, name, ncols)
         ax.set_xlabel("training step")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(f"mean {metric_label(dyn.metric)}")

@@ -40,6 +40,12 @@ def book_title(fig: plt.Figure, title: str) -> None:
     fig.suptitle(textwrap.fill(title, TITLE_CHARS))
 
 
+def panel_title(ax: plt.Axes, title: str, ncols: int) -> None:
+    """A panel's title, wrapped to its share of TITLE_CHARS (fontsize 10) so that titles of panels side by side
+    never run into each other."""
+    ax.set_title(textwrap.fill(title, max(12, int(TITLE_CHARS * 1.1) // ncols)), fontsize=10)
+
+
 LEGEND_CHARS = 120
 """Characters of legend text (entries side by side, with their markers) that fit across BOOK_WIDTH."""
 

@@ -60,3 +60,14 @@ def test_a_collection_without_stores_has_no_rows(tmp_path):
     (tmp_path / "empty").mkdir()
     assert cost.attribution_cost(["empty"], root=tmp_path).empty
     assert cost.attribution_timings(tmp_path / "empty").empty
+
+
+def test_the_collections_with_stored_scores_are_found_in_the_regimes_order(tmp_path):
+    for name in ("wmt16_de_en", "sst2", "mixture", "rte"):
+        (tmp_path / "paper_size" / name / ("attribution" if name != "rte" else "runs")).mkdir(parents=True)
+    (tmp_path / "paper_size" / "zz_new" / "attribution").mkdir(parents=True)  # not in PAPER_SIZE_COLLECTIONS: last
+    assert cost.attribution_collections(tmp_path) == ["paper_size/sst2", "paper_size/wmt16_de_en", "paper_size/mixture",
+                                                      "paper_size/zz_new"]  # rte has no scores
+    assert cost.attribution_collections(tmp_path / "nowhere") == []
+    committed = cost.attribution_collections()
+    assert {"paper_size/sst2", "paper_size/mixture", "paper_size/sst2_mislabel"} <= set(committed)

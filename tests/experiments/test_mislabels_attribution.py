@@ -71,6 +71,19 @@ def test_detection_differences_are_paired_and_decided_by_their_interval():
     assert out["p_gpt_vs_tracin_auc"].startswith("not compared")
     assert out["p_det_n"] == "6 flipped and 14 clean pool examples"
     assert out["p_det_missing"] == "none"
+    assert out["p_attribution"].startswith("the AUC is EK-FAC 1.00 [1.00, 1.00], TRAK 0 [0, 0]")
+    assert "TracIn-CP 1.00" in out["p_attribution"] and "not ranked" not in out["p_attribution"]
+
+
+def test_the_attribution_sentence_gives_each_reason_once_where_neither_is_ranked():
+    from lib.experiments.mislabels import attribution_sentence
+
+    perfect = {int(i): float(i in FLIPPED) for i in POOL}
+    why = "the noisy collection trains the 'full' regime"
+    det = detect("x", {TRACIN: perfect}, POOL, FLIPPED, random_seeds=2, missing={EKFAC: why, TRAK: why})
+    text = attribution_sentence(det)
+    assert text.startswith(f"EK-FAC and TRAK are not ranked ({why})") and text.count(why) == 1
+    assert "TracIn-CP 1.00 [1.00, 1.00]" in text and "random" in text
 
 
 def test_rankings_without_stored_self_influence_say_why_from_the_config(tmp_path):

@@ -152,3 +152,18 @@ def test_compared_verdict_says_when_the_mean_first_moves_the_other_way():
     assert forward.startswith("less of its change happens in the first 2 steps") and "5" in forward
     assert backward.startswith("its mean trajectory moves the other way in the first 2 steps, by 5.45 times")
     assert "27.5 times as far apart" in backward
+    this_build_backward = compared_verdict(pd.Series({"early_share": 0.757, "spread": 0.057}),
+                                           pd.Series({"early_share": -5.45, "spread": 1.1}, name="RTE, loss"))
+    assert "no less" not in this_build_backward and "less" not in this_build_backward.split(",")[0]
+    assert this_build_backward.startswith("its mean trajectory makes 0.757 of its change in the first 2 steps, that "
+                                          "of this build's RTE, loss collection moves the other way")
+
+
+def test_early_range_text_names_the_collections_whose_mean_first_moves_the_other_way():
+    from lib.experiments.recorded import early_range_text
+
+    shares = pd.Series({"SST-2, loss": 0.3, "WebNLG, loss": 0.13, "RTE, loss": -5.45, "BoolQ, loss": -0.82})
+    text = early_range_text(shares)
+    assert text.startswith("0.130 to 0.300 of the mean change happens in the first 2 steps")
+    assert text.endswith("by a multiple of it, in RTE (5.45 times), BoolQ (0.820 times)") and "-5.45" not in text
+    assert early_range_text(shares[shares > 0]).count(";") == 0

@@ -1,6 +1,7 @@
 import dataclasses
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from lib.experiments import unseen
@@ -91,6 +92,18 @@ def test_nearest_cosines_use_the_texts_of_the_right_test_examples(result):
     assert table["n"].tolist()[:2] == [len(split.seen_tests), len(split.unseen_tests)]
 
 
+def test_the_distance_display_shows_a_dash_not_nan_for_an_empty_row():
+    from lib.experiments.tables import WITHHELD
+    from lib.experiments.unseen_diagnosis import distance_display
+
+    table = pd.DataFrame({"n": [3, 0], "median": [0.54213, np.nan], "lowest": [0.2, np.nan], "highest": [0.9, np.nan]},
+                         index=["unseen tests, to the nearest seen one", "unseen tests with a diverged rollout"])
+    shown = distance_display(table)
+    assert shown.loc["unseen tests with a diverged rollout"].tolist() == [0, WITHHELD, WITHHELD, WITHHELD]
+    assert shown.loc["unseen tests, to the nearest seen one", "median"] == "0.542"
+    assert "nan" not in shown.to_string().lower()
+
+
 def test_roles_compare_with_the_reference_on_each_role(result):
     table = roles_table(result)
     fit = result.split.fit
@@ -126,3 +139,14 @@ def test_collections_of_a_scale_are_those_with_a_config_in_the_folder_it_reads()
     assert unseen.collections("full_fine_tuning") == ["sst2_unseen"]
     assert {"sst2_unseen", "rte_unseen"} <= set(unseen.collections("paper_size"))
     assert unseen.collections("default") == unseen.collections(DEFAULT_READS)  # configs/<folder>, not configs/<scale>
+
+
+def test_the_growth_sentence_explains_divergence_by_the_product_of_step_factors():
+    from lib.experiments.unseen_diagnosis import growth_sentence
+
+    assert growth_sentence(15, 0, 135.0).startswith("Of the diverged rollouts every one has a product of its step "
+                                                    "factors above 1 (largest 135)")
+    none = growth_sentence(2, 2, 0.844)
+    assert none.startswith("None of the diverged rollouts") and "additive terms" in none and "multiplied" not in none
+    mixed = growth_sentence(5, 2, 3.1)
+    assert "Of the 5 diverged rollouts 3 have a product" in mixed and "for the other 2" in mixed

@@ -39,6 +39,16 @@ def test_run_spread_has_one_panel_per_collection():
     assert "range across runs" in [t.get_text() for t in fig.legends[0].get_texts()]
 
 
+def test_run_spread_wraps_long_panel_titles_so_that_neighbours_do_not_overlap():
+    bleu, rouge = (f"instruction mixture, {m} (WebNLG and WMT16 examples)" for m in ("BLEU", "ROUGE-L"))
+    fig = plot_run_spread({bleu: make_dynamics(), rouge: make_dynamics(seed=2), "RTE": make_dynamics()}, ncols=2)
+    titles = [ax.get_title() for ax in fig.get_axes()]
+    assert [t.replace("\n", " ") for t in titles] == [bleu, rouge, "RTE"] and "\n" in titles[0]
+    fig.canvas.draw()
+    left, right = (ax.title.get_window_extent() for ax in fig.get_axes()[:2])
+    assert left.x1 < right.x0  # the two titles do not overlap
+
+
 def test_run_cost_stacks_three_parts_per_collection():
     timing = pd.DataFrame({"train_seconds": [1.0, 2.0], "eval_seconds": [3.0, 3.0], "gradient_seconds": [0.0, 1.0]})
     fig = plot_run_cost({"a": timing, "b": timing}, {"a": 10, "b": 5})
