@@ -27,14 +27,14 @@ from lib.attribution.store import load_scores, load_self_scores
 from lib.collect import StoredCollection
 from lib.data import get_task
 from lib.dynamics import Dynamics
-from lib.experiments.settings import gptfluence_config
+from lib.experiments.settings import ATTRIBUTION_REGIME, gptfluence_config
 from lib.experiments.simulation import SimulationResult, per_trajectory_seconds, simulate_methods
 from lib.experiments.store import stored
 from lib.experiments.wording import fmt, published, ratio_phrase, sci
 from lib.models import load_causal_lm
 from lib.paths import REPO_ROOT
 from lib.paper import paper_rows
-from lib.scales import PAPER_SIZE_COLLECTIONS
+from lib.scales import PAPER_SIZE_COLLECTIONS, REGIMES
 from lib.simulators import GPTfluenceConfig
 
 COST_METHODS = ("Simfluence", "GPTfluence", "TracIn-CP (10 ckpts)", "TracIn-CP (all steps)", "Grad-Dot")
@@ -314,19 +314,19 @@ def cost_shapes(result: SimulationResult, dyn: Dynamics, examples: pd.DataFrame,
 
 # ---------------------------------------------------------------------------------------------------- EK-FAC, TRAK
 
-ATTRIBUTION_REGIME_FOLDER = "paper_size"
-"""The committed regime (folder under data/dynamics) whose collections can hold EK-FAC and TRAK scores (only its
-runs train the top-block regime the scores cover)."""
+def _dynamics_root(root: str | os.PathLike | None) -> Path:
+    """The folder collection folders are under: `root`, or the committed dynamics."""
+    return Path(root) if root is not None else REPO_ROOT / "data" / "dynamics"
 
 
 def attribution_collections(root: str | os.PathLike | None = None) -> list[str]:
-    """The collections of ATTRIBUTION_REGIME_FOLDER under `root` (default: the committed dynamics) that have stored
-    EK-FAC or TRAK results (an `attribution/` folder), as '<regime>/<name>', in the order of PAPER_SIZE_COLLECTIONS
-    (others after, by name)."""
-    base = (Path(root) if root is not None else REPO_ROOT / "data" / "dynamics") / ATTRIBUTION_REGIME_FOLDER
-    found = sorted(p.parent.name for p in base.glob("*/attribution") if p.is_dir()) if base.is_dir() else []
+    """The collections of ATTRIBUTION_REGIME under `root` (default: the committed dynamics) that have stored EK-FAC or
+    TRAK results (an `attribution/` folder), as '<folder>/<name>', in the order of PAPER_SIZE_COLLECTIONS (others
+    after, by name)."""
+    regime = REGIMES[ATTRIBUTION_REGIME].folder
+    found = sorted(p.parent.name for p in (_dynamics_root(root) / regime).glob("*/attribution") if p.is_dir())
     order = {p.name: k for k, p in enumerate(PAPER_SIZE_COLLECTIONS)}
-    return [f"{ATTRIBUTION_REGIME_FOLDER}/{n}" for n in sorted(found, key=lambda n: (order.get(n, len(order)), n))]
+    return [f"{regime}/{n}" for n in sorted(found, key=lambda n: (order.get(n, len(order)), n))]
 ATTRIBUTION_NAMES = {"ekfac": "EK-FAC", "trak": "TRAK"}
 GRADIENT_ROW = "TracIn-CP / Grad-Dot"
 """The row of the gradient dot products the collector records (every setting of both methods in one pass)."""
@@ -372,7 +372,7 @@ def attribution_cost(folders: Sequence[str] | None = None, root: str | os.PathLi
     wall seconds of gradient dot products in the same held-out runs (TracIn-CP's and Grad-Dot's inputs). `root`:
     the folder the collection folders are under (default: the committed dynamics). `folders` None: every collection
     with stored results (`attribution_collections`)."""
-    base = Path(root) if root is not None else REPO_ROOT / "data" / "dynamics"
+    base = _dynamics_root(root)
     rows = []
     for name in attribution_collections(root) if folders is None else folders:
         folder = base / name

@@ -737,6 +737,17 @@ def facts(result: MislabelResult) -> dict[str, object]:
     return out
 
 
+def absent_reason(table: pd.DataFrame, name: str) -> str:
+    """Why ranking `name` has no detection figures in `table` (indexed by method): its note, or that it is not there
+    ('' when it is ranked)."""
+    return table.loc[name, "note"] if name in table.index else f"no {name} ranking here"
+
+
+def auc_text(table: pd.DataFrame, name: str) -> str:
+    """A ranked ranking's detection AUC with its 95% interval, from `table` (indexed by method)."""
+    return f"{fmt(table.loc[name, 'auc'])} {interval_text(table.loc[name, 'low'], table.loc[name, 'high'])}"
+
+
 def detection_facts(detection: Detection, prefix: str) -> dict[str, object]:
     """Per ranking `<prefix>_<key>_auc` (AUC [95% interval], or its reason), `<prefix>_<key>_found_top` (share of the
     flipped in the top fraction checked), `<prefix>_det_missing` (the rankings without scores and why, or "none"),
@@ -755,7 +766,7 @@ def detection_facts(detection: Detection, prefix: str) -> dict[str, object]:
         if row["note"]:
             out[f"{prefix}_{key}_auc"] = out[f"{prefix}_{key}_found_top"] = f"not ranked ({row['note']})"
         else:
-            out[f"{prefix}_{key}_auc"] = f"{fmt(row['auc'])} {interval_text(row['low'], row['high'])}"
+            out[f"{prefix}_{key}_auc"] = auc_text(table, name)
             out[f"{prefix}_{key}_found_top"] = fmt(row[found[-1]])
     out[f"{prefix}_attribution"] = attribution_sentence(detection)
     diffs = {(r["A"], r["B"]): r for r in detection.differences.to_dict("records")}
@@ -764,9 +775,7 @@ def detection_facts(detection: Detection, prefix: str) -> dict[str, object]:
             r = diffs[(a, b)]
             text = f"{number(r['difference'])} {interval_text(r['low'], r['high'])}: {r['verdict']}"
         else:
-            reasons = [table.loc[m, "note"] if m in table.index else f"no {m} ranking here" for m in (a, b)
-                       if m not in table.index or table.loc[m, "note"]]
-            text = f"not compared ({'; '.join(reasons)})"
+            text = f"not compared ({'; '.join(r for m in (a, b) if (r := absent_reason(table, m)))})"
         out[f"{prefix}_{KEY[a]}_vs_{KEY[b]}_auc"] = text
     return out
 
@@ -775,18 +784,13 @@ def attribution_sentence(detection: Detection) -> str:
     """EK-FAC's and TRAK's detection AUC beside TracIn-CP's and random's, in one sentence; where neither is ranked,
     one clause says why (each reason once) instead of a "not ranked" per figure."""
     table = detection.table.set_index("method")
-
-    def auc(name: str) -> str:
-        return f"{fmt(table.loc[name, 'auc'])} {interval_text(table.loc[name, 'low'], table.loc[name, 'high'])}"
-
-    unranked = {m: (table.loc[m, "note"] if m in table.index else f"no {m} ranking here") for m in (EKFAC, TRAK)
-                if m not in table.index or table.loc[m, "note"]}
-    ranked = [f"{m} {auc(m)}" for m in (EKFAC, TRAK) if m not in unranked]
+    unranked = {m: why for m in (EKFAC, TRAK) if (why := absent_reason(table, m))}
+    ranked = [f"{m} {auc_text(table, m)}" for m in (EKFAC, TRAK) if m not in unranked]
     parts = [f"the AUC is {', '.join(ranked)}"] if ranked else []
     if unranked:
         parts.append(f"{' and '.join(unranked)} {'is' if len(unranked) == 1 else 'are'} not ranked "
                      f"({'; '.join(dict.fromkeys(unranked.values()))})")
-    others = [f"{m} {auc(m)}" for m in (TRACIN, RANDOM) if m in table.index and not table.loc[m, "note"]]
+    others = [f"{m} {auc_text(table, m)}" for m in (TRACIN, RANDOM) if not absent_reason(table, m)]
     return "; ".join(parts) + (f"; beside them TracIn-CP and random: {', '.join(others)}" if others else "")
 
 

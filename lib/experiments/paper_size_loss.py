@@ -49,9 +49,8 @@ SHORT_TEXTS = {**SHORT_REASONS, NO_SCORES: "no scores"}
 KEYS = {GPT: "gpt", "Simfluence": "sim", "TracIn-CP (10 ckpts)": "tracin10", "TracIn-CP (all steps)": "tracinall",
         "Grad-Dot": "graddot", "EK-FAC": "ekfac", "TRAK": "trak", REFERENCE: "ref"}
 """Each method's part of a glue key."""
-ATTRIBUTION_REGIME = "paper_size"
-"""The data regime whose held-out runs have stored EK-FAC / TRAK scores (lib.attribution): the section reads its
-collections, whether they are the book's own or its cross-check."""
+ATTRIBUTION_REGIME = settings.ATTRIBUTION_REGIME
+"""The section reads this regime's collections, whether they are the book's own or its cross-check."""
 SECTION_TASKS = ("sst2", "rte", "boolq", "webnlg", "wmt16_de_en", settings.INSTRUCTION_TUNING)
 """The collections of ATTRIBUTION_REGIME the section compares every method on (each where complete): Table 2's
 fine-tuning collections and Table 1's instruction-tuning mixture."""

@@ -15,7 +15,8 @@ import pandas as pd
 from lib.collect import StoredCollection, load_config
 from lib.curriculum_signal import curriculum_signal, signal_table
 from lib.dynamics import Dynamics
-from lib.experiments.settings import FINE_TUNING_TASKS, GENERATION_TASKS, INSTRUCTION_TUNING, task_label
+from lib.experiments.settings import (ATTRIBUTION_REGIME, FINE_TUNING_TASKS, GENERATION_TASKS, INSTRUCTION_TUNING,
+                                      task_label)
 from lib.experiments.store import CONFIGS, Progress, committed, progress, skipped_sentence, stored
 from lib.experiments.wording import fmt, number
 from lib.metrics import GENERATION_NAMES
@@ -230,13 +231,13 @@ def paper_size_facts(status: pd.DataFrame) -> dict[str, object]:
 def paper_size_role(scale: str) -> dict[str, str]:
     """Gluable sentence (paper_size_role) on whether the chapters at `scale` simulate the paper-size collections or
     other ones, so that the list of paper-size collections is read right in either build."""
-    if get_scale(scale).regime == "paper_size":
+    regime = get_scale(scale).regime
+    if regime == ATTRIBUTION_REGIME:
         return {"paper_size_role": "They are the collections this build's chapters simulate, described in the "
                                    "sections above."}
-    return {"paper_size_role": "This build's chapters simulate the collections described above, not these; its loss "
-                               "chapter compares every method on these where it can (with EK-FAC and TRAK)."
-                               if get_scale(scale).regime != "smoke" else
-                               "This build's chapters simulate the collections described above, not these."}
+    section = "" if regime == "smoke" else ("; its loss chapter compares every method on these where it can (with "
+                                            "EK-FAC and TRAK)")
+    return {"paper_size_role": f"This build's chapters simulate the collections described above, not these{section}."}
 
 
 def never_changing_table(result: RecordedResult) -> pd.DataFrame:
@@ -315,8 +316,7 @@ def early_range_text(shares: pd.Series) -> str:
 def signal_facts(result: RecordedResult) -> dict[str, object]:
     """Gluable curriculum-signal figures: the range over the scale's loss collections, and each compared one's."""
     loss = result.signal[[name not in result.compared and name.endswith(", loss") for name in result.signal.index]]
-    out = {"signal_early_min": fmt(loss["early_share"].min()), "signal_early_max": fmt(loss["early_share"].max()),
-           "signal_early_text": early_range_text(loss["early_share"]),
+    out = {"signal_early_text": early_range_text(loss["early_share"]),
            "signal_spread_min": fmt(loss["spread"].min()), "signal_spread_max": fmt(loss["spread"].max()),
            "signal_blind_min": fmt(loss["blind_share"].min()), "signal_blind_max": fmt(loss["blind_share"].max())}
     for i, (label, task) in enumerate(result.compared.items()):

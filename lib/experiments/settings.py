@@ -93,6 +93,9 @@ REFIT_SEEDS = (1, 2, 3, 4)
 """GPTfluence is also fitted with these seeds, besides its own: five fits. On a paper-size collection the seed (and
 the CPU's instruction set, through rounding) can move its all-steps MSE by some 10% and a verdict with it; a verdict
 the book shows is one that every fit gets (lib.experiments.comparisons.difference_row)."""
+ATTRIBUTION_REGIME = "paper_size"
+"""The data regime whose held-out runs can have stored EK-FAC / TRAK scores (lib.attribution): only its runs train
+the top-block regime the scores cover."""
 REFIT_REGIMES = ("paper_size",)
 """The data regimes whose chapters refit GPTfluence (a fit there takes seconds; the full fine-tuning collections are
 small and their verdicts rest on few runs anyway)."""

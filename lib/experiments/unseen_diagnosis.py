@@ -183,11 +183,10 @@ def diagnosis_text(label: str, divergence: pd.DataFrame, growth: pd.DataFrame, d
         test = growth.loc[SCENARIO_TITLES["test"]]
         parts.append(growth_sentence(int(row["diverged"]), int(test["diverged with product <= 1"]),
                                      float(test["largest product"])) +
-                     f" The step factors of the unseen test examples have median {number(test['median'])} and 99th "
-                     f"percentile "
-                     f"{number(test['99%'])}; {test['tests with mean factor > 1']} unseen test examples have a mean "
-                     f"factor above 1, against {growth.loc[SCENARIO_TITLES['none'], 'tests with mean factor > 1']} "
-                     f"seen ones.")
+                     f" The step factors of the unseen test examples have median {number(test['median'])} and "
+                     f"99th percentile {number(test['99%'])}; {test['tests with mean factor > 1']} unseen test "
+                     f"examples have a mean factor above 1, against "
+                     f"{growth.loc[SCENARIO_TITLES['none'], 'tests with mean factor > 1']} seen ones.")
     seen, unseen = distance.iloc[0], distance.iloc[1]
     word = relative(unseen["median"], seen["median"])
     meaning = {"higher": "the unseen ones lie closer", "lower": "the unseen ones lie farther",
