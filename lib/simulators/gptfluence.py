@@ -15,8 +15,10 @@ import torch
 from lib.dynamics import Dynamics
 from lib.metrics import all_steps_mse
 from lib.simulators.base import Simulator
+from lib.simulators.denormals import flushed_denormals
 from lib.simulators.features import TextFeatures
 from lib.simulators.health import selection_score
+from lib.simulators.rollout import rollout
 from lib.simulators.towers import FactorTowers
 
 if TYPE_CHECKING:
@@ -106,46 +108,31 @@ class GPTfluence(Simulator):
         for dynamics in (train, val):
             if dynamics is not None:
                 self.features.remember(dynamics)
-        train_ids = train.train_ids
-        train_h = self._tensor(self.features.embed(train_ids, "train"))
-        test_h = self._tensor(self.features.embed(train.test_ids, "test"))
-        rows, previous, target = self._transitions(train, train_ids)
-        n_tests = target.shape[1]
-        n_samples = target.numel()  # (run, step, test example) transitions
-        full_batch = cfg.batch_size is None
-        batches_per_epoch = 1 if full_batch else math.ceil(n_samples / cfg.batch_size)
-        incidence = self._incidence(rows, len(train_ids)) if full_batch else None
+        val = val if val is not None and val.n_runs else None
+        epochs = _MiniBatches(self, train) if cfg.batch_size is not None else _FullBatch(self, train, val)
         optimizer = self._optimizer()
-        scheduler = _linear_schedule(optimizer, cfg.warmup_steps, cfg.max_epochs * batches_per_epoch)
-        generator = torch.Generator().manual_seed(cfg.seed)
+        scheduler = _linear_schedule(optimizer, cfg.warmup_steps, cfg.max_epochs * epochs.steps_per_epoch)
         history, best, best_state, stale, start = [], (math.inf, math.inf), None, 0, time.perf_counter()
-        for epoch in range(1, cfg.max_epochs + 1):
-            total = 0.0
-            if full_batch:
-                total = n_samples * self._full_batch_step(optimizer, train_h, test_h, incidence, previous, target)
-                scheduler.step()
-            for batch in () if full_batch else torch.randperm(n_samples, generator=generator).split(cfg.batch_size):
-                step, test = batch // n_tests, batch % n_tests
-                total += len(batch) * self._training_step(optimizer, train_h, test_h, rows[step], test,
-                                                          previous[step, :, test], target[step, test])
-                scheduler.step()
-            val_mse, score = math.nan, (0, math.nan)
-            if val is not None and val.n_runs:
-                pred = self.simulate(val)
-                val_mse = all_steps_mse(pred, val.values, self.order)[0]
-                score = selection_score(pred, val.values, self.metric_, self.band_, self.order)
-            history.append(dict(epoch=epoch, train_mse=total / n_samples, val_mse=val_mse, val_diverged=score[0],
-                                val_kept_mse=score[1], seconds=time.perf_counter() - start))
-            if val is None or not val.n_runs:
-                continue
-            if score < best:
-                best, stale = score, 0
-                best_state = copy.deepcopy((self.train_towers.state_dict(), self.test_towers.state_dict()))
-                self.best_epoch_ = epoch
-            else:
-                stale += epoch * batches_per_epoch >= cfg.warmup_steps  # patience counts after the warm-up only
-                if stale >= cfg.patience:
-                    break
+        with flushed_denormals():  # Adam's moments of dead units decay into slow denormals
+            for epoch in range(1, cfg.max_epochs + 1):
+                train_mse = epochs.train(optimizer, scheduler)
+                val_mse, score = math.nan, (0, math.nan)
+                if val is not None:
+                    pred = epochs.validation_prediction(val)
+                    val_mse = all_steps_mse(pred, val.values, self.order)[0]
+                    score = selection_score(pred, val.values, self.metric_, self.band_, self.order)
+                history.append(dict(epoch=epoch, train_mse=train_mse, val_mse=val_mse, val_diverged=score[0],
+                                    val_kept_mse=score[1], seconds=time.perf_counter() - start))
+                if val is None:
+                    continue
+                if score < best:
+                    best, stale = score, 0
+                    best_state = copy.deepcopy((self.train_towers.state_dict(), self.test_towers.state_dict()))
+                    self.best_epoch_ = epoch
+                else:  # patience counts after the warm-up only
+                    stale += epoch * epochs.steps_per_epoch >= cfg.warmup_steps
+                    if stale >= cfg.patience:
+                        break
         if best_state is not None:
             self.train_towers.load_state_dict(best_state[0])
             self.test_towers.load_state_dict(best_state[1])
@@ -185,7 +172,12 @@ class GPTfluence(Simulator):
         with torch.inference_mode():
             pairs = self._pair_factors(self._tensor(self.features.embed(train_ids, "train")),
                                        self._tensor(self.features.embed(runs.test_ids, "test")))
-            factors = pairs[:, rows].sum(dim=3).permute(1, 2, 0, 3).double().cpu().numpy()  # [runs, steps, K, tests]
+            return self._step_factors(pairs, rows)
+
+    def _step_factors(self, pairs: torch.Tensor, rows: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """alpha [runs, steps, order, tests] and beta [runs, steps, tests] (float64) of pair factors [K, n, tests] and
+        the rows [runs, steps, B] of each step's batch."""
+        factors = pairs[:, rows].sum(dim=3).permute(1, 2, 0, 3).double().cpu().numpy()  # [runs, steps, K, tests]
         return factors[:, :, : self.order], factors[:, :, self.order]
 
     def _predict_transitions(self, train_h: torch.Tensor, test_h: torch.Tensor, rows: torch.Tensor,
@@ -224,13 +216,15 @@ class GPTfluence(Simulator):
         mse = torch.mean((self._predict_transitions(train_h, test_h, rows, tests, previous) - target) ** 2)
         return self._descend(optimizer, mse)
 
-    def _full_batch_step(self, optimizer: torch.optim.Optimizer, train_h: torch.Tensor, test_h: torch.Tensor,
-                         incidence: torch.Tensor, previous: torch.Tensor, target: torch.Tensor) -> float:
-        """One optimizer step on the regularized MSE of every transition: incidence [S, n_train] counts each
-        (run, step)'s batch, previous [S, order, tests], target [S, tests]; returns the MSE."""
-        factors = torch.matmul(incidence, self._pair_factors(train_h, test_h))  # [K, S, tests]
-        pred = (factors[: self.order].transpose(0, 1) * previous).sum(dim=1) + factors[self.order]
-        return self._descend(optimizer, torch.mean((pred - target) ** 2))
+    def _full_batch_mse(self, pairs: torch.Tensor, rows: torch.Tensor, previous: torch.Tensor,
+                        target: torch.Tensor) -> torch.Tensor:
+        """MSE of every teacher-forced transition from pair factors [K, n, tests]: rows [S, B] of each (run, step)'s
+        batch, previous [S, order, tests], target [S, tests]. Each batch's factors are summed by an embedding bag."""
+        n_factors, n_train, n_tests = pairs.shape
+        table = pairs.permute(1, 0, 2).reshape(n_train, n_factors * n_tests)
+        factors = torch.nn.functional.embedding_bag(rows, table, mode="sum").view(-1, n_factors, n_tests)
+        pred = (factors[:, : self.order] * previous).sum(dim=1) + factors[:, self.order]
+        return torch.mean((pred - target) ** 2)
 
     def _descend(self, optimizer: torch.optim.Optimizer, mse: torch.Tensor) -> float:
         """Backpropagate `mse`, add the L2 penalty's gradient and step; returns the MSE."""
@@ -255,12 +249,6 @@ class GPTfluence(Simulator):
             self._tensor(target.reshape(-1, train.n_tests)),
         )
 
-    def _incidence(self, rows: torch.Tensor, n_train: int) -> torch.Tensor:
-        """[S, n_train] counts of each training example in each (run, step)'s batch, rows [S, B] (full-batch fit)."""
-        counts = torch.zeros(len(rows), n_train, device=self.device)
-        index = (torch.arange(len(rows), device=self.device).repeat_interleave(rows.shape[1]), rows.reshape(-1))
-        return counts.index_put_(index, torch.ones(rows.numel(), device=self.device), accumulate=True)
-
     def _parameters(self) -> list[torch.nn.Parameter]:
         """Trainable parameters of both towers, each once."""
         towers = [self.train_towers] if self.config.shared else [self.train_towers, self.test_towers]
@@ -269,6 +257,73 @@ class GPTfluence(Simulator):
     def _tensor(self, array: np.ndarray) -> torch.Tensor:
         """float32 tensor on the configured device."""
         return torch.as_tensor(np.asarray(array, dtype=np.float32), device=self.device)
+
+
+class _MiniBatches:
+    """Epochs of `batch_size` teacher-forced transitions per step, shuffled by a generator seeded with the fit's seed
+    (the official code's training); the validation rollout is a fresh `simulate`."""
+
+    def __init__(self, model: GPTfluence, train: Dynamics):
+        self.model, self.batch_size = model, model.config.batch_size
+        self.train_h = model._tensor(model.features.embed(train.train_ids, "train"))
+        self.test_h = model._tensor(model.features.embed(train.test_ids, "test"))
+        self.rows, self.previous, self.target = model._transitions(train, train.train_ids)
+        self.steps_per_epoch = math.ceil(self.target.numel() / self.batch_size)
+        self.generator = torch.Generator().manual_seed(model.config.seed)
+
+    def train(self, optimizer: torch.optim.Optimizer, scheduler) -> float:
+        """One epoch; returns its mean training MSE over the transitions."""
+        n_samples, n_tests, total = self.target.numel(), self.target.shape[1], 0.0
+        for batch in torch.randperm(n_samples, generator=self.generator).split(self.batch_size):
+            step, test = batch // n_tests, batch % n_tests
+            total += len(batch) * self.model._training_step(optimizer, self.train_h, self.test_h, self.rows[step], test,
+                                                            self.previous[step, :, test], self.target[step, test])
+            scheduler.step()
+        return total / n_samples
+
+    def validation_prediction(self, val: Dynamics) -> np.ndarray:
+        """The rollout of the validation runs at the current parameters."""
+        return self.model.simulate(val)
+
+
+class _FullBatch:
+    """Full-batch epochs (batch_size=None), one AdamW step each, with one pass of the towers per epoch.
+
+    The pair factors computed after an update serve twice: the validation rollout of that epoch (detached) and the
+    next epoch's step (with their graph), because both use the same parameters. The towers run over the training
+    examples of the training and validation runs together; a validation set with other test examples is simulated
+    apart (`GPTfluence.simulate`).
+    """
+
+    steps_per_epoch = 1
+
+    def __init__(self, model: GPTfluence, train: Dynamics, val: Dynamics | None):
+        self.model = model
+        ids = train.train_ids if val is None else np.union1d(train.train_ids, val.train_ids)
+        self.train_h = model._tensor(model.features.embed(ids, "train"))
+        self.test_h = model._tensor(model.features.embed(train.test_ids, "test"))
+        self.rows, self.previous, self.target = model._transitions(train, ids)
+        self.val_rows = None
+        if val is not None and np.array_equal(val.test_ids, train.test_ids):
+            model._check_runs(val)
+            self.val_rows = torch.as_tensor(np.searchsorted(ids, val.curricula), device=model.device)
+        self.pairs = model._pair_factors(self.train_h, self.test_h)
+
+    def train(self, optimizer: torch.optim.Optimizer, scheduler) -> float:
+        """One AdamW step on every transition, then the towers' pass at the new parameters; returns the step's MSE."""
+        mse = self.model._full_batch_mse(self.pairs, self.rows, self.previous, self.target)
+        value = self.model._descend(optimizer, mse)
+        scheduler.step()
+        self.pairs = self.model._pair_factors(self.train_h, self.test_h)
+        return value
+
+    def validation_prediction(self, val: Dynamics) -> np.ndarray:
+        """The rollout of the validation runs at the current parameters: `simulate(val)` from this epoch's pass."""
+        if self.val_rows is None:
+            return self.model.simulate(val)
+        with torch.no_grad():
+            alpha, beta = self.model._step_factors(self.pairs.detach(), self.val_rows)
+        return rollout(alpha, beta, val.values[:, : self.model.order])
 
 
 def _linear_schedule(optimizer: torch.optim.Optimizer, warmup: int, total: int) -> torch.optim.lr_scheduler.LambdaLR:

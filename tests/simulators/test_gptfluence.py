@@ -368,3 +368,54 @@ def test_fit_is_deterministic_given_the_seed(process, encoder_for):
     np.testing.assert_array_equal(fits[0].simulate(held_out), same)
     np.testing.assert_array_equal(fits[0].history_.train_mse, fits[1].history_.train_mse)
     assert not np.allclose(same, other)
+
+
+def test_full_batch_validation_is_the_rollout_at_the_updated_parameters(process, encoder_for, monkeypatch):
+    """batch_size=None: the towers run once per epoch, and that pass, made after the update, is the epoch's validation
+    rollout: the kept epoch's recorded validation MSE is that of simulating the validation runs afterwards."""
+    p = process(noise=0.01)
+    val = p.split("val")
+    passes = []
+    original = GPTfluence._pair_factors
+
+    def counting(self, train_h, test_h):
+        passes.append(len(train_h))
+        return original(self, train_h, test_h)
+
+    monkeypatch.setattr(GPTfluence, "_pair_factors", counting)
+    sim = GPTfluence(encoder_for(p), hidden=16, batch_size=None, lr=3e-2, max_epochs=40, patience=5,
+                     warmup_steps=0).fit(p.split("train"), val)
+    assert len(passes) == len(sim.history_) + 1  # one pass before the first step, one after each
+    final = all_steps_mse(sim.simulate(val), val.values)[0]
+    assert final == pytest.approx(sim.history_.val_mse[sim.best_epoch_ - 1], rel=1e-5)
+    assert sim.history_.val_mse.nunique() > 1  # the validation error follows the updates
+
+
+def test_full_batch_simulates_a_validation_set_with_other_test_examples(process, encoder_for):
+    """Validation runs scored on other test examples than the training runs' cannot reuse the training pass: they
+    are simulated, and the kept epoch's validation MSE is again that of simulating them."""
+    p = process(noise=0.01)
+    d = p.dynamics
+    train = p.split("train").select_tests(d.test_ids[:3])
+    val = p.split("val").select_tests(d.test_ids[3:])
+    sim = GPTfluence(encoder_for(p), hidden=16, batch_size=None, lr=3e-2, max_epochs=20, patience=5,
+                     warmup_steps=0).fit(train, val)
+    final = all_steps_mse(sim.simulate(val), val.values)[0]
+    assert final == pytest.approx(sim.history_.val_mse[sim.best_epoch_ - 1], rel=1e-5)
+
+
+def test_fit_flushes_denormals_and_restores_the_default(process, encoder_for, monkeypatch):
+    """Inside fit a denormal float32 reads as 0 (Adam's decaying moments stay fast); after fit it is itself again."""
+    p = process(runs=6, splits=(4, 1, 1))
+    denormal = torch.tensor([1e-40], dtype=torch.float32)
+    seen = []
+    original = GPTfluence._descend
+
+    def recording(self, optimizer, mse):
+        seen.append(float((denormal * 1.0)[0]))
+        return original(self, optimizer, mse)
+
+    monkeypatch.setattr(GPTfluence, "_descend", recording)
+    GPTfluence(encoder_for(p), hidden=8, batch_size=None, max_epochs=2).fit(p.split("train"), p.split("val"))
+    assert seen == [0.0, 0.0]
+    assert float((denormal * 1.0)[0]) > 0
