@@ -22,8 +22,8 @@ import pandas as pd
 
 from lib.dynamics import Dynamics
 from lib.experiments.simulation import SimulationResult
-from lib.experiments.uncertainty import (MIN_ITEMS, REASONS, Difference, flat_share, is_testable, paired_difference,
-                                         pooled_difference, spearman_interval)
+from lib.experiments.uncertainty import (MIN_ITEMS, REASONS, SHORT_REASONS, Difference, flat_share, is_testable,
+                                         paired_difference, pooled_difference, spearman_interval)
 from lib.experiments.wording import fmt, interval_text
 from lib.metrics import LOWER_IS_BETTER, compare, trajectory_errors
 
@@ -223,7 +223,8 @@ def claim_facts(differences: pd.DataFrame, a: str, b: str, key: str, *, column: 
     """Gluable facts of the claim "a beats b" at group `at` of a `difference_table`: {key}_claim (holds / does not
     hold / undecided / not testable), {key}_diff, {key}_interval, {key}_n ('R held-out runs x T test examples'),
     {key}_said (all of them in a phrase, or why nothing was computed), {key}_flat (share of flat true
-    trajectories), {key}_why (the reason there is no verdict as a sentence, or ''), and over the other groups
+    trajectories), {key}_why (the reason there is no verdict as a sentence, or ''), {key}_claim_why (the claim with
+    that reason in a few words: 'undecided: changes with the fit's seed'), and over the other groups
     {key}_groups ('better on 1, worse on 0, undecided on 4 of 5 tasks')."""
     rows = differences[(differences["A"] == a) & (differences["B"] == b)]
     if rows.empty:
@@ -242,6 +243,7 @@ def claim_facts(differences: pd.DataFrame, a: str, b: str, key: str, *, column: 
     return {f"{key}_said": said, f"{key}_claim": CLAIM[row["verdict"]], f"{key}_diff": fmt(row["difference"]),
             f"{key}_interval": interval_text(row["low"], row["high"]),
             f"{key}_n": n_text, f"{key}_flat": f"{100 * row['flat share']:.0f}%", f"{key}_why": sentence(reason),
+            f"{key}_claim_why": CLAIM[row["verdict"]] + (f": {SHORT_REASONS[row['reason']]}" if row["reason"] else ""),
             f"{key}_groups": (f"better on {counts.get('better', 0)}, worse on {counts.get('worse', 0)}, undecided on "
                               f"{counts.get('undecided', 0)} of {len(others)} {column}s"
                               + (f" ({counts.get('not testable', 0)} not testable)" if counts.get("not testable") else ""))}

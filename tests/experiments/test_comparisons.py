@@ -62,6 +62,9 @@ def test_difference_table_finds_the_better_method_and_pools_groups():
     assert facts["k_claim"] == CLAIM["better"] == "holds" and facts["k_n"] == "7 held-out runs x 8 test examples"
     assert facts["k_groups"] == "better on 2, worse on 0, undecided on 0 of 2 tasks" and facts["k_why"] == ""
     assert facts["k_said"] == f"{facts['k_diff']} (95% interval {facts['k_interval']}; {facts['k_n']})"
+    assert facts["k_claim_why"] == "holds"  # no reason: the claim alone
+    seeded = table.assign(verdict="undecided", reason="fit seed")
+    assert claim_facts(seeded, "A", "B", "k")["k_claim_why"] == "undecided: changes with the fit's seed"
     shown = difference_display(table, task_order=["y", "x"])
     assert shown.index.get_level_values("task").tolist() == ["y", "x", "Average"]
 

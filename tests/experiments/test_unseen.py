@@ -210,3 +210,34 @@ def test_a_refit_seed_equal_to_the_fits_own_is_refused_by_name(runs):
 
     with pytest.raises(ValueError, match=rf"refit_seeds \[{FAST.seed}\] include the fit's own seed {FAST.seed}"):
         unseen_experiment(runs, encoder=HashEncoder(), gptfluence=FAST, refit_seeds=(FAST.seed,))
+
+
+def test_the_papers_finding_stands_only_if_every_refit_gets_it(result):
+    """train_vs_test checks its verdicts against GPTfluence's refits: a refit that simulates unseen test data exactly
+    turns "unseen training data is simulated better" (by MSE here: the smoke runs have too few tests for rho) into
+    "undecided", reason "fit seed", with the main fit's numbers kept."""
+    import dataclasses
+
+    from lib.experiments.unseen import seed_checked, train_vs_test
+    from lib.experiments.uncertainty import Difference
+
+    worse = Difference(-1.0, -2.0, -0.5, 5, 8, verdict="worse")
+    assert seed_checked([worse, worse]) == worse
+    assert seed_checked([worse, dataclasses.replace(worse, verdict="undecided")]) == dataclasses.replace(
+        worse, verdict="undecided", reason="fit seed")
+    withheld = Difference(np.nan, np.nan, np.nan, 1, 2, "few tests")
+    assert seed_checked([withheld, worse]) == withheld  # a withheld number keeps its own reason
+    train, test = result.truth["train"], result.truth["test"]
+    good = train.values + np.random.default_rng(0).normal(scale=1e-3, size=train.values.shape)  # near-perfect
+    bad = test.values[::-1, :, ::-1].copy()  # another run's and test's trajectory
+    staged = dataclasses.replace(result, predictions={**result.predictions, ("GPTfluence", "train"): good,
+                                                      ("GPTfluence", "test"): bad}, refits={})
+    alone = train_vs_test(staged)
+    assert alone["unseen_tt_mse_verdict"] == "better" and alone["unseen_tt_mse_why"] == ""
+    same = train_vs_test(dataclasses.replace(staged, refits={("GPTfluence", "train"): (good,),
+                                                             ("GPTfluence", "test"): (bad,)}))
+    assert same == alone
+    other = train_vs_test(dataclasses.replace(staged, refits={("GPTfluence", "train"): (good,),
+                                                              ("GPTfluence", "test"): (test.values.copy(),)}))
+    assert other["unseen_tt_mse_verdict"] == "undecided" and other["unseen_tt_mse_diff"] == alone["unseen_tt_mse_diff"]
+    assert other["unseen_tt_mse_why"].startswith("The verdict changes when GPTfluence is fitted again")
