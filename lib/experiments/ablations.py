@@ -22,7 +22,7 @@ from lib.dynamics import Dynamics
 from lib.encoders import load_encoder
 from lib.experiments.comparisons import Case, claim_facts, difference_table
 from lib.experiments.scoring import REFERENCE, mean_trajectory, mean_value
-from lib.experiments.settings import FINE_TUNING_TASKS, INSTRUCTION_TUNING, gptfluence_config, task_label
+from lib.experiments.settings import FINE_TUNING_TASKS, INSTRUCTION_TUNING, gptfluence_config, refit_seeds, task_label
 from lib.experiments.store import Progress, collection_config, dynamics, progress, skipped_sentence, stored
 from lib.experiments.tables import values_with_std
 from lib.experiments.simulation import SimulationResult, make_simulator, simulate_methods, split_or_none
@@ -978,6 +978,18 @@ def left_out_facts(skipped: Sequence[Skipped], glued: Mapping[str, object]) -> d
     return out
 
 
+def one_fit_note(scale: str) -> str:
+    """Why this chapter's verdicts are each one GPTfluence fit's, where the chapters that refit it at `scale` (the
+    loss, metric and unseen-data chapters: `settings.refit_seeds`) keep a verdict only if every refit gets it."""
+    seeds = refit_seeds(scale)
+    if not seeds:
+        return "One fit per setting: at this scale every chapter fits GPTfluence once per setting, this one too."
+    return (f"One fit per setting: every GPTfluence setting of this chapter is fitted once. The loss, metric and "
+            f"unseen-data chapters also refit GPTfluence with {len(seeds)} other seeds and keep a verdict only where "
+            f"every fit gets it; this chapter does not (it would make {len(seeds) + 1} times its fits), so each of "
+            f"its verdicts is one fit's, and a fit's kept epoch, with its MSE, can move with the seed.")
+
+
 def facts(result: AblationResult) -> dict[str, object]:
     """Gluable facts of the chapter: the settings, then each ablation's (interval_, order_, encoder_, size_ keys), the
     comparisons with their intervals (`comparison_facts`), and for a part left out its keys saying so
@@ -990,6 +1002,7 @@ def facts(result: AblationResult) -> dict[str, object]:
         "interval_paper_checkpoints": PAPER_FIG3_STEPS // 10,
         "order_min_predicted": MIN_PREDICTED_STEPS, "encoder_paper_note": ENCODER_PAPER_NOTE,
         "encoder_gpt_label": result.encoder_roles["gpt"], "reference_name": REFERENCE,
+        "fits_note": one_fit_note(result.scale),
     }
     if result.has("interval"):  # a part left out (incomplete collections) glues none of its keys
         out["interval_steps"] = ", ".join(map(str, steps))

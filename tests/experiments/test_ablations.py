@@ -437,3 +437,18 @@ def test_every_collection_of_the_full_fine_tuning_grid_is_committed_complete():
     names = {*grid.interval_tasks, *grid.order_targets, grid.encoder_collection, *grid.size_collections,
              *grid.variant_tasks, *grid.adam_tasks}
     assert all(progress("full_fine_tuning", name).complete for name in names)
+
+
+def test_the_reading_says_each_verdict_is_one_fits_where_other_chapters_refit():
+    """At a scale whose chapters refit GPTfluence the note counts the refits and says this chapter has none; at a
+    scale without refits it says every chapter fits once."""
+    from lib.experiments.ablations import one_fit_note
+    from lib.experiments.settings import refit_seeds
+
+    seeds = refit_seeds("default")
+    assert seeds  # the default book reads the paper-size collections, which are refitted
+    note = one_fit_note("default")
+    assert f"with {len(seeds)} other seeds" in note and f"{len(seeds) + 1} times its fits" in note
+    assert not refit_seeds("smoke")
+    assert one_fit_note("smoke") == ("One fit per setting: at this scale every chapter fits GPTfluence once per "
+                                     "setting, this one too.")
