@@ -608,7 +608,8 @@ PAPER_SIZE_GRID = AblationGrid(
     orders=(1, 2, 5), encoder_collection=INSTRUCTION_TUNING, size_collections=SIZE_COLLECTIONS,
     variant_tasks=FINE_TUNING_TASKS, adam_tasks=("sst2",),
     why="A GPTfluence fit on a paper-size collection takes from seconds to over a minute here (full batch, up to "
-        "3,000 steps), and the book makes dozens of them, so the grid keeps the ends and one middle value of each range, on one classification and one generation task: k in "
+        "3,000 steps), and the book makes dozens of them, so the grid keeps the ends and one middle value of each "
+        "range, on one classification and one generation task: k in "
         "{1, 4, 10} on SST-2 and WebNLG, n in {1, 2, 5} on the loss of RTE and WebNLG (the paper's Table 10 tasks); "
         "Adam against the closed form on SST-2 only (Adam's 300 epochs of batches of 128 over 150,000 transitions "
         "cost minutes for a fit the closed form gives exactly). A fit on the same runs with the same settings (k = 1, "

@@ -146,6 +146,15 @@ def refit_variants(cases: Sequence[Case], a: str, b: str) -> list[list[Case]]:
     return [[c.with_refit(m, k) for c in cases] for m, n in counts.items() for k in range(n)]
 
 
+def seed_checked(differences: Sequence[Difference]) -> Difference:
+    """The first difference (the method's own fit), made "undecided" with reason "fit seed" when the difference of a
+    refit (the others) gets another verdict: a verdict the book shows is one that every fit gets."""
+    main = differences[0]
+    if not main.reason and any(d.verdict != main.verdict for d in differences[1:]):
+        return dataclasses.replace(main, verdict="undecided", reason="fit seed")
+    return main
+
+
 def difference_row(cases: Sequence[Case], a: str, b: str, *, shared_runs: bool, group: str) -> dict[str, object]:
     """One row of `difference_table`: a against b on the all-steps MSE over `cases` (pooled when several).
 
@@ -154,14 +163,14 @@ def difference_row(cases: Sequence[Case], a: str, b: str, *, shared_runs: bool, 
     "fits low" / "fits high" (the range of the difference over them) say how far the fit's seed moves it."""
     share, _ = flat_of(cases)
     diff = _difference(cases, a, b, shared_runs=shared_runs)
-    verdict, reason, spread = diff.verdict, diff.reason, {}
+    spread = {}
     variants = refit_variants(cases, a, b)
     if variants and np.isfinite(diff.estimate):
         others = [_difference(v, a, b, shared_runs=shared_runs) for v in variants]
         estimates = [diff.estimate] + [d.estimate for d in others]
         spread = {"fits": len(estimates), "fits low": float(np.min(estimates)), "fits high": float(np.max(estimates))}
-        if any(d.verdict != diff.verdict for d in others) and not reason:
-            verdict, reason = "undecided", "fit seed"
+        diff = seed_checked([diff, *others])
+    verdict, reason = diff.verdict, diff.reason
     return {"group": group, "A": a, "B": b,
             "runs": cases[0].truth.n_runs if shared_runs else sum(c.truth.n_runs for c in cases),
             "tests": sum(c.truth.n_tests for c in cases), "flat share": share,

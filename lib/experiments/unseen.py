@@ -25,7 +25,6 @@ naming the incomplete ones; `lib.experiments.unseen_diagnosis` measures why roll
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -34,12 +33,13 @@ import pandas as pd
 
 from lib.collect import CollectionConfig
 from lib.dynamics import Dynamics
-from lib.experiments.comparisons import CLAIM, Case, claim_facts, difference_row, score_table, sentence
+from lib.experiments.comparisons import (CLAIM, Case, claim_facts, difference_row, refit_variants, score_table,
+                                         seed_checked, sentence)
 from lib.experiments.scoring import REFERENCE, mean_value
 from lib.experiments.settings import gptfluence_config, refit_seeds, task_label
 from lib.experiments.simulation import REFITTED, make_simulator, refitted_simulators, split_or_none
 from lib.experiments.store import Progress, collection_config, dynamics, has_config, progress, skipped_sentence
-from lib.experiments.uncertainty import REASONS, Difference, unpaired_difference, unpaired_spearman_difference
+from lib.experiments.uncertainty import REASONS, unpaired_difference, unpaired_spearman_difference
 from lib.experiments.wording import cell, compared, fmt, interval_text, published, relative
 from lib.metrics import SCORES, trajectory_errors
 from lib.paper import paper_rows
@@ -293,12 +293,11 @@ def train_vs_test(result: UnseenResult, method: str = "GPTfluence") -> dict[str,
     final-step Spearman and its all-steps MSE with unseen training data minus with unseen test data, each with an
     unpaired bootstrap interval (other runs and other test examples) and the verdict on the first. Where the method
     has refits (`UnseenResult.refits`), a verdict stands only if every refit gets it; otherwise it is "undecided",
-    reason "fit seed" (as `comparisons.difference_row`)."""
+    reason "fit seed" (`comparisons.seed_checked`, as every paired comparison)."""
     if not {"train", "test"} <= set(result.truth):
         return {}
     a, b = result.case("train"), result.case("test")
-    n_refits = min(len(a.refits.get(method, ())), len(b.refits.get(method, ())))
-    fits = [(a, b)] + [(a.with_refit(method, k), b.with_refit(method, k)) for k in range(n_refits)]
+    fits = [[a, b], *refit_variants([a, b], method, method)]  # the method's own fit, then each refit in its place
     rho = seed_checked([unpaired_spearman_difference(x.predictions[method][:, -1], x.truth.values[:, -1],
                                                      y.predictions[method][:, -1], y.truth.values[:, -1])
                         for x, y in fits])
@@ -312,15 +311,6 @@ def train_vs_test(result: UnseenResult, method: str = "GPTfluence") -> dict[str,
                                            f"{b.truth.n_runs} x {b.truth.n_tests} held-out runs x test examples")})
     out["unseen_tt_rho_claim"] = CLAIM[rho.verdict]
     return out
-
-
-def seed_checked(differences: Sequence[Difference]) -> Difference:
-    """The first difference (the method's own fit), made "undecided" with reason "fit seed" when a refit's
-    difference (the others) gets another verdict."""
-    main = differences[0]
-    if not main.reason and any(d.verdict != main.verdict for d in differences[1:]):
-        return dataclasses.replace(main, verdict="undecided", reason="fit seed")
-    return main
 
 
 def paper_task_facts(chapter: UnseenChapter, method: str = "GPTfluence") -> dict[str, object]:

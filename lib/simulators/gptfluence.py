@@ -101,6 +101,7 @@ class GPTfluence(Simulator):
         """Number of trainable parameters."""
         return sum(p.numel() for p in self._parameters())
 
+    @flushed_denormals()  # Adam's moments of dead units decay into denormals, slow on a CPU
     def fit(self, train: Dynamics, val: Dynamics | None = None) -> "GPTfluence":
         """Train on teacher-forced transitions; with `val`, stop early on its rollout all-steps MSE and keep the best."""
         cfg = self.config
@@ -113,26 +114,25 @@ class GPTfluence(Simulator):
         optimizer = self._optimizer()
         scheduler = _linear_schedule(optimizer, cfg.warmup_steps, cfg.max_epochs * epochs.steps_per_epoch)
         history, best, best_state, stale, start = [], (math.inf, math.inf), None, 0, time.perf_counter()
-        with flushed_denormals():  # Adam's moments of dead units decay into slow denormals
-            for epoch in range(1, cfg.max_epochs + 1):
-                train_mse = epochs.train(optimizer, scheduler)
-                val_mse, score = math.nan, (0, math.nan)
-                if val is not None:
-                    pred = epochs.validation_prediction(val)
-                    val_mse = all_steps_mse(pred, val.values, self.order)[0]
-                    score = selection_score(pred, val.values, self.metric_, self.band_, self.order)
-                history.append(dict(epoch=epoch, train_mse=train_mse, val_mse=val_mse, val_diverged=score[0],
-                                    val_kept_mse=score[1], seconds=time.perf_counter() - start))
-                if val is None:
-                    continue
-                if score < best:
-                    best, stale = score, 0
-                    best_state = copy.deepcopy((self.train_towers.state_dict(), self.test_towers.state_dict()))
-                    self.best_epoch_ = epoch
-                else:  # patience counts after the warm-up only
-                    stale += epoch * epochs.steps_per_epoch >= cfg.warmup_steps
-                    if stale >= cfg.patience:
-                        break
+        for epoch in range(1, cfg.max_epochs + 1):
+            train_mse = epochs.train(optimizer, scheduler)
+            val_mse, score = math.nan, (0, math.nan)
+            if val is not None:
+                pred = epochs.validation_prediction(val)
+                val_mse = all_steps_mse(pred, val.values, self.order)[0]
+                score = selection_score(pred, val.values, self.metric_, self.band_, self.order)
+            history.append(dict(epoch=epoch, train_mse=train_mse, val_mse=val_mse, val_diverged=score[0],
+                                val_kept_mse=score[1], seconds=time.perf_counter() - start))
+            if val is None:
+                continue
+            if score < best:
+                best, stale = score, 0
+                best_state = copy.deepcopy((self.train_towers.state_dict(), self.test_towers.state_dict()))
+                self.best_epoch_ = epoch
+            else:  # patience counts after the warm-up only
+                stale += epoch * epochs.steps_per_epoch >= cfg.warmup_steps
+                if stale >= cfg.patience:
+                    break
         if best_state is not None:
             self.train_towers.load_state_dict(best_state[0])
             self.test_towers.load_state_dict(best_state[1])

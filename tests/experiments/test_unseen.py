@@ -218,7 +218,8 @@ def test_the_papers_finding_stands_only_if_every_refit_gets_it(result):
     "undecided", reason "fit seed", with the main fit's numbers kept."""
     import dataclasses
 
-    from lib.experiments.unseen import seed_checked, train_vs_test
+    from lib.experiments.comparisons import seed_checked
+    from lib.experiments.unseen import train_vs_test
     from lib.experiments.uncertainty import Difference
 
     worse = Difference(-1.0, -2.0, -0.5, 5, 8, verdict="worse")
